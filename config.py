@@ -1,0 +1,38 @@
+"""Configuration read from the environment. No Flask import here."""
+import os
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    """Settings for one app instance; every value can come from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Empty means "a SQLite file in the instance folder" (resolved in create_app).
+    DATABASE_URL = os.environ.get("DATABASE_URL", "")
+    # Empty means "Huey on a SQLite file in the instance folder";
+    # redis://host:port/db uses Redis; "immediate" runs tasks in-process (tests).
+    QUEUE_URL = os.environ.get("QUEUE_URL", "")
+    DEBUG = _bool("FLASK_DEBUG")
+    TESTING = False
+    # Uploads (CSV reports, load imports, documents) are refused above this size.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Behind a reverse proxy: how many proxies set X-Forwarded-* headers.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    # Failed sign-ins allowed per email (and per address) in the window below.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+    # A running batch job whose heartbeat is older than this is taken as dead.
+    JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "120"))
+    WTF_CSRF_TIME_LIMIT = None
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

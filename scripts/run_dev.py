@@ -1,0 +1,42 @@
+"""Serve the web app and the job worker together; Ctrl-C stops both."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+
+def main():
+    """Start `flask run` and `flask worker` as children and wait for either to stop."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", default="5000")
+    args = parser.parse_args()
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    env = dict(os.environ)
+    worker = subprocess.Popen(flask + ["worker"], env=env)
+    web = subprocess.Popen(flask + ["run", "--host", args.host, "--port", str(args.port), "--no-reload"],
+                           env=env)
+    print(f"Factor Desk: http://{args.host}:{args.port}  (worker pid {worker.pid}); Ctrl-C stops both.")
+    try:
+        while web.poll() is None and worker.poll() is None:
+            try:
+                web.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in (web, worker):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in (web, worker):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return web.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Check that PostgreSQL and Redis are up for the tests that need them; start them if not."""
+import glob
+import socket
+import subprocess
+import time
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+
+def _port_open(host, port, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for(host, port, what, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _port_open(host, port):
+            return
+        time.sleep(0.2)  # polling a port that is starting, not timing a test
+    raise RuntimeError(f"{what} did not come up on {host}:{port}")
+
+
+def ensure_postgres(url):
+    """Start the local PostgreSQL cluster when nothing answers at URL's host and port."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    if _port_open(host, port):
+        return
+    for conf in glob.glob("/etc/postgresql/*/main"):
+        version = conf.split("/")[3]
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                       check=False)
+    _wait_for(host, port, "PostgreSQL")
+
+
+def ensure_redis(url="redis://127.0.0.1:6379/0"):
+    """Start a throw-away Redis (no persistence) when nothing answers at URL."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    if _port_open(host, port):
+        return
+    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
+                    "--save", "", "--appendonly", "no"], check=False)
+    _wait_for(host, port, "Redis")
+
+
+def recreate_pg_database(url, name, template=None):
+    """Drop and create database NAME on URL's server; return its URL."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if template:
+                cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            else:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))

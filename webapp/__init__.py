@@ -1,0 +1,142 @@
+"""Factor Desk: the factoring desk of a trucking company's back office."""
+import logging
+import os
+import uuid
+
+from flask import Flask
+from flask import g
+from flask import request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config
+
+
+def create_app(test_config=None):
+    """Build the app: config, database, extensions, queue, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
+        static_folder=os.path.join(os.path.dirname(__file__), "..", "static"),
+    )
+    app.config.from_object(Config)
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _check_secret(app)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "factor-desk.db")
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    from webapp import database
+    database.open_database(app.config["DATABASE_URL"])
+    _init_request_hooks(app)
+    _init_logging(app)
+
+    from webapp.extensions import csrf
+    from webapp.extensions import htmx
+    from webapp.extensions import login_manager
+    htmx.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from webapp import queue
+    queue.init_app(app)
+
+    from webapp import auth
+    from webapp import errors
+    from webapp import filters
+    auth.init_app(app)
+    errors.init_app(app)
+    filters.init_app(app)
+    _register_blueprints(app)
+
+    from webapp import cli
+    cli.init_app(app)
+    return app
+
+
+def _check_secret(app):
+    """SECRET_KEY is mandatory outside debug and tests."""
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = os.path.join(app.instance_path, "secret_key")
+    if os.path.exists(key_file):
+        with open(key_file, encoding="utf-8") as fh:
+            app.config["SECRET_KEY"] = fh.read().strip()
+        return
+    if app.config.get("DEBUG") or app.config.get("TESTING"):
+        app.config["SECRET_KEY"] = "dev-only-not-secret"
+        return
+    raise RuntimeError(
+        "SECRET_KEY is not set. Set it in the environment, or run `make run` once, "
+        "which writes a random key to instance/secret_key for local use.")
+
+
+def _register_blueprints(app):
+    """One blueprint per area the user sees."""
+    from webapp.accounts.views import bp as accounts_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.company.views import bp as company_bp
+    from webapp.customers.views import bp as customers_bp
+    from webapp.factoring.views import bp as factoring_bp
+    from webapp.health.views import bp as health_bp
+    from webapp.loads.views import bp as loads_bp
+    from webapp.main.views import bp as main_bp
+    from webapp.reports.views import bp as reports_bp
+
+    for bp in (main_bp, auth_bp, accounts_bp, company_bp, customers_bp, loads_bp,
+               factoring_bp, reports_bp, health_bp):
+        app.register_blueprint(bp)
+
+
+def _init_request_hooks(app):
+    """A connection per request, a request id, and the Vary header for htmx."""
+    from webapp.models import db
+
+    @app.before_request
+    def _open():
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
+        if db.is_closed():
+            db.connect()
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        return response
+
+
+class _RequestIdFilter(logging.Filter):
+    """Adds the request id to every log record (empty outside a request)."""
+
+    def filter(self, record):
+        from flask import has_request_context
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def _init_logging(app):
+    """Structured (key=value) log lines carrying the request id."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(logging.Formatter(
+        'time=%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s '
+        'msg="%(message)s"'))
+    app.logger.handlers[:] = [handler]
+    app.logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))

@@ -1,0 +1,84 @@
+"""Command line: flask --app wsgi init-db | seed-demo | create-user | import-loads | worker."""
+import click
+from flask import current_app
+
+from webapp import database
+from webapp.models import MANAGER_ROLES
+from webapp.models import ROLES
+from webapp.models import Company
+from webapp.models import Partner
+from webapp.models import User
+
+
+def init_app(app):
+    """Register the commands on APP."""
+
+    @app.cli.command("init-db")
+    def init_db():
+        """Create the database or apply pending migrations."""
+        applied = database.migrate()
+        click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied)}" if applied
+                   else "Database is up to date.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Load the demo tenants, users, customers and loads (running it twice duplicates nothing)."""
+        from webapp.services import demo
+        database.migrate()
+        with database.connection():
+            demo.seed()
+        click.echo(f"Demo data ready. Sign in as admin@demo.test with password {demo.DEMO_PASSWORD}.")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", type=click.Choice(sorted(ROLES)), default="user", show_default=True)
+    @click.option("--company", "company_name", help="Company name (for Admin and User).")
+    @click.option("--partner", "partner_name", help="Partner name (for Partner Admin).")
+    @click.option("--billing/--no-billing", default=False, help="Grant the Billing permission.")
+    @click.option("--name", default="")
+    @click.password_option()
+    def create_user(email, role, company_name, partner_name, billing, name, password):
+        """Create a user; asks for the password."""
+        from webapp.services import users
+        with database.connection():
+            company = Company.get_or_none(Company.name == company_name) if company_name else None
+            partner = Partner.get_or_none(Partner.name == partner_name) if partner_name else None
+            if company_name and company is None:
+                raise click.BadParameter(f"no company named {company_name!r}", param_hint="--company")
+            if partner_name and partner is None:
+                raise click.BadParameter(f"no partner named {partner_name!r}", param_hint="--partner")
+            try:
+                user = users.create_user(
+                    actor=None, email=email, name=name, role=role, company=company,
+                    partner=partner, billing=billing, password=password)
+            except users.UserError as exc:
+                raise click.ClickException(str(exc))
+        click.echo(f"Created {user.email} ({ROLES[user.role]}"
+                   f"{', Billing' if user.billing else ''}"
+                   f"{', manager' if user.role in MANAGER_ROLES else ''}).")
+
+    @app.cli.command("import-loads")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--company", "company_name", required=True, help="Company that owns the loads.")
+    def import_loads(file, company_name):
+        """Import loads from a CSV file (all rows or none)."""
+        from webapp.services import load_import
+        with database.connection():
+            company = Company.get_or_none(Company.name == company_name)
+            if company is None:
+                raise click.BadParameter(f"no company named {company_name!r}", param_hint="--company")
+            preview = load_import.parse(file.read(), company)
+            if preview.errors:
+                for err in preview.errors:
+                    click.echo(f"row {err.row}, {err.column}: {err.message}", err=True)
+                raise click.ClickException(f"{len(preview.errors)} error(s); nothing was imported.")
+            count = load_import.commit(preview, company, actor=None)
+        click.echo(f"Imported {count} load(s) into {company.name}.")
+
+    @app.cli.command("worker")
+    @click.option("--workers", default=2, show_default=True, help="Worker threads.")
+    def worker(workers):
+        """Run the job queue's consumer (batch generation) until stopped."""
+        huey = current_app.extensions["huey"]
+        consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+        consumer.run()

@@ -1,0 +1,432 @@
+"""Peewee models and the vocabulary of statuses, roles and kinds.
+
+Money is always integer cents. The database is declared here unbound
+(a proxy) and initialised in create_app() from DATABASE_URL.
+"""
+import datetime
+
+from peewee import BlobField
+from peewee import BooleanField
+from peewee import CharField
+from peewee import Check
+from peewee import DatabaseProxy
+from peewee import DateField
+from peewee import DateTimeField
+from peewee import ForeignKeyField
+from peewee import IntegerField
+from peewee import Model
+from peewee import SQL
+from peewee import TextField
+
+db = DatabaseProxy()
+
+
+def utcnow():
+    """Naive UTC timestamp (both SQLite and PostgreSQL store it the same way)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+# --- vocabulary -----------------------------------------------------------
+
+ROLE_ADMIN = "admin"
+ROLE_PARTNER_ADMIN = "partner_admin"
+ROLE_SUPPORT = "support"
+ROLE_USER = "user"
+ROLES = {
+    ROLE_ADMIN: "Admin",
+    ROLE_PARTNER_ADMIN: "Partner Admin",
+    ROLE_SUPPORT: "Support",
+    ROLE_USER: "User",
+}
+# Roles that may configure subsidiaries, the NOA and users.
+MANAGER_ROLES = (ROLE_ADMIN, ROLE_PARTNER_ADMIN, ROLE_SUPPORT)
+
+QUEUED = "queued"
+INVOICED = "invoiced"
+FINANCED = "financed"
+COMPLETED = "completed"
+BILLING_STATUSES = {
+    QUEUED: "Queued",
+    INVOICED: "Invoiced",
+    FINANCED: "Financed",
+    COMPLETED: "Completed",
+}
+
+FACTORING = "factoring"
+DIRECT = "direct"
+INVOICING_METHODS = {FACTORING: "Factoring", DIRECT: "Direct"}
+
+INFO_NOA = "noa"
+INFO_KINDS = {
+    INFO_NOA: "Notice of Assignment",
+    "remit_to": "Remit To",
+    "invoice_terms": "Invoice Terms",
+    "invoice_footer": "Invoice Footer",
+}
+
+LINE_KINDS = {
+    "linehaul": "Linehaul",
+    "fuel": "Fuel surcharge",
+    "accessorial": "Accessorial",
+}
+
+PROVIDER_CAPITAL_DEPOT = "capital_depot"
+PROVIDERS = {PROVIDER_CAPITAL_DEPOT: "Capital Depot"}
+
+# Batch job status (the file generation), not the factoring state of its loads.
+BATCH_PENDING = "pending"
+BATCH_RUNNING = "running"
+BATCH_READY = "ready"
+BATCH_FAILED = "failed"
+BATCH_CANCELLED = "cancelled"
+BATCH_STATUSES = {
+    BATCH_PENDING: "Waiting to start",
+    BATCH_RUNNING: "Submitting",
+    BATCH_READY: "Submitted",
+    BATCH_FAILED: "Failed",
+    BATCH_CANCELLED: "Cancelled",
+}
+# Batches whose loads are reserved: a load is in at most one of these.
+LIVE_BATCH_STATUSES = (BATCH_PENDING, BATCH_RUNNING, BATCH_READY, BATCH_FAILED)
+
+REPORT_PURCHASE = "purchase"
+REPORT_PAYMENT = "payment"
+REPORT_KINDS = {REPORT_PURCHASE: "Purchase Report", REPORT_PAYMENT: "Payment Report"}
+
+UPLOAD_PREVIEW = "preview"
+UPLOAD_APPLIED = "applied"
+
+PAYMENT_METHODS = ("ACH", "Check", "Wire")
+
+
+class BaseModel(Model):
+    """Base for every table: bound to the deferred database."""
+
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+# --- tenants and people ---------------------------------------------------
+
+class Partner(BaseModel):
+    """An organisation that manages several carrier companies."""
+
+    name = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Company(BaseModel):
+    """A carrier: the tenant. Every business row belongs to one."""
+
+    name = CharField(unique=True)
+    partner = ForeignKeyField(Partner, null=True, backref="companies", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    """A person who signs in. Support users have no company."""
+
+    email = CharField(unique=True)
+    name = CharField(default="")
+    password_hash = CharField()
+    role = CharField(default=ROLE_USER, constraints=[Check(
+        "role in ('admin', 'partner_admin', 'support', 'user')")])
+    company = ForeignKeyField(Company, null=True, backref="users", on_delete="RESTRICT")
+    partner = ForeignKeyField(Partner, null=True, backref="users", on_delete="RESTRICT")
+    billing = BooleanField(default=False)
+    active = BooleanField(default=True)
+    # Bumped on deactivation or password change: older sessions stop working.
+    session_version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    # Flask-Login protocol
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_active(self):
+        return bool(self.active)
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role_label(self):
+        return ROLES.get(self.role, self.role)
+
+    @property
+    def is_manager(self):
+        return self.role in MANAGER_ROLES
+
+    @property
+    def display_name(self):
+        return self.name or self.email
+
+
+class LoginAttempt(BaseModel):
+    """Every sign-in attempt, kept for rate limiting and for the record."""
+
+    email = CharField(index=True)
+    ip = CharField(default="")
+    success = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+# --- subsidiaries and their documents --------------------------------------
+
+class Subsidiary(BaseModel):
+    """The legal entity that bills: its name, MC/USDOT and address print on invoices."""
+
+    company = ForeignKeyField(Company, backref="subsidiaries", on_delete="CASCADE")
+    name = CharField()
+    legal_name = CharField(default="")
+    mc_number = CharField(default="")
+    usdot_number = CharField(default="")
+    address_line1 = CharField(default="")
+    address_line2 = CharField(default="")
+    city = CharField(default="")
+    state = CharField(default="")
+    postal_code = CharField(default="")
+    phone = CharField(default="")
+    email = CharField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("company", "name"), True),)
+
+
+class ImportantInfo(BaseModel):
+    """One Document Configuration entry; at most one of each kind per subsidiary."""
+
+    subsidiary = ForeignKeyField(Subsidiary, backref="important_info", on_delete="CASCADE")
+    kind = CharField()
+    text = TextField()
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("subsidiary", "kind"), True),)
+
+    @property
+    def kind_label(self):
+        return INFO_KINDS.get(self.kind, self.kind)
+
+
+# --- customers and loads ---------------------------------------------------
+
+class Customer(BaseModel):
+    """A debtor: the broker or shipper who owes the invoice."""
+
+    company = ForeignKeyField(Company, backref="customers", on_delete="CASCADE")
+    name = CharField()
+    mc_number = CharField(default="")
+    address_line1 = CharField(default="")
+    city = CharField(default="")
+    state = CharField(default="")
+    postal_code = CharField(default="")
+    payment_terms_days = IntegerField(default=30)
+    invoicing_method = CharField(default=FACTORING)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("company", "name"), True),)
+
+
+class StoredFile(BaseModel):
+    """Bytes kept in the database so that every web node and worker sees them."""
+
+    company = ForeignKeyField(Company, backref="files", on_delete="CASCADE")
+    filename = CharField()
+    content_type = CharField(default="application/octet-stream")
+    size = IntegerField(default=0)
+    sha256 = CharField(index=True)
+    data = BlobField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class Batch(BaseModel):
+    """A schedule of accounts sent to one factor for one subsidiary."""
+
+    company = ForeignKeyField(Company, backref="batches", on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, backref="batches", on_delete="RESTRICT")
+    number = IntegerField()
+    provider = CharField(default=PROVIDER_CAPITAL_DEPOT)
+    status = CharField(default=BATCH_PENDING, index=True)
+    progress_done = IntegerField(default=0)
+    progress_total = IntegerField(default=0)
+    error = TextField(default="")
+    attempts = IntegerField(default=0)
+    heartbeat_at = DateTimeField(null=True)
+    load_count = IntegerField(default=0)
+    total_cents = IntegerField(default=0)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow, index=True)
+    completed_at = DateTimeField(null=True)
+    file = ForeignKeyField(StoredFile, null=True, on_delete="SET NULL")
+    file_name = CharField(default="")
+    file_sha256 = CharField(default="")
+
+    class Meta:
+        indexes = ((("company", "number"), True),)
+
+
+class Load(BaseModel):
+    """A delivered load and its invoice. total_cents is the sum of its lines."""
+
+    company = ForeignKeyField(Company, backref="loads", on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, backref="loads", on_delete="RESTRICT")
+    customer = ForeignKeyField(Customer, backref="loads", on_delete="RESTRICT")
+    load_number = CharField()
+    invoice_number = CharField(null=True)
+    invoice_date = DateField(null=True)
+    customer_reference = CharField(default="")
+    pickup_city = CharField(default="")
+    pickup_state = CharField(default="")
+    pickup_date = DateField(null=True)
+    delivery_city = CharField(default="")
+    delivery_state = CharField(default="")
+    delivery_date = DateField(null=True)
+    total_cents = IntegerField(default=0)
+    invoicing_method = CharField(default=FACTORING)
+    billing_status = CharField(default=QUEUED, constraints=[Check(
+        "billing_status in ('queued', 'invoiced', 'financed', 'completed')")])
+    # The live batch holding this load (null when in none).
+    batch = ForeignKeyField(Batch, null=True, backref="loads", on_delete="SET NULL")
+    # Why the factor rejected or holds it (kept after it returns to Queued).
+    status_reason = TextField(default="")
+    factor_hold = BooleanField(default=False)
+    # What the factor's purchase report said.
+    purchase_date = DateField(null=True)
+    purchase_amount_cents = IntegerField(null=True)
+    advance_cents = IntegerField(null=True)
+    fee_cents = IntegerField(null=True)
+    reserve_cents = IntegerField(null=True)
+    factor_reference = CharField(default="")
+    amount_warning = TextField(default="")
+    # Payments applied (sums of Payment rows, kept here for lists and totals).
+    paid_cents = IntegerField(default=0)
+    short_pay_cents = IntegerField(default=0)
+    overpay_cents = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("company", "load_number"), True),
+            (("company", "invoice_number"), True),
+            (("company", "subsidiary", "billing_status", "invoicing_method"), False),
+            (("company", "billing_status"), False),
+            (("company", "customer"), False),
+            (("company", "delivery_date"), False),
+        )
+
+    @property
+    def status_label(self):
+        return BILLING_STATUSES.get(self.billing_status, self.billing_status)
+
+
+class LoadLine(BaseModel):
+    """A line item of a load's invoice."""
+
+    load = ForeignKeyField(Load, backref="lines", on_delete="CASCADE")
+    kind = CharField(default="linehaul")
+    description = CharField(default="")
+    amount_cents = IntegerField()
+    position = IntegerField(default=0)
+
+
+class LoadDocument(BaseModel):
+    """A PDF kept with a load (rate confirmation, proof of delivery), merged behind its invoice."""
+
+    load = ForeignKeyField(Load, backref="documents", on_delete="CASCADE")
+    kind = CharField(default="pod")
+    file = ForeignKeyField(StoredFile, on_delete="CASCADE")
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class BatchLoad(BaseModel):
+    """A load's membership of a batch. A live row per load at most (partial unique index)."""
+
+    batch = ForeignKeyField(Batch, backref="batch_loads", on_delete="CASCADE")
+    load = ForeignKeyField(Load, backref="batch_loads", on_delete="CASCADE")
+    live = BooleanField(default=True)
+    amount_cents = IntegerField(default=0)
+    invoice_number = CharField(default="")
+    removed_reason = TextField(default="")
+
+    class Meta:
+        indexes = ((("batch", "load"), True),)
+
+
+class ReportUpload(BaseModel):
+    """A Purchase or Payment Report file: previewed, then applied once."""
+
+    company = ForeignKeyField(Company, backref="report_uploads", on_delete="CASCADE")
+    batch = ForeignKeyField(Batch, backref="uploads", on_delete="CASCADE")
+    kind = CharField()
+    status = CharField(default=UPLOAD_PREVIEW)
+    file = ForeignKeyField(StoredFile, on_delete="RESTRICT")
+    filename = CharField(default="")
+    sha256 = CharField()
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    applied_at = DateTimeField(null=True)
+    row_count = IntegerField(default=0)
+    summary = TextField(default="")  # JSON: counts and totals of what it did
+
+
+class Payment(BaseModel):
+    """A customer payment reported by the factor, applied to a load."""
+
+    company = ForeignKeyField(Company, backref="payments", on_delete="CASCADE")
+    load = ForeignKeyField(Load, backref="payments", on_delete="CASCADE")
+    upload = ForeignKeyField(ReportUpload, null=True, backref="payments", on_delete="SET NULL")
+    row_number = IntegerField(null=True)
+    payment_date = DateField()
+    amount_cents = IntegerField()
+    reference = CharField(default="")
+    method = CharField(default="")
+    reserve_released_cents = IntegerField(default=0)
+    fee_adjustment_cents = IntegerField(default=0)
+    final = BooleanField(default=True)
+    notes = TextField(default="")
+    additional = BooleanField(default=False)  # paid after the load was already Completed
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("load", "payment_date", "amount_cents", "reference"), True),)
+
+
+class AuditLog(BaseModel):
+    """Who did what to which object, with before and after; also a load's status history."""
+
+    company = ForeignKeyField(Company, null=True, backref="audit", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField()
+    object_type = CharField()
+    object_id = IntegerField(null=True)
+    before = TextField(default="")
+    after = TextField(default="")
+    details = TextField(default="")
+    # For load status changes: what caused it.
+    batch = ForeignKeyField(Batch, null=True, on_delete="SET NULL")
+    upload = ForeignKeyField(ReportUpload, null=True, on_delete="SET NULL")
+    row_number = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("object_type", "object_id"), False),)
+
+
+ALL_MODELS = [
+    Partner, Company, User, LoginAttempt, Subsidiary, ImportantInfo, Customer,
+    StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportUpload,
+    Payment, AuditLog,
+]
+

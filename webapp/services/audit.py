@@ -1,0 +1,47 @@
+"""The audit trail: one row per change, with who, what, before and after."""
+import json
+
+from webapp.models import AuditLog
+
+
+def _dump(value):
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def record(action, obj_type, obj_id, *, actor=None, company=None, before=None, after=None,
+           details=None, batch=None, upload=None, row_number=None):
+    """Write one audit row. Call it inside the transaction of the change it records."""
+    return AuditLog.create(
+        company=company, actor=actor, action=action, object_type=obj_type, object_id=obj_id,
+        before=_dump(before), after=_dump(after), details=_dump(details),
+        batch=batch, upload=upload, row_number=row_number)
+
+
+def status_change_rows(loads, from_status, to_status, *, actor=None, action="status",
+                       batch=None, upload=None, rows=None, details=None):
+    """Audit dicts for a bulk status change (insert them with AuditLog.insert_many).
+
+    LOADS is a list of (company_id, load_id); ROWS, when given, maps load_id to the
+    report row number that caused the change.
+    """
+    out = []
+    for company_id, load_id in loads:
+        out.append({
+            "company": company_id, "actor": actor, "action": action,
+            "object_type": "load", "object_id": load_id,
+            "before": from_status, "after": to_status, "details": _dump(details),
+            "batch": batch, "upload": upload,
+            "row_number": rows.get(load_id) if rows else None,
+        })
+    return out
+
+
+def history(obj_type, obj_id):
+    """Audit rows of one object, newest first, with their actors."""
+    return (AuditLog.select()
+            .where((AuditLog.object_type == obj_type) & (AuditLog.object_id == obj_id))
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc()))

@@ -1,0 +1,171 @@
+"""Demo data: two tenants, a partner, six users, customers and loads in every status.
+
+Idempotent: each row is looked up by its natural key before it is created, so
+running the seed twice duplicates nothing.
+"""
+import datetime
+import random
+
+from webapp.models import COMPLETED
+from webapp.models import DIRECT
+from webapp.models import FACTORING
+from webapp.models import FINANCED
+from webapp.models import INFO_NOA
+from webapp.models import INVOICED
+from webapp.models import QUEUED
+from webapp.models import ROLE_ADMIN
+from webapp.models import ROLE_PARTNER_ADMIN
+from webapp.models import ROLE_SUPPORT
+from webapp.models import ROLE_USER
+from webapp.models import Company
+from webapp.models import Customer
+from webapp.models import ImportantInfo
+from webapp.models import Load
+from webapp.models import LoadLine
+from webapp.models import Partner
+from webapp.models import Subsidiary
+from webapp.models import User
+from webapp.models import db
+from webapp.services.auth import hash_password
+
+DEMO_PASSWORD = "demo-password"
+
+CAPITAL_DEPOT_NOA = """NOTICE OF ASSIGNMENT
+
+This invoice has been assigned and sold to, and is payable only to:
+
+    Capital Depot Funding, LLC
+    P.O. Box 4410
+    Dallas, TX 75208
+    Phone (214) 555-0142 · remit@capitaldepot.example
+
+Payment to any other party will not discharge your obligation. Please update
+your records and direct all payments and questions about this invoice to
+Capital Depot. This notice may be revoked only in writing by Capital Depot."""
+
+CUSTOMERS = [
+    ("Summit Freight Brokerage", "MC-482913", "1200 Commerce St", "Dallas", "TX", "75202", 30, FACTORING),
+    ("Blue Ridge Logistics", "MC-771204", "88 Peachtree Ave", "Atlanta", "GA", "30303", 30, FACTORING),
+    ("Great Lakes Shippers Co", "MC-390155", "455 Wacker Dr", "Chicago", "IL", "60606", 45, FACTORING),
+    ("Pacific Coast Produce", "MC-615880", "19 Harbor Way", "Oakland", "CA", "94607", 30, FACTORING),
+    ("Lone Star Building Supply", "", "700 Main St", "Houston", "TX", "77002", 60, FACTORING),
+    ("Midwest Grain Cooperative", "MC-208447", "12 Elevator Rd", "Omaha", "NE", "68102", 30, DIRECT),
+    ("Hernández & Söhne Imports", "MC-559031", "3 Rue du Port", "Laredo", "TX", "78040", 30, FACTORING),
+]
+
+LANES = [
+    ("Dallas", "TX", "Memphis", "TN"), ("Atlanta", "GA", "Charlotte", "NC"),
+    ("Chicago", "IL", "Columbus", "OH"), ("Oakland", "CA", "Phoenix", "AZ"),
+    ("Houston", "TX", "New Orleans", "LA"), ("Omaha", "NE", "Denver", "CO"),
+    ("Laredo", "TX", "San Antonio", "TX"), ("Nashville", "TN", "Louisville", "KY"),
+]
+
+
+def _get_or_create(model, where, **values):
+    row = model.get_or_none(where)
+    if row is None:
+        row = model.create(**values)
+    return row
+
+
+def _user(email, name, role, *, company=None, partner=None, billing=False):
+    if User.get_or_none(User.email == email) is None:
+        User.create(email=email, name=name, role=role, company=company, partner=partner,
+                    billing=billing, password_hash=hash_password(DEMO_PASSWORD))
+
+
+def _customers(company, specs):
+    out = []
+    for name, mc, addr, city, state, zip_, terms, method in specs:
+        out.append(_get_or_create(
+            Customer, (Customer.company == company) & (Customer.name == name),
+            company=company, name=name, mc_number=mc, address_line1=addr, city=city,
+            state=state, postal_code=zip_, payment_terms_days=terms, invoicing_method=method))
+    return out
+
+
+def _loads(company, prefix, subsidiaries, customers, count, rng, today):
+    """COUNT loads numbered PREFIX-1001...; statuses spread, most Queued factoring."""
+    existing = {n for (n,) in Load.select(Load.load_number).where(Load.company == company).tuples()}
+    for i in range(count):
+        number = f"{prefix}-{1001 + i}"
+        if number in existing:
+            continue
+        customer = customers[i % len(customers)]
+        sub = subsidiaries[0] if i % 4 else subsidiaries[-1]
+        roll = i % 10
+        status = QUEUED if roll < 6 else (INVOICED if roll < 7 else (FINANCED if roll < 8 else COMPLETED))
+        if customer.invoicing_method == DIRECT:
+            status = QUEUED if roll < 8 else COMPLETED
+        p_city, p_state, d_city, d_state = LANES[i % len(LANES)]
+        delivered = today - datetime.timedelta(days=1 + (i * 7) % 40)
+        linehaul = rng.randrange(900_00, 4200_00, 25_00)
+        fuel = round(linehaul * rng.choice((0.12, 0.15, 0.18)))
+        lines = [("linehaul", "Linehaul", linehaul), ("fuel", "Fuel surcharge", fuel)]
+        if i % 5 == 0:
+            lines.append(("accessorial", "Detention (2 h)", 150_00))
+        if i % 7 == 0:
+            lines.append(("accessorial", "Lumper", 85_00))
+        total = sum(a for _, _, a in lines)
+        load = Load.create(
+            company=company, subsidiary=sub, customer=customer, load_number=number,
+            invoice_number=f"INV-{prefix}-{5001 + i}", invoice_date=delivered,
+            customer_reference=f"PO-{rng.randrange(100000, 999999)}",
+            pickup_city=p_city, pickup_state=p_state,
+            pickup_date=delivered - datetime.timedelta(days=2),
+            delivery_city=d_city, delivery_state=d_state, delivery_date=delivered,
+            total_cents=total, invoicing_method=customer.invoicing_method, billing_status=status)
+        LoadLine.insert_many([
+            {"load": load, "kind": k, "description": d, "amount_cents": a, "position": n}
+            for n, (k, d, a) in enumerate(lines)]).execute()
+
+
+def seed(today=None):
+    """Create the demo tenants, users, customers and loads; safe to run again."""
+    rng = random.Random(20261125)
+    today = today or datetime.date.today()
+    with db.atomic():
+        partner = _get_or_create(Partner, Partner.name == "Demo Partner", name="Demo Partner")
+        demo = _get_or_create(Company, Company.name == "Demo Trucking", name="Demo Trucking", partner=partner)
+        other = _get_or_create(Company, Company.name == "Other Carrier Co", name="Other Carrier Co")
+
+        freight = _get_or_create(
+            Subsidiary, (Subsidiary.company == demo) & (Subsidiary.name == "Demo Freight LLC"),
+            company=demo, name="Demo Freight LLC", legal_name="Demo Freight LLC",
+            mc_number="MC-1234567", usdot_number="3456789", address_line1="2100 Logistics Pkwy",
+            city="Fort Worth", state="TX", postal_code="76177", phone="(817) 555-0100",
+            email="billing@demofreight.example")
+        logistics = _get_or_create(
+            Subsidiary, (Subsidiary.company == demo) & (Subsidiary.name == "Demo Logistics Inc"),
+            company=demo, name="Demo Logistics Inc", legal_name="Demo Logistics Incorporated",
+            mc_number="MC-7654321", usdot_number="9876543", address_line1="45 Warehouse Row",
+            city="Memphis", state="TN", postal_code="38118", phone="(901) 555-0177",
+            email="ar@demologistics.example")
+        other_sub = _get_or_create(
+            Subsidiary, (Subsidiary.company == other) & (Subsidiary.name == "Other Carrier Transport"),
+            company=other, name="Other Carrier Transport", legal_name="Other Carrier Transport LP",
+            mc_number="MC-5550001", usdot_number="5550002", address_line1="9 Depot St",
+            city="Tulsa", state="OK", postal_code="74103", phone="(918) 555-0190",
+            email="office@othercarrier.example")
+        _get_or_create(
+            ImportantInfo, (ImportantInfo.subsidiary == freight) & (ImportantInfo.kind == INFO_NOA),
+            subsidiary=freight, kind=INFO_NOA, text=CAPITAL_DEPOT_NOA)
+        _get_or_create(
+            ImportantInfo, (ImportantInfo.subsidiary == other_sub) & (ImportantInfo.kind == INFO_NOA),
+            subsidiary=other_sub, kind=INFO_NOA, text=CAPITAL_DEPOT_NOA)
+
+        _user("admin@demo.test", "Avery Admin", ROLE_ADMIN, company=demo, billing=True)
+        _user("billing@demo.test", "Blair Billing", ROLE_USER, company=demo, billing=True)
+        _user("dispatch@demo.test", "Dana Dispatch", ROLE_USER, company=demo)
+        _user("partner@demo.test", "Parker Partner", ROLE_PARTNER_ADMIN, partner=partner, billing=True)
+        _user("support@demo.test", "Sam Support", ROLE_SUPPORT)
+        _user("other@demo.test", "Olive Other", ROLE_ADMIN, company=other, billing=True)
+
+        demo_customers = _customers(demo, CUSTOMERS)
+        other_customers = _customers(other, [
+            ("Prairie Wind Brokers", "MC-660112", "1 Plaza", "Wichita", "KS", "67202", 30, FACTORING),
+            ("Red River Distribution", "MC-660113", "2 Levee Rd", "Shreveport", "LA", "71101", 30, FACTORING),
+            ("Ozark Timber Supply", "", "3 Mill Ln", "Springfield", "MO", "65806", 45, DIRECT),
+        ])
+        _loads(demo, "DT", [freight, logistics], demo_customers, 72, rng, today)
+        _loads(other, "OC", [other_sub], other_customers, 15, rng, today)

@@ -1,0 +1,224 @@
+"""Reading what Excel and factor portals produce: bytes to rows, text to cents and dates.
+
+Pure functions, no database. Every error is a ValueError (or FileFormatError)
+whose message is written for the person who uploaded the file.
+"""
+import csv
+import datetime
+import io
+import re
+from decimal import Decimal
+from decimal import InvalidOperation
+
+
+class FileFormatError(ValueError):
+    """The upload is not a CSV file we can read; the message says what it is."""
+
+
+# Magic numbers of files people upload by mistake.
+_SIGNATURES = [
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another ZIP file"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+]
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def decode_text(data):
+    """Bytes of an uploaded CSV to text: UTF-8 (with or without BOM), else Windows-1252."""
+    if not data or not data.strip():
+        raise FileFormatError("The file is empty.")
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            raise FileFormatError(f"This file is {what}, not a CSV file. "
+                                  "Save it from Excel as \"CSV (Comma delimited)\" and upload that.")
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileFormatError("The file looks like UTF-16 text but could not be read.")
+    if b"\x00" in data[:4096]:
+        raise FileFormatError("This is not a text file. Upload the CSV file itself.")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decode_cp1252(data)
+
+
+_CP1252_UNDEFINED = frozenset((0x81, 0x8D, 0x8F, 0x90, 0x9D))
+
+
+def _decode_cp1252(data):
+    """Windows-1252, keeping its five undefined bytes as their Latin-1 characters."""
+    if not _CP1252_UNDEFINED.intersection(data):
+        return data.decode("cp1252")
+    return "".join(chr(b) if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in data)
+
+
+def normalize_header(name):
+    """Header matching ignores case, spaces, underscores, dashes, dots and a BOM."""
+    return re.sub(r"[\s_\-.\ufeff]+", "", (name or "")).lower()
+
+
+def sniff_delimiter(first_line):
+    """The most frequent of , ; TAB | in the header line (comma on a tie)."""
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+class Table:
+    """A parsed CSV: headers as written, their normalized keys, and numbered rows."""
+
+    def __init__(self, headers, rows):
+        self.headers = headers
+        self.keys = [normalize_header(h) for h in headers]
+        self.rows = rows  # list of (row_number, {normalized_key: value})
+
+
+def read_table(data, *, max_rows=50_000):
+    """Parse CSV bytes into a Table. Row numbers count the header as row 1, as Excel does.
+
+    Blank rows are skipped; surrounding spaces are trimmed; extra cells beyond the
+    header are kept under the key "" so callers may ignore them.
+    """
+    text = decode_text(data)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    if not first:
+        raise FileFormatError("The file is empty.")
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
+    headers = None
+    rows = []
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if not any(c.strip() for c in cells):
+                continue
+            if headers is None:
+                headers = [c.strip() for c in cells]
+                keys = [normalize_header(h) for h in headers]
+                continue
+            if len(rows) >= max_rows:
+                raise FileFormatError(f"The file has more than {max_rows:,} rows. Split it and upload the parts.")
+            row = {}
+            for i, cell in enumerate(cells):
+                key = keys[i] if i < len(keys) else ""
+                if key and key not in row:
+                    row[key] = cell.strip()
+            rows.append((reader.line_num if reader.line_num else number, row))
+    except csv.Error as exc:
+        raise FileFormatError(f"The file is not valid CSV near line {reader.line_num}: {exc}.")
+    if headers is None:
+        raise FileFormatError("The file is empty.")
+    return Table(headers, rows)
+
+
+_MONEY_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def parse_money(text):
+    """'$1,234.56', '1234.5', '(12.50)', '-12.50', 'USD 10' to integer cents."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("is empty")
+    value = raw.replace("$", "").replace("USD", "").replace("usd", "").replace(" ", "").replace("\u00a0", "")
+    negative = False
+    if value.startswith("(") and value.endswith(")"):
+        negative, value = True, value[1:-1]
+    if value.endswith("-") and not value.startswith("-"):
+        negative, value = True, value[:-1]
+    if value.startswith("-"):
+        negative, value = not negative, value[1:]
+        if value.startswith("$"):
+            value = value[1:]
+    if "," in value:
+        if not re.match(r"^\d{1,3}(,\d{3})+(\.\d+)?$", value):
+            raise ValueError(f"'{raw}' is not an amount (use 1,234.56)")
+        value = value.replace(",", "")
+    if not _MONEY_RE.match(value):
+        raise ValueError(f"'{raw}' is not an amount")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"'{raw}' is not an amount")
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"'{raw}' has more than two decimals")
+    if abs(cents) >= 10 ** 13:
+        raise ValueError(f"'{raw}' is too large")
+    cents = int(cents)
+    return -cents if negative else cents
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%Y/%m/%d")
+
+
+def parse_date(text):
+    """'2026-11-25', '11/25/2026', '11/25/26' (and the same with dashes) to a date."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("is empty")
+    # Excel sometimes appends a midnight time to dates.
+    value = re.sub(r"[ T]0?0:00(:00)?$", "", raw)
+    for fmt in _DATE_FORMATS:
+        try:
+            parsed = datetime.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        if not 1990 <= parsed.year <= 2100:
+            raise ValueError(f"'{raw}' is out of range")
+        return parsed
+    raise ValueError(f"'{raw}' is not a date (use 2026-11-25 or 11/25/2026)")
+
+
+def parse_yes_no(text, default=True):
+    """'yes'/'y'/'true'/'1'/'final' and 'no'/'n'/'false'/'0'/'partial'; blank gives DEFAULT."""
+    value = (text or "").strip().lower()
+    if not value:
+        return default
+    if value in ("yes", "y", "true", "t", "1", "final"):
+        return True
+    if value in ("no", "n", "false", "f", "0", "partial"):
+        return False
+    raise ValueError(f"'{text}' is not yes or no")
+
+
+def format_cents(cents):
+    """Integer cents as 1234.56 for CSV cells (no currency sign, no grouping)."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def csv_safe(value):
+    """Protect a text cell against spreadsheet formula injection (prefix a quote).
+
+    Plain numbers such as -12.50 are left alone: they cannot run as formulas.
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def write_csv(headers, rows):
+    """CSV text with CRLF line ends (what Excel expects); text cells formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([cell if isinstance(cell, (int, float)) else csv_safe(cell) for cell in row])
+    return out.getvalue()
