@@ -86,10 +86,11 @@ def _register_blueprints(app):
     from webapp.health.views import bp as health_bp
     from webapp.loads.views import bp as loads_bp
     from webapp.main.views import bp as main_bp
+    from webapp.reports.uploads import bp as report_uploads_bp
     from webapp.reports.views import bp as reports_bp
 
     for bp in (main_bp, auth_bp, accounts_bp, company_bp, customers_bp, loads_bp,
-               factoring_bp, reports_bp, health_bp):
+               factoring_bp, reports_bp, report_uploads_bp, health_bp):
         app.register_blueprint(bp)
 
 
