@@ -94,12 +94,24 @@ def read_table(data, *, max_rows=50_000):
     first = next((line for line in lines if line.strip()), "")
     if not first:
         raise FileFormatError("The file is empty.")
-    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
+    delimiter = sniff_delimiter(first)
+    skip_first = False
+    offset = 0
+    # Excel writes "sep=;" as the first line, and hides it when it opens the file.
+    sep = re.match(r"^\s*sep=(.)\s*$", first)
+    if sep:
+        delimiter, skip_first, offset = sep.group(1), True, 1
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     headers = None
     rows = []
     try:
+        # Numbered by record, as a spreadsheet numbers its rows (a quoted cell may
+        # span several lines of the file but is still one row).
         for number, cells in enumerate(reader, start=1):
             if not any(c.strip() for c in cells):
+                continue
+            if skip_first:
+                skip_first = False
                 continue
             if headers is None:
                 headers = [c.strip() for c in cells]
@@ -112,7 +124,7 @@ def read_table(data, *, max_rows=50_000):
                 key = keys[i] if i < len(keys) else ""
                 if key and key not in row:
                     row[key] = cell.strip()
-            rows.append((reader.line_num if reader.line_num else number, row))
+            rows.append((number - offset, row))
     except csv.Error as exc:
         raise FileFormatError(f"The file is not valid CSV near line {reader.line_num}: {exc}.")
     if headers is None:
@@ -120,7 +132,8 @@ def read_table(data, *, max_rows=50_000):
     return Table(headers, rows)
 
 
-_MONEY_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# Unsigned, after the sign and any grouping commas are taken off: 12, 12.5, 12., .5
+_MONEY_RE = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
 
 
 def parse_money(text):
@@ -132,14 +145,14 @@ def parse_money(text):
     negative = False
     if value.startswith("(") and value.endswith(")"):
         negative, value = True, value[1:-1]
-    if value.endswith("-") and not value.startswith("-"):
+    elif value.endswith("-") and not value.startswith(("-", "+")):
         negative, value = True, value[:-1]
-    if value.startswith("-"):
-        negative, value = not negative, value[1:]
-        if value.startswith("$"):
-            value = value[1:]
+    elif value.startswith("-"):
+        negative, value = True, value[1:]
+    elif value.startswith("+"):
+        value = value[1:]
     if "," in value:
-        if not re.match(r"^\d{1,3}(,\d{3})+(\.\d+)?$", value):
+        if not re.match(r"^\d{1,3}(,\d{3})+(\.\d*)?$", value):
             raise ValueError(f"'{raw}' is not an amount (use 1,234.56)")
         value = value.replace(",", "")
     if not _MONEY_RE.match(value):
@@ -166,7 +179,7 @@ def parse_date(text):
     if not raw:
         raise ValueError("is empty")
     # Excel sometimes appends a midnight time to dates.
-    value = re.sub(r"[ T]0?0:00(:00)?$", "", raw)
+    value = re.sub(r"([ T]0?0:00(:00)?|\s+12:00(:00)?\s*[AaPp][Mm])$", "", raw)
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.datetime.strptime(value, fmt).date()

@@ -1,0 +1,364 @@
+"""Purchase and Payment Reports: CSV bytes to typed rows and errors. Pure, no database.
+
+The columns are those of the product's templates (Purchase_Report.csv and
+Payments_Report.csv); header matching ignores case, spaces and underscores.
+Every error names the spreadsheet row (the header is row 1) and the column as
+written in the file, so the person who uploaded it can find the cell.
+"""
+import dataclasses
+import datetime
+import hashlib
+
+from webapp.models import PAYMENT_METHODS
+from webapp.models import REPORT_PAYMENT
+from webapp.models import REPORT_PURCHASE
+from webapp.services.parsing import FileFormatError
+from webapp.services.parsing import normalize_header
+from webapp.services.parsing import parse_date
+from webapp.services.parsing import parse_money
+from webapp.services.parsing import parse_yes_no
+from webapp.services.parsing import read_table
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+
+PURCHASED = "purchased"
+REJECTED = "rejected"
+HELD = "held"
+PURCHASE_STATUSES = (PURCHASED, REJECTED, HELD)
+
+PURCHASE_COLUMNS = [
+    "Invoice Number", "Load Number", "Purchase Date", "Invoice Amount", "Advance Amount",
+    "Fee Amount", "Reserve Amount", "Status", "Reason", "Factor Reference",
+]
+PAYMENT_COLUMNS = [
+    "Invoice Number", "Load Number", "Payment Date", "Amount Paid", "Reference",
+    "Payment Method", "Reserve Released", "Fee Adjustment", "Final", "Notes",
+]
+TEMPLATE_NAMES = {REPORT_PURCHASE: "Purchase_Report.csv", REPORT_PAYMENT: "Payments_Report.csv"}
+COLUMNS = {REPORT_PURCHASE: PURCHASE_COLUMNS, REPORT_PAYMENT: PAYMENT_COLUMNS}
+
+# Other spellings seen in factor portals' exports, by normalized header.
+_ALIASES = {
+    "invoice": "Invoice Number", "invoiceno": "Invoice Number", "invoice#": "Invoice Number",
+    "invoicenum": "Invoice Number", "invoiceid": "Invoice Number",
+    "load": "Load Number", "loadno": "Load Number", "load#": "Load Number", "loadnum": "Load Number",
+    "loadid": "Load Number",
+    "fundeddate": "Purchase Date", "purchasedon": "Purchase Date",
+    "faceamount": "Invoice Amount", "advance": "Advance Amount", "fee": "Fee Amount",
+    "reserve": "Reserve Amount", "factorref": "Factor Reference", "schedulenumber": "Factor Reference",
+    "paymentamount": "Amount Paid", "amountreceived": "Amount Paid", "paidamount": "Amount Paid",
+    "paiddate": "Payment Date", "checknumber": "Reference", "method": "Payment Method",
+    "reference#": "Reference", "finalpayment": "Final",
+}
+
+_STATUS_WORDS = {
+    "purchased": PURCHASED, "purchase": PURCHASED, "funded": PURCHASED, "approved": PURCHASED,
+    "bought": PURCHASED,
+    "rejected": REJECTED, "reject": REJECTED, "declined": REJECTED, "denied": REJECTED,
+    "held": HELD, "hold": HELD, "onhold": HELD, "pending": HELD,
+}
+_METHOD_WORDS = {"ach": "ACH", "check": "Check", "cheque": "Check", "chk": "Check",
+                 "wire": "Wire", "wiretransfer": "Wire"}
+assert set(_METHOD_WORDS.values()) == set(PAYMENT_METHODS)
+
+# Columns only one of the two reports has: they tell which report a file is.
+_SPECIFIC = {
+    REPORT_PURCHASE: {"Purchase Date", "Invoice Amount", "Advance Amount", "Fee Amount",
+                      "Reserve Amount", "Status", "Factor Reference"},
+    REPORT_PAYMENT: {"Payment Date", "Amount Paid", "Payment Method", "Reserve Released",
+                     "Fee Adjustment", "Final"},
+}
+# Headers of the batch schedule (the file sent to the factor), uploaded back by mistake.
+_SCHEDULE_ONLY = {"invoicedate", "customer", "customername", "customermc", "customermcnumber",
+                  "terms", "duedate"}
+
+
+@dataclasses.dataclass
+class RowError:
+    """One problem: the spreadsheet row (None for the whole file) and the column."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    @property
+    def where(self):
+        if self.row is None:
+            return "File"
+        return f"Row {self.row}, {self.column}" if self.column else f"Row {self.row}"
+
+    def __str__(self):
+        return f"{self.where}: {self.message}"
+
+
+@dataclasses.dataclass
+class PurchaseRow:
+    """One line of a Purchase Report, typed (None where blank or unreadable)."""
+
+    row: int
+    invoice_number: str = ""
+    load_number: str = ""
+    purchase_date: datetime.date | None = None
+    invoice_amount_cents: int | None = None
+    advance_cents: int | None = None
+    fee_cents: int | None = None
+    reserve_cents: int | None = None
+    status: str = PURCHASED
+    reason: str = ""
+    factor_reference: str = ""
+    duplicate_of: int | None = None  # an identical earlier row of the same file
+    ok: bool = True  # False when the row has a parse error
+
+    @property
+    def ident(self):
+        return self.invoice_number or self.load_number
+
+
+@dataclasses.dataclass
+class PaymentRow:
+    """One line of a Payment Report, typed."""
+
+    row: int
+    invoice_number: str = ""
+    load_number: str = ""
+    payment_date: datetime.date | None = None
+    amount_cents: int | None = None
+    reference: str = ""
+    method: str = ""
+    reserve_released_cents: int = 0
+    fee_adjustment_cents: int = 0
+    final: bool = True
+    notes: str = ""
+    duplicate_of: int | None = None
+    ok: bool = True
+
+    @property
+    def ident(self):
+        return self.invoice_number or self.load_number
+
+
+@dataclasses.dataclass
+class ParsedReport:
+    """What a file says: typed rows, errors, and the raw cells for the errors CSV."""
+
+    kind: str
+    sha256: str
+    headers: list = dataclasses.field(default_factory=list)  # as written in the file
+    columns: dict = dataclasses.field(default_factory=dict)  # template column -> header as written
+    ignored_columns: list = dataclasses.field(default_factory=list)
+    rows: list = dataclasses.field(default_factory=list)
+    errors: list = dataclasses.field(default_factory=list)
+    raw: dict = dataclasses.field(default_factory=dict)  # row number -> {header as written: cell}
+
+    @property
+    def file_error(self):
+        """The error that stops the whole file (not a row), if any."""
+        return next((e for e in self.errors if e.row is None), None)
+
+    def add(self, row, column, message):
+        self.errors.append(RowError(row, self.columns.get(column, column), message))
+
+
+def parse_purchase_report(data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
+    """Parse a Purchase Report (bytes) into PurchaseRows and RowErrors."""
+    return _parse(REPORT_PURCHASE, data, max_bytes, max_rows)
+
+
+def parse_payment_report(data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
+    """Parse a Payment Report (bytes) into PaymentRows and RowErrors."""
+    return _parse(REPORT_PAYMENT, data, max_bytes, max_rows)
+
+
+def parse_report(kind, data, **limits):
+    """parse_purchase_report or parse_payment_report, by KIND."""
+    return _parse(kind, data, limits.get("max_bytes", MAX_BYTES), limits.get("max_rows", MAX_ROWS))
+
+
+def sha256_of(data):
+    return hashlib.sha256(data or b"").hexdigest()
+
+
+def _parse(kind, data, max_bytes, max_rows):
+    report = ParsedReport(kind=kind, sha256=sha256_of(data))
+    if data and len(data) > max_bytes:
+        report.add(None, None, f"The file is {len(data) / (1024 * 1024):.1f} MB; "
+                               f"the limit is {max_bytes // (1024 * 1024)} MB.")
+        return report
+    try:
+        table = read_table(data or b"", max_rows=max_rows)
+    except FileFormatError as exc:
+        report.add(None, None, str(exc))
+        return report
+    report.headers = table.headers
+    if not _map_columns(report, table):
+        return report
+    if not table.rows:
+        report.add(None, None, f"The file has its headers but no rows. Fill one row per invoice "
+                               f"under the headers of {TEMPLATE_NAMES[kind]}.")
+        return report
+    by_header = dict(zip(table.keys, table.headers))
+    key_of = {column: _key_for(column, table.keys) for column in COLUMNS[kind]}
+    parse_row = _purchase_row if kind == REPORT_PURCHASE else _payment_row
+    seen = {}
+    for number, cells in table.rows:
+        values = {column: cells.get(key, "") if key else "" for column, key in key_of.items()}
+        report.raw[number] = {by_header[k]: v for k, v in cells.items() if k in by_header}
+        row = parse_row(report, number, values)
+        signature = tuple(sorted(values.items()))
+        if signature in seen:
+            row.duplicate_of = seen[signature]
+        else:
+            seen[signature] = number
+        report.rows.append(row)
+    return report
+
+
+def _key_for(column, keys):
+    """The normalized header in KEYS that stands for template COLUMN (or None)."""
+    wanted = normalize_header(column)
+    if wanted in keys:
+        return wanted
+    return next((k for k in keys if _ALIASES.get(k) == column), None)
+
+
+def _map_columns(report, table):
+    """Find the template's columns among the file's headers; refuse the wrong file."""
+    kind = report.kind
+    keys = set(table.keys)
+    for column in COLUMNS[kind]:
+        key = _key_for(column, table.keys)
+        if key:
+            report.columns[column] = table.headers[table.keys.index(key)]
+    known = {normalize_header(c) for c in COLUMNS[kind]} | {
+        k for k, c in _ALIASES.items() if c in COLUMNS[kind]}
+    report.ignored_columns = [h for h, k in zip(table.headers, table.keys) if h and k not in known]
+
+    other = REPORT_PAYMENT if kind == REPORT_PURCHASE else REPORT_PURCHASE
+    mine = _SPECIFIC[kind] & set(report.columns)
+    theirs = {c for c in _SPECIFIC[other] if _key_for(c, table.keys)}
+    if not mine and len(theirs) >= 2:
+        if kind == REPORT_PURCHASE:
+            report.add(None, None, "This is a Payment Report; upload it with Upload Payment Report.")
+        else:
+            report.add(None, None, "This is a Purchase Report; upload it with Upload Purchase Report.")
+        return False
+    if not mine and len(keys & _SCHEDULE_ONLY) >= 2:
+        report.add(None, None, "This is the batch schedule sent to the factor (schedule.csv), not a "
+                               f"{'Purchase' if kind == REPORT_PURCHASE else 'Payment'} Report. "
+                               f"Fill {TEMPLATE_NAMES[kind]} with what the factor reported.")
+        return False
+
+    required = (["Purchase Date", "Advance Amount"] if kind == REPORT_PURCHASE
+                else ["Payment Date", "Amount Paid"])
+    missing = [c for c in required if c not in report.columns]
+    if "Invoice Number" not in report.columns and "Load Number" not in report.columns:
+        missing.insert(0, "Invoice Number or Load Number")
+    if missing:
+        found = ", ".join(h for h in table.headers if h) or "none"
+        report.add(None, None, f"Required column{'s' if len(missing) > 1 else ''} missing: "
+                               f"{', '.join(missing)}. The headers found were: {found}. "
+                               f"Use the {TEMPLATE_NAMES[kind]} template.")
+        return False
+    return True
+
+
+def _money(report, row, values, column, *, minimum=None, required=False):
+    """Cents of VALUES[COLUMN], or None when blank; records an error when unreadable."""
+    text = values.get(column, "")
+    if not text.strip():
+        if required:
+            report.add(row.row, column, f"{column} is required.")
+            row.ok = False
+        return None
+    try:
+        cents = parse_money(text)
+    except ValueError as exc:
+        report.add(row.row, column, _sentence(exc))
+        row.ok = False
+        return None
+    if minimum is not None and cents < minimum:
+        report.add(row.row, column, f"{column} cannot be {'negative' if minimum == 0 else 'zero or negative'} "
+                                    f"('{text.strip()}').")
+        row.ok = False
+        return None
+    return cents
+
+
+def _date(report, row, values, column, *, required=False):
+    text = values.get(column, "")
+    if not text.strip():
+        if required:
+            report.add(row.row, column, f"{column} is required.")
+            row.ok = False
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        report.add(row.row, column, _sentence(exc))
+        row.ok = False
+        return None
+
+
+def _sentence(exc):
+    text = str(exc)
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _identity(report, row, values):
+    row.invoice_number = values["Invoice Number"].strip()
+    row.load_number = values["Load Number"].strip()
+    if not row.invoice_number and not row.load_number:
+        column = "Invoice Number" if "Invoice Number" in report.columns else "Load Number"
+        report.add(row.row, column, "Invoice Number or Load Number is required.")
+        row.ok = False
+
+
+def _purchase_row(report, number, values):
+    row = PurchaseRow(row=number)
+    _identity(report, row, values)
+    status_text = values["Status"].strip()
+    status = _STATUS_WORDS.get(normalize_header(status_text)) if status_text else PURCHASED
+    if status is None:
+        report.add(number, "Status", f"'{status_text}' is not a status: use purchased, rejected or held.")
+        row.ok = False
+        status = PURCHASED
+    row.status = status
+    row.reason = values["Reason"].strip()
+    row.factor_reference = values["Factor Reference"].strip()
+    buying = status == PURCHASED
+    row.purchase_date = _date(report, row, values, "Purchase Date", required=buying)
+    row.invoice_amount_cents = _money(report, row, values, "Invoice Amount", minimum=1)
+    row.advance_cents = _money(report, row, values, "Advance Amount", minimum=0, required=buying)
+    row.fee_cents = _money(report, row, values, "Fee Amount", minimum=0)
+    row.reserve_cents = _money(report, row, values, "Reserve Amount", minimum=0)
+    if status in (REJECTED, HELD) and not row.reason:
+        report.add(number, "Reason", f"Reason is required for a {status} invoice: say why the factor "
+                                     f"{'rejected' if status == REJECTED else 'holds'} it.")
+        row.ok = False
+    return row
+
+
+def _payment_row(report, number, values):
+    row = PaymentRow(row=number)
+    _identity(report, row, values)
+    row.payment_date = _date(report, row, values, "Payment Date", required=True)
+    row.amount_cents = _money(report, row, values, "Amount Paid", minimum=1, required=True)
+    row.reference = values["Reference"].strip()
+    method_text = values["Payment Method"].strip()
+    if method_text:
+        method = _METHOD_WORDS.get(normalize_header(method_text))
+        if method is None:
+            report.add(number, "Payment Method", f"'{method_text}' is not a payment method: use ACH, Check or Wire.")
+            row.ok = False
+        row.method = method or ""
+    row.reserve_released_cents = _money(report, row, values, "Reserve Released", minimum=0) or 0
+    row.fee_adjustment_cents = _money(report, row, values, "Fee Adjustment") or 0
+    try:
+        row.final = parse_yes_no(values["Final"], default=True)
+    except ValueError:
+        report.add(number, "Final", f"'{values['Final'].strip()}' is not yes or no "
+                                    "(yes completes the load; no records a partial payment).")
+        row.ok = False
+    row.notes = values["Notes"].strip()
+    return row
