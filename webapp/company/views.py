@@ -1,14 +1,170 @@
-"""Management > Company Profile. (Stub: to be built.)"""
+"""Management > Company Profile: subsidiaries and their Document Configuration."""
 from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import make_response
+from flask import redirect
 from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
 
+from webapp.extensions import htmx
+from webapp.models import INFO_KINDS
+from webapp.models import Subsidiary
+from webapp.permissions import current_company
+from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
+from webapp.permissions import manager_required
+from webapp.permissions import scoped
+from webapp.services import subsidiaries
+from webapp.services.validation import Invalid
 
 bp = Blueprint("company", __name__, url_prefix="/management/company-profile")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _doc_config(subsidiary, notice=None):
+    """What the Document Configuration section (and its History) needs."""
+    return {
+        "subsidiary": subsidiary,
+        "entries": subsidiaries.entries(subsidiary),
+        "history": subsidiaries.info_history(subsidiary),
+        "can_manage": current_user.is_manager,
+        "kinds": INFO_KINDS,
+        "notice": notice,
+    }
 
 
 @bp.route("/")
 @login_required
 def index():
-    """Subsidiaries and their Document Configuration."""
-    return render_template("stub.html", title="Company Profile")
+    """Choose a subsidiary; see its details and Document Configuration."""
+    subs = list(scoped(Subsidiary).order_by(Subsidiary.name, Subsidiary.id))
+    wanted = request.args.get("subsidiary_id")
+    if wanted:
+        subsidiary = get_scoped_or_404(Subsidiary, wanted)
+    else:
+        subsidiary = subs[0] if subs else None
+    context = _doc_config(subsidiary) if subsidiary else {"can_manage": current_user.is_manager}
+    return render_template("company/index.html", subsidiaries=subs, **context)
+
+
+def _subsidiary_form(subsidiary, values, errors, status=200):
+    return render_template("company/subsidiary_form.html", subsidiary=subsidiary,
+                           values=values, errors=errors,
+                           fields=subsidiaries.SUBSIDIARY_FIELDS), status
+
+
+@bp.route("/subsidiaries/new", methods=["GET", "POST"])
+@manager_required
+def create():
+    """Add a subsidiary to the company in view."""
+    if request.method == "GET":
+        return _subsidiary_form(None, {}, {})
+    company = current_company()
+    if company is None:
+        abort(404)
+    try:
+        sub = subsidiaries.create_subsidiary(company, request.form, actor=_actor())
+    except Invalid as exc:
+        return _subsidiary_form(None, request.form, exc.errors, 400)
+    flash(f"Subsidiary {sub.name} added.", "success")
+    return redirect(url_for("company.index", subsidiary_id=sub.id), 303)
+
+
+@bp.route("/<int:subsidiary_id>/edit", methods=["GET", "POST"])
+@manager_required
+def update(subsidiary_id):
+    """Edit a subsidiary's names, MC/USDOT numbers, address, phone and email."""
+    sub = get_scoped_or_404(Subsidiary, subsidiary_id)
+    if request.method == "GET":
+        values = {name: getattr(sub, name) for name, _ in subsidiaries.SUBSIDIARY_FIELDS}
+        return _subsidiary_form(sub, values, {})
+    try:
+        subsidiaries.update_subsidiary(sub, request.form, actor=_actor())
+    except Invalid as exc:
+        return _subsidiary_form(sub, request.form, exc.errors, 400)
+    flash(f"Subsidiary {sub.name} saved.", "success")
+    return redirect(url_for("company.index", subsidiary_id=sub.id), 303)
+
+
+def _info_form(sub, kind, text, errors, *, entry=None, status=200):
+    """The Manage Important Info form: a dialog for htmx, else a whole page."""
+    context = {
+        "subsidiary": sub, "kind": kind, "text": text, "errors": errors, "entry": entry,
+        "kinds": INFO_KINDS, "in_dialog": bool(htmx),
+        "configured": [e.kind_label for e in subsidiaries.entries(sub)],
+    }
+    if not htmx:
+        return render_template("company/info_form.html", **context), status
+    template = "company/_partials/info_form.html" if request.method == "POST" \
+        else "company/_partials/info_dialog.html"
+    response = make_response(render_template(template, **context))
+    if request.method == "POST":
+        # Errors go back into the dialog, not into the section behind it.
+        response.headers["HX-Retarget"] = "#info-form"
+        response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@bp.route("/<int:subsidiary_id>/info/new")
+@manager_required
+def new_info(subsidiary_id):
+    """Manage Important Info: add an entry (or replace the one of the chosen type)."""
+    sub = get_scoped_or_404(Subsidiary, subsidiary_id)
+    kind = request.args.get("kind", "")
+    return _info_form(sub, kind if kind in INFO_KINDS else "", "", {})
+
+
+@bp.route("/<int:subsidiary_id>/info/<int:info_id>/edit")
+@manager_required
+def edit_info(subsidiary_id, info_id):
+    """Manage Important Info for an existing entry: its type is fixed, its text editable."""
+    sub = get_scoped_or_404(Subsidiary, subsidiary_id)
+    entry = subsidiaries.get_entry(sub, info_id)
+    if entry is None:
+        abort(404)
+    return _info_form(sub, entry.kind, entry.text, {}, entry=entry)
+
+
+def _section_response(sub, message):
+    """After a change: the section re-rendered in place (htmx), else back to the page."""
+    if htmx:
+        response = make_response(render_template(
+            "company/_partials/doc_config_saved.html", **_doc_config(sub, notice=message)))
+        response.headers["HX-Retarget"] = "#doc-config"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    flash(message, "success")
+    return redirect(url_for("company.index", subsidiary_id=sub.id), 303)
+
+
+@bp.route("/<int:subsidiary_id>/info", methods=["POST"])
+@manager_required
+def save_info(subsidiary_id):
+    """Save an entry; an entry of the same type is replaced (its old text stays in History)."""
+    sub = get_scoped_or_404(Subsidiary, subsidiary_id)
+    kind, text = request.form.get("kind", ""), request.form.get("text", "")
+    try:
+        entry, outcome = subsidiaries.save_info(sub, kind, text, actor=_actor())
+    except subsidiaries.InfoError as exc:
+        existing = subsidiaries.get_entry(sub, request.form.get("info_id", type=int) or 0)
+        return _info_form(sub, kind, text, exc.errors, entry=existing, status=400)
+    verb = {"added": "saved", "replaced": "replaced", "unchanged": "unchanged"}[outcome]
+    return _section_response(sub, f"{entry.kind_label} {verb} for {sub.name}.")
+
+
+@bp.route("/<int:subsidiary_id>/info/<int:info_id>/remove", methods=["POST"])
+@manager_required
+def remove_info(subsidiary_id, info_id):
+    """Remove an entry; its text stays in History."""
+    sub = get_scoped_or_404(Subsidiary, subsidiary_id)
+    try:
+        label = subsidiaries.remove_info(sub, info_id, actor=_actor())
+    except subsidiaries.EntryNotFound:
+        abort(404)
+    return _section_response(sub, f"{label} removed from {sub.name}.")

@@ -1,14 +1,82 @@
-"""Customers (debtors). (Stub: to be built.)"""
+"""Customers (debtors): list with search, sort and pages; create; edit."""
 from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
 from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
 
+from webapp.extensions import htmx
+from webapp.listing import paginate
+from webapp.listing import sort_args
+from webapp.models import Customer
+from webapp.permissions import current_company
+from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
+from webapp.permissions import scoped
+from webapp.services import customers
+from webapp.services.validation import Invalid
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+SORT_COLUMNS = {
+    "name": Customer.name,
+    "mc": Customer.mc_number,
+    "city": (Customer.state, Customer.city),
+    "terms": Customer.payment_terms_days,
+    "method": Customer.invoicing_method,
+}
 
 
 @bp.route("/")
 @login_required
 def index():
-    """Customers of the company in view."""
-    return render_template("stub.html", title="Customers")
+    """Customers of the company in view; ?q= searches name and MC number."""
+    q = request.args.get("q", "").strip()
+    sort, desc, order_by = sort_args(SORT_COLUMNS, "name")
+    page = paginate(customers.search(scoped(Customer), q), order_by, Customer)
+    context = {"page": page, "q": q, "sort": sort, "desc": desc}
+    if htmx.target == "customer-list":  # the search box asks for the list alone
+        return render_template("customers/_partials/list.html", **context)
+    return render_template("customers/index.html", **context)
+
+
+def _form(customer, values, errors, status=200):
+    return render_template("customers/form.html", customer=customer, values=values,
+                           errors=errors), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Add a customer."""
+    if request.method == "GET":
+        return _form(None, {"payment_terms_days": 30, "invoicing_method": "factoring"}, {})
+    company = current_company()
+    if company is None:
+        abort(404)
+    try:
+        customer = customers.create_customer(company, request.form,
+                                             actor=current_user._get_current_object())
+    except Invalid as exc:
+        return _form(None, request.form, exc.errors, 400)
+    flash(f"Customer {customer.name} added.", "success")
+    return redirect(url_for("customers.index", q=customer.name), 303)
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def update(customer_id):
+    """Edit a customer."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    if request.method == "GET":
+        values = {name: getattr(customer, name) for name, _ in customers.CUSTOMER_FIELDS}
+        return _form(customer, values, {})
+    try:
+        customers.update_customer(customer, request.form, actor=current_user._get_current_object())
+    except Invalid as exc:
+        return _form(customer, request.form, exc.errors, 400)
+    flash(f"Customer {customer.name} saved.", "success")
+    return redirect(url_for("customers.index"), 303)

@@ -1,8 +1,13 @@
 """People: create users, change role and Billing, deactivate; every change audited."""
 import re
 
+from peewee import IntegrityError
+
+from webapp.models import MANAGER_ROLES
+from webapp.models import ROLE_ADMIN
 from webapp.models import ROLE_PARTNER_ADMIN
 from webapp.models import ROLE_SUPPORT
+from webapp.models import ROLE_USER
 from webapp.models import ROLES
 from webapp.models import User
 from webapp.models import db
@@ -13,20 +18,32 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UserError(ValueError):
-    """A user change refused, with a message for the person who asked."""
+    """A user change refused, with a message for the person who asked.
+
+    FIELD names the form field at fault, when there is one.
+    """
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+class UserForbidden(UserError):
+    """The person asking may not make this change at all (answer 403)."""
 
 
 def _snapshot(user):
     return {"role": user.role, "billing": bool(user.billing), "active": bool(user.active)}
 
 
-def create_user(*, actor, email, name, role, company, partner, billing, password):
+def create_user(*, actor, email, name, role, company, partner, billing, password,
+                audit_company=None):
     """Create a user after checking email, role and tenancy; audited."""
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise UserError("Enter a valid email address.")
+        raise UserError("Enter a valid email address.", field="email")
     if role not in ROLES:
-        raise UserError("Choose a role.")
+        raise UserError("Choose a role.", field="role")
     if role == ROLE_SUPPORT:
         company = partner = None
     elif role == ROLE_PARTNER_ADMIN:
@@ -36,13 +53,174 @@ def create_user(*, actor, email, name, role, company, partner, billing, password
     elif company is None:
         raise UserError("An Admin or User needs a company.")
     if not password or len(password) < 8:
-        raise UserError("The password needs at least 8 characters.")
-    with db.atomic():
-        if User.select().where(User.email == email).exists():
-            raise UserError(f"A user with the email {email} already exists.")
-        user = User.create(email=email, name=(name or "").strip()[:200], role=role,
-                           company=company, partner=partner, billing=bool(billing),
-                           password_hash=hash_password(password))
-        audit.record("user.create", "user", user.id, actor=actor,
-                     company=company, after=_snapshot(user))
+        raise UserError("The password needs at least 8 characters.", field="password")
+    if len(password) > 1024:
+        raise UserError("The password is too long: at most 1,024 characters.", field="password")
+    taken = UserError(f"A user with the email {email} already exists.", field="email")
+    try:
+        with db.atomic():
+            if User.select().where(User.email == email).exists():
+                raise taken
+            user = User.create(email=email, name=(name or "").strip()[:200], role=role,
+                               company=company, partner=partner, billing=bool(billing),
+                               password_hash=hash_password(password))
+            audit.record("user.create", "user", user.id, actor=actor,
+                         company=company or audit_company, after=_snapshot(user))
+    except IntegrityError:
+        raise taken  # created by someone else between the check and the insert
     return user
+
+
+# --- managing the users of a company -----------------------------------------
+
+def assignable_roles(actor):
+    """The roles ACTOR may give: Admin gives Admin/User; Partner Admin adds Partner Admin; Support all."""
+    if actor.role == ROLE_SUPPORT:
+        return dict(ROLES)
+    if actor.role == ROLE_PARTNER_ADMIN:
+        return {k: v for k, v in ROLES.items() if k != ROLE_SUPPORT}
+    if actor.role == ROLE_ADMIN:
+        return {k: v for k, v in ROLES.items() if k in (ROLE_ADMIN, ROLE_USER)}
+    return {}
+
+
+def may_manage_company(actor, company):
+    """True when ACTOR administers the users of COMPANY."""
+    if company is None or actor.role not in MANAGER_ROLES:
+        return False
+    if actor.role == ROLE_SUPPORT:
+        return True
+    if actor.role == ROLE_PARTNER_ADMIN:
+        return actor.partner_id is not None and company.partner_id == actor.partner_id
+    return actor.company_id == company.id
+
+
+def visible_users(actor, company):
+    """The people ACTOR sees on the Users page of COMPANY, by name (one query).
+
+    The company's own users; the Partner Admins of its partner (they manage it too);
+    and, for Support, the Support staff (who belong to no company).
+    """
+    where = User.company == company
+    if company.partner_id:
+        where |= (User.role == ROLE_PARTNER_ADMIN) & (User.partner == company.partner_id)
+    if actor.role == ROLE_SUPPORT:
+        where |= User.role == ROLE_SUPPORT
+    return User.select().where(where).order_by(User.name, User.email, User.id)
+
+
+def get_visible_user(actor, company, user_id):
+    """One user ACTOR sees on COMPANY's Users page, or None (answer 404: reveal nothing)."""
+    return visible_users(actor, company).where(User.id == user_id).first()
+
+
+def may_change(actor, target):
+    """True when ACTOR may change TARGET's role, Billing or activity (the company is checked apart)."""
+    if actor.role == ROLE_SUPPORT:
+        return True
+    return target.role in assignable_roles(actor)
+
+
+def _placement(role, company):
+    """(company, partner) a user of ROLE gets when managed from COMPANY."""
+    if role == ROLE_SUPPORT:
+        return None, None
+    if role == ROLE_PARTNER_ADMIN:
+        if not company.partner_id:
+            raise UserError(f"{company.name} is not managed by a partner, so it can have no "
+                            "Partner Admin.", field="role")
+        return None, company.partner_id
+    return company, None
+
+
+def _check_manager(actor, company):
+    if not may_manage_company(actor, company):
+        raise UserForbidden("You cannot manage the users of this company.")
+
+
+def create_company_user(actor, company, data):
+    """Create a user from the Users page of COMPANY, within what ACTOR may give; audited."""
+    _check_manager(actor, company)
+    role = (data.get("role") or "").strip()
+    if role not in assignable_roles(actor):
+        raise UserError("Choose a role you may give: " + ", ".join(assignable_roles(actor).values()) + ".",
+                        field="role")
+    name = " ".join((data.get("name") or "").split())
+    if not name:
+        raise UserError("Enter the person's name.", field="name")
+    if len(name) > 200:
+        raise UserError("The name is too long: at most 200 characters.", field="name")
+    user_company, partner = _placement(role, company)
+    return create_user(actor=actor, email=data.get("email"), name=name, role=role,
+                       company=user_company, partner=partner,
+                       billing=_truthy(data.get("billing")), password=data.get("password"),
+                       audit_company=company)
+
+
+def _truthy(value):
+    return str(value or "").strip().lower() in ("1", "on", "true", "yes")
+
+
+def update_user(actor, company, target, data):
+    """Change TARGET's name, role and Billing; one conditional UPDATE plus its audit row.
+
+    Nobody can take their own manager role away. Refused when someone else changed
+    the user in the meantime.
+    """
+    _check_manager(actor, company)
+    if not may_change(actor, target):
+        raise UserForbidden(f"You cannot change a {target.role_label} user.")
+    role = (data.get("role") or "").strip()
+    if role not in assignable_roles(actor):
+        raise UserError("Choose a role you may give: " + ", ".join(assignable_roles(actor).values()) + ".",
+                        field="role")
+    if target.id == actor.id and role not in MANAGER_ROLES:
+        raise UserError("You cannot remove your own manager role. Ask another manager.", field="role")
+    name = " ".join((data.get("name") or "").split())
+    if not name:
+        raise UserError("Enter the person's name.", field="name")
+    if len(name) > 200:
+        raise UserError("The name is too long: at most 200 characters.", field="name")
+    billing = _truthy(data.get("billing"))
+    before = _snapshot(target)
+    after = dict(before, role=role, billing=billing)
+    if name != target.name:
+        before["name"], after["name"] = target.name, name
+    if after == before:
+        return target
+    changes = {"name": name, "role": role, "billing": billing}
+    if role != target.role:
+        changes["company"], changes["partner"] = _placement(role, company)
+    with db.atomic():
+        updated = (User.update(**changes)
+                   .where((User.id == target.id) & (User.role == target.role)
+                          & (User.billing == target.billing) & (User.active == target.active))
+                   .execute())
+        if not updated:
+            raise UserError("Someone else changed this user a moment ago. Reload and try again.")
+        audit.record("user.update", "user", target.id, actor=actor, company=company,
+                     before=before, after=after)
+    return User.get_by_id(target.id)
+
+
+def set_active(actor, company, target, active):
+    """Deactivate (their sessions stop working at once) or reactivate TARGET; audited."""
+    _check_manager(actor, company)
+    if not may_change(actor, target):
+        raise UserForbidden(f"You cannot change a {target.role_label} user.")
+    if target.id == actor.id:
+        raise UserError("You cannot deactivate yourself.")
+    changes = {"active": bool(active)}
+    if not active:
+        changes["session_version"] = User.session_version + 1
+    with db.atomic():
+        updated = (User.update(**changes)
+                   .where((User.id == target.id) & (User.active == (not active)))
+                   .execute())
+        if not updated:
+            state = "active" if active else "deactivated"
+            raise UserError(f"{target.display_name} is already {state}.")
+        before = _snapshot(target)
+        audit.record("user.activate" if active else "user.deactivate", "user", target.id,
+                     actor=actor, company=company, before=before, after=dict(before, active=bool(active)))
+    return User.get_by_id(target.id)

@@ -1,0 +1,99 @@
+"""Customers (debtors): the brokers and shippers who owe the invoices."""
+from peewee import IntegrityError
+from peewee import fn
+
+from webapp.models import INVOICING_METHODS
+from webapp.models import Customer
+from webapp.models import db
+from webapp.services import audit
+from webapp.services.validation import Checker
+from webapp.services.validation import Invalid
+
+# Form fields in order: (name, label).
+CUSTOMER_FIELDS = (
+    ("name", "Name"),
+    ("mc_number", "MC number"),
+    ("address_line1", "Address"),
+    ("city", "City"),
+    ("state", "State"),
+    ("postal_code", "ZIP"),
+    ("payment_terms_days", "Payment terms (days)"),
+    ("invoicing_method", "Default invoicing method"),
+)
+
+
+def clean_customer(data, company, exclude_id=None):
+    """Checked and normalised customer fields, or raise Invalid naming every problem."""
+    check = Checker(data)
+    check.text("name", "name", required=True, max_length=200)
+    check.mc_number()
+    check.text("address_line1", "address", max_length=200)
+    check.text("city", "city", max_length=100)
+    check.state()
+    check.postal_code()
+    check.integer("payment_terms_days", "payment terms", minimum=0, maximum=365, default=30)
+    check.choice("invoicing_method", "default invoicing method", INVOICING_METHODS)
+    if "name" not in check.errors and _name_taken(company, check.values["name"], exclude_id):
+        check.error("name", _taken_message(check.values["name"]))
+    return check.done()
+
+
+def search(query, text):
+    """Narrow a Customer QUERY to names or MC numbers containing TEXT (case-insensitive)."""
+    text = (text or "").strip()[:100]
+    if not text:
+        return query
+    where = Customer.name.contains(text) | Customer.mc_number.contains(text)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits and digits != text:
+        where |= Customer.mc_number.contains(digits)  # "mc 4829" finds MC-482913
+    return query.where(where)
+
+
+def _name_taken(company, name, exclude_id=None):
+    query = Customer.select().where(
+        (Customer.company == company) & (fn.LOWER(Customer.name) == name.lower()))
+    if exclude_id is not None:
+        query = query.where(Customer.id != exclude_id)
+    return query.exists()
+
+
+def _taken_message(name):
+    return (f"A customer named {name} already exists. Use a different name "
+            "or edit the existing customer.")
+
+
+def _taken(name):
+    return Invalid({"name": _taken_message(name)})
+
+
+def create_customer(company, data, *, actor):
+    """Add a customer to COMPANY; the name is unique in the company."""
+    values = clean_customer(data, company)
+    try:
+        with db.atomic():
+            customer = Customer.create(company=company, **values)
+            audit.record("customer.create", "customer", customer.id, actor=actor,
+                         company=company, after=values)
+    except IntegrityError:
+        raise _taken(values["name"])
+    return customer
+
+
+def update_customer(customer, data, *, actor):
+    """Change a customer; audited with the fields that changed."""
+    values = clean_customer(data, customer.company_id, exclude_id=customer.id)
+    before = {k: getattr(customer, k) for k in values if getattr(customer, k) != values[k]}
+    after = {k: values[k] for k in before}
+    if not after:
+        return customer
+    try:
+        with db.atomic():
+            Customer.update(**after).where(Customer.id == customer.id).execute()
+            audit.record("customer.update", "customer", customer.id, actor=actor,
+                         company=customer.company_id, before=before, after=after)
+    except IntegrityError:
+        raise _taken(values["name"])
+    for key, value in after.items():
+        setattr(customer, key, value)
+    return customer

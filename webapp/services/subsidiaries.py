@@ -1,0 +1,262 @@
+"""Subsidiaries and their Document Configuration (the Notice of Assignment and other entries).
+
+A subsidiary has at most one entry of each kind: saving a kind again replaces its
+text, and the previous text is kept in the audit trail (before/after).
+"""
+import json
+
+from peewee import JOIN
+from peewee import IntegrityError
+from peewee import fn
+
+from webapp.models import INFO_KINDS
+from webapp.models import INFO_NOA
+from webapp.models import AuditLog
+from webapp.models import ImportantInfo
+from webapp.models import Subsidiary
+from webapp.models import User
+from webapp.models import db
+from webapp.models import utcnow
+from webapp.services import audit
+from webapp.services.validation import Checker
+from webapp.services.validation import Invalid
+
+INFO_TEXT_MAX = 10_000
+
+# Editable fields in form order: (name, label).
+SUBSIDIARY_FIELDS = (
+    ("name", "Display name"),
+    ("legal_name", "Legal name"),
+    ("mc_number", "MC number"),
+    ("usdot_number", "USDOT number"),
+    ("address_line1", "Address line 1"),
+    ("address_line2", "Address line 2"),
+    ("city", "City"),
+    ("state", "State"),
+    ("postal_code", "ZIP"),
+    ("phone", "Phone"),
+    ("email", "Email"),
+)
+
+ACTION_INFO_ADD = "document_config.add"
+ACTION_INFO_REPLACE = "document_config.replace"
+ACTION_INFO_REMOVE = "document_config.remove"
+INFO_ACTIONS = {ACTION_INFO_ADD: "Added", ACTION_INFO_REPLACE: "Replaced", ACTION_INFO_REMOVE: "Removed"}
+
+
+class EntryNotFound(LookupError):
+    """The Document Configuration entry does not exist (or was removed a moment ago)."""
+
+
+class InfoError(ValueError):
+    """A Document Configuration change refused; ERRORS maps field to message."""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+# --- subsidiaries ------------------------------------------------------------
+
+def clean_subsidiary(data, company, exclude_id=None):
+    """Checked and normalised subsidiary fields, or raise Invalid naming every problem."""
+    check = Checker(data)
+    check.text("name", "display name", required=True, max_length=120)
+    check.text("legal_name", "legal name", required=True, max_length=200)
+    check.mc_number()
+    check.usdot_number()
+    check.text("address_line1", "address line 1", max_length=200)
+    check.text("address_line2", "address line 2", max_length=200)
+    check.text("city", "city", max_length=100)
+    check.state()
+    check.postal_code()
+    check.phone()
+    check.email()
+    if "name" not in check.errors and _name_taken(company, check.values["name"], exclude_id):
+        check.error("name", _taken_message(check.values["name"]))
+    return check.done()
+
+
+def _name_taken(company, name, exclude_id=None):
+    query = Subsidiary.select().where(
+        (Subsidiary.company == company) & (fn.LOWER(Subsidiary.name) == name.lower()))
+    if exclude_id is not None:
+        query = query.where(Subsidiary.id != exclude_id)
+    return query.exists()
+
+
+def _taken_message(name):
+    return f"A subsidiary named {name} already exists in this company."
+
+
+def _taken_error(name):
+    return Invalid({"name": _taken_message(name)})
+
+
+def create_subsidiary(company, data, *, actor):
+    """Add a subsidiary to COMPANY; audited."""
+    values = clean_subsidiary(data, company)
+    try:
+        with db.atomic():
+            sub = Subsidiary.create(company=company, **values)
+            audit.record("subsidiary.create", "subsidiary", sub.id, actor=actor,
+                         company=company, after=values)
+    except IntegrityError:
+        raise _taken_error(values["name"])
+    return sub
+
+
+def update_subsidiary(subsidiary, data, *, actor):
+    """Change a subsidiary's name, numbers, address and contacts; audited with before/after."""
+    values = clean_subsidiary(data, subsidiary.company_id, exclude_id=subsidiary.id)
+    before = {k: getattr(subsidiary, k) for k in values if getattr(subsidiary, k) != values[k]}
+    after = {k: values[k] for k in before}
+    if not after:
+        return subsidiary
+    try:
+        with db.atomic():
+            Subsidiary.update(**after).where(Subsidiary.id == subsidiary.id).execute()
+            audit.record("subsidiary.update", "subsidiary", subsidiary.id, actor=actor,
+                         company=subsidiary.company_id, before=before, after=after)
+    except IntegrityError:
+        raise _taken_error(values["name"])
+    for key, value in after.items():
+        setattr(subsidiary, key, value)
+    return subsidiary
+
+
+# --- Document Configuration ---------------------------------------------------
+
+def normalise_text(text):
+    """Line ends as \\n, no NUL bytes, no blank lines around the text; inner spacing kept."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return text.strip("\n").rstrip()
+
+
+def clean_info(kind, text):
+    """(kind, text) checked, or raise InfoError naming what is wrong."""
+    errors = {}
+    kind = (kind or "").strip()
+    if kind not in INFO_KINDS:
+        errors["kind"] = "Choose a type: " + ", ".join(INFO_KINDS.values()) + "."
+    text = normalise_text(text)
+    if not text.strip():
+        errors["text"] = "Enter the text."
+    elif len(text) > INFO_TEXT_MAX:
+        errors["text"] = (f"The text is too long: {len(text):,} characters; "
+                          f"at most {INFO_TEXT_MAX:,} are allowed.")
+    if errors:
+        raise InfoError(errors)
+    return kind, text
+
+
+def entries(subsidiary):
+    """The subsidiary's Document Configuration entries, in the order of INFO_KINDS."""
+    order = list(INFO_KINDS)
+    rows = list(ImportantInfo.select(ImportantInfo, User)
+                .join(User, JOIN.LEFT_OUTER, on=(ImportantInfo.updated_by == User.id))
+                .where(ImportantInfo.subsidiary == subsidiary))
+    return sorted(rows, key=lambda r: (order.index(r.kind) if r.kind in order else len(order), r.id))
+
+
+def get_entry(subsidiary, info_id):
+    """One entry of SUBSIDIARY, or None."""
+    return ImportantInfo.get_or_none(
+        (ImportantInfo.id == info_id) & (ImportantInfo.subsidiary == subsidiary))
+
+
+def has_noa(subsidiary):
+    """True when the subsidiary has a Notice of Assignment configured."""
+    return ImportantInfo.select().where(
+        (ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA)).exists()
+
+
+def noa_text(subsidiary):
+    """The subsidiary's Notice of Assignment text, or None."""
+    row = (ImportantInfo.select(ImportantInfo.text)
+           .where((ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA))
+           .first())
+    return row.text if row else None
+
+
+def _audit_info(action, subsidiary, kind, *, actor, before="", after=""):
+    audit.record(action, "subsidiary", subsidiary.id, actor=actor, company=subsidiary.company_id,
+                 before=before, after=after, details={"kind": kind})
+
+
+def save_info(subsidiary, kind, text, *, actor):
+    """Add or replace the SUBSIDIARY's entry of KIND; returns (entry, "added"|"replaced"|"unchanged").
+
+    The write is conditional on the text read, so two people saving at once both end
+    up in the history with the right before/after, and the later save wins.
+    """
+    kind, text = clean_info(kind, text)
+    for _ in range(5):
+        with db.atomic():
+            current = ImportantInfo.get_or_none(
+                (ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == kind))
+            if current is None:
+                try:
+                    with db.atomic():
+                        entry = ImportantInfo.create(subsidiary=subsidiary, kind=kind, text=text,
+                                                     updated_by=actor, updated_at=utcnow())
+                except IntegrityError:
+                    continue  # someone added this kind a moment ago: replace theirs
+                _audit_info(ACTION_INFO_ADD, subsidiary, kind, actor=actor, after=text)
+                return entry, "added"
+            if current.text == text:
+                return current, "unchanged"
+            changed = (ImportantInfo
+                       .update(text=text, updated_by=actor, updated_at=utcnow())
+                       .where((ImportantInfo.id == current.id) & (ImportantInfo.text == current.text))
+                       .execute())
+            if not changed:
+                continue  # changed or removed under us: read again
+            _audit_info(ACTION_INFO_REPLACE, subsidiary, kind, actor=actor,
+                        before=current.text, after=text)
+            current.text = text
+            return current, "replaced"
+    raise InfoError({"text": "Someone else is changing this entry right now. Try again."})
+
+
+def remove_info(subsidiary, info_id, *, actor):
+    """Remove one entry of SUBSIDIARY; its text stays in the audit history. Returns its kind label."""
+    with db.atomic():
+        entry = get_entry(subsidiary, info_id)
+        if entry is None:
+            raise EntryNotFound(info_id)
+        removed = ImportantInfo.delete().where(
+            (ImportantInfo.id == entry.id) & (ImportantInfo.subsidiary == subsidiary)).execute()
+        if not removed:
+            raise EntryNotFound(info_id)
+        _audit_info(ACTION_INFO_REMOVE, subsidiary, entry.kind, actor=actor, before=entry.text)
+    return entry.kind_label
+
+
+class HistoryRow:
+    """One Document Configuration change for display."""
+
+    def __init__(self, log):
+        self.when = log.created_at
+        self.who = log.actor.display_name if log.actor_id and log.actor else "System"
+        self.action = INFO_ACTIONS.get(log.action, log.action)
+        try:
+            kind = json.loads(log.details or "{}").get("kind", "")
+        except ValueError:
+            kind = ""
+        self.kind = INFO_KINDS.get(kind, kind)
+        self.before = log.before
+        self.after = log.after
+
+
+def info_history(subsidiary, limit=10):
+    """The latest Document Configuration changes of SUBSIDIARY, newest first (one query)."""
+    rows = (AuditLog.select(AuditLog, User)
+            .join(User, JOIN.LEFT_OUTER, on=(AuditLog.actor == User.id))
+            .where((AuditLog.object_type == "subsidiary")
+                   & (AuditLog.object_id == subsidiary.id)
+                   & (AuditLog.company == subsidiary.company_id)
+                   & (AuditLog.action.in_(list(INFO_ACTIONS))))
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+            .limit(limit))
+    return [HistoryRow(r) for r in rows]
