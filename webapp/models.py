@@ -424,6 +424,15 @@ class AuditLog(BaseModel):
         indexes = ((("object_type", "object_id"), False),)
 
 
+# Partial unique indexes (migration 0007): a load is in at most one live batch;
+# a report file is applied once per batch.
+BatchLoad.add_index(BatchLoad.index(BatchLoad.load, unique=True, name="batch_load_one_live",
+                                    where=(BatchLoad.live == True)))  # noqa: E712
+ReportUpload.add_index(ReportUpload.index(
+    ReportUpload.batch, ReportUpload.kind, ReportUpload.sha256, unique=True,
+    name="report_upload_applied_once", where=(ReportUpload.status == UPLOAD_APPLIED)))
+
+
 ALL_MODELS = [
     Partner, Company, User, LoginAttempt, Subsidiary, ImportantInfo, Customer,
     StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportUpload,

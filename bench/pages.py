@@ -1,0 +1,105 @@
+"""Pages through the Flask test client: server time, queries per request, query plans."""
+import re
+
+from bench.stats import percentile
+from bench.stats import ms
+from bench.stats import Timer
+
+# Tables big enough that a full scan of them is a finding.
+BIG_TABLES = ("load", "load_line", "batch_load", "audit_log", "payment", "report_upload",
+              "batch", "stored_file")
+
+
+class NotAvailable(Exception):
+    """The feature a figure measures is not in the product yet."""
+
+
+class Session:
+    """A signed-in test client of the benchmark app."""
+
+    def __init__(self, app, email, password):
+        self.app = app
+        self.client = app.test_client()
+        response = self.client.post("/login", data={"email": email, "password": password})
+        if response.status_code not in (302, 303) or "/login" in response.headers.get("Location", ""):
+            raise RuntimeError(f"could not sign in as {email}: HTTP {response.status_code}")
+
+    def get(self, url):
+        return self.client.get(url)
+
+    def time(self, url, n=50, warmup=5, check=None):
+        """N timed GETs of URL after WARMUP untimed ones; returns (samples in s, last response)."""
+        response = None
+        for _ in range(warmup):
+            response = self.client.get(url)
+            _expect_ok(url, response, check)
+        samples = []
+        for _ in range(n):
+            with Timer() as t:
+                response = self.client.get(url)
+            samples.append(t.seconds)
+            _expect_ok(url, response, check)
+        return samples, response
+
+    def capture(self, url):
+        """The SQL statements one GET of URL runs: [(sql, params, seconds)]."""
+        from webapp.models import db
+        events = []
+
+        def hook(event):
+            events.append((event.sql, tuple(event.params or ()), event.duration))
+
+        db.obj.query_hooks.append(hook)
+        try:
+            response = self.client.get(url)
+        finally:
+            db.obj.query_hooks.remove(hook)
+        _expect_ok(url, response, None)
+        return events
+
+
+def _expect_ok(url, response, check):
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered HTTP {response.status_code}")
+    if check is not None and check not in response.get_data(as_text=True):
+        raise NotAvailable(f"GET {url} does not show {check!r} (page not built yet?)")
+
+
+def summary(samples):
+    return {"p50_ms": ms(percentile(samples, 50)), "p95_ms": ms(percentile(samples, 95)),
+            "max_ms": ms(max(samples)), "n": len(samples)}
+
+
+def explain(sql, params):
+    """SQLite's query plan of one statement, as its detail lines."""
+    from webapp.models import db
+    cursor = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
+    return [row[3] for row in cursor.fetchall()]
+
+
+def plan_findings(plan):
+    """What in a plan can cost time on a big table: full scans and sorts of the whole result."""
+    findings = []
+    for detail in plan:
+        m = re.match(r"SCAN (\w+)( AS \w+)?( USING (COVERING )?INDEX (\w+))?", detail)
+        if m and m.group(1) in BIG_TABLES:
+            if m.group(3):
+                findings.append(f"full index scan of {m.group(1)} ({m.group(5)})")
+            else:
+                findings.append(f"full table scan of {m.group(1)}")
+        if "USE TEMP B-TREE" in detail:
+            findings.append(detail.lower())
+    return findings
+
+
+def query_report(session, url):
+    """Queries of one GET of URL with their plans and findings."""
+    events = session.capture(url)
+    queries = []
+    for sql, params, seconds in events:
+        entry = {"sql": sql, "ms": round(ms(seconds), 2)}
+        if sql.lstrip().upper().startswith("SELECT"):
+            entry["plan"] = explain(sql, params)
+            entry["findings"] = plan_findings(entry["plan"])
+        queries.append(entry)
+    return {"url": url, "count": len(events), "queries": queries}

@@ -1,0 +1,38 @@
+"""The product's own functions that the benchmark drives (batches, reports).
+
+Kept in one place so that the measurements read the same whatever the
+services' signatures become.
+"""
+from bench.pages import NotAvailable
+
+
+def _require(module):
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise NotAvailable(f"{module} is not in the product yet ({exc})")
+
+
+def submit_batch(company, subsidiary, load_ids, actor):
+    """Submit Batch for LOAD_IDS; returns the batch id (the job runs as the queue decides)."""
+    batches = _require("webapp.services.batches")
+    raise NotAvailable(f"bench.product.submit_batch is not wired to {batches.__name__} yet")
+
+
+def preview_report(kind, batch_id, data, filename, actor):
+    """Upload a report file (parse, validate, store; no load changes); returns the upload."""
+    report_apply = _require("webapp.services.report_apply")
+    from webapp.models import Batch
+    result = report_apply.preview(Batch.get_by_id(batch_id), kind, data, actor, filename=filename)
+    if not result.ok:
+        first = result.errors[0]
+        raise RuntimeError(f"the preview found {len(result.errors)} error(s), first: row {first.row}, "
+                           f"{first.column}: {first.message}")
+    return result.upload
+
+
+def apply_report(upload, actor):
+    """Confirm a previewed upload (one transaction)."""
+    report_apply = _require("webapp.services.report_apply")
+    return report_apply.apply(upload, actor)

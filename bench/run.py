@@ -1,0 +1,385 @@
+"""The benchmark: every figure beside a floor measured in the same run.
+
+    python -m bench            # build or reuse the dataset, measure, print, write results.json
+    python -m bench --rebuild  # build the dataset again first
+    python -m bench --quick    # fewer samples (a smoke run, not for the README)
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+
+from bench import floors
+from bench import pages
+from bench import product
+from bench import store
+from bench.app import FLOOR_PATH
+from bench.app import make_app
+from bench.dataset import PASSWORD
+from bench.pages import NotAvailable
+from bench.stats import Figure
+from bench.stats import Timer
+from bench.stats import ms
+from bench.stats import percentile
+from bench.stats import table
+
+RESULTS = os.path.join(store.HERE, "results.json")
+PAGE_TARGET_MS = 50.0
+# The Loads list's filters and sorts, each timed and its query plans checked.
+LOAD_LIST_VARIANTS = [
+    ("Loads list, status filter", "/loads/?status=financed"),
+    ("Loads list, subsidiary filter", "/loads/?subsidiary={eligible}"),
+    ("Loads list, customer filter", "/loads/?customer=7"),
+    ("Loads list, invoicing method filter", "/loads/?method=direct"),
+    ("Loads list, search by load number", "/loads/?q=L1-150123"),
+    ("Loads list, sorted by total", "/loads/?sort=total&dir=desc"),
+    ("Loads list, sorted by customer", "/loads/?sort=customer"),
+    ("Loads list, 200 rows a page", "/loads/?per_page=200"),
+    ("Loads list, page 1,000", "/loads/?page=1000"),
+]
+STEPS = ("pages", "loads", "batch", "worker", "reports", "http")
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def machine():
+    """Facts of the machine the figures were measured on."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
+    except OSError:
+        pass
+    wrk = None
+    from bench.http_load import wrk_path
+    if wrk_path():
+        wrk = subprocess.run([wrk_path(), "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return {
+        "nproc": os.cpu_count(), "cpu": model or platform.processor(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(), "date": datetime.datetime.now(datetime.timezone.utc)
+        .strftime("%Y-%m-%d %H:%M UTC"), "load_generator": wrk or "Python client (wrk not installed)",
+    }
+
+
+def _pair(samples):
+    return ms(percentile(samples, 50)), ms(percentile(samples, 95))
+
+
+def _shown(p50, p95):
+    return f"p50 {p50:.1f} ms / p95 {p95:.1f} ms"
+
+
+class Bench:
+    """Holds the run's app, session and facts; each method adds figures."""
+
+    def __init__(self, facts, database_url, quick=False, profile=False):
+        self.profile = profile
+        self.facts = facts
+        self.database_url = database_url
+        self.db_path = database_url[len("sqlite:///"):]
+        self.n = 15 if quick else 50
+        self.quick = quick
+        self.figures = []
+        self.queries = []
+        self.app = make_app(database_url)
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        self.session = pages.Session(self.app, facts["billing_email"], PASSWORD)
+        self.floor_samples = None
+
+    def close(self):
+        from webapp.models import db
+        if not db.is_closed():
+            db.close()
+        self.ctx.pop()
+
+    def profiled(self, label, fn, *args):
+        """FN(*ARGS); with --profile, also a cProfile of it in bench/data/profiles/LABEL.txt."""
+        if not self.profile:
+            return fn(*args)
+        import cProfile
+        import io
+        import pstats
+        profiler = cProfile.Profile()
+        result = profiler.runcall(fn, *args)
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+        folder = os.path.join(store.DATA, "profiles")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, label + ".txt"), "w", encoding="utf-8") as fh:
+            fh.write(out.getvalue())
+        return result
+
+    def add(self, figure):
+        self.figures.append(figure)
+        log(f"  {figure.name}: {figure.measured or figure.error}  [{figure.status}]")
+        return figure
+
+    def guarded(self, name, fn):
+        """Run one measurement; a missing feature or an error is recorded, not fatal."""
+        try:
+            fn()
+        except NotAvailable as exc:
+            self.add(Figure(name, error=str(exc)))
+        except Exception as exc:  # a failing figure must not hide the others
+            traceback.print_exc()
+            self.add(Figure(name, error=f"{type(exc).__name__}: {exc}"))
+
+    # --- pages ------------------------------------------------------------------
+
+    def floor(self):
+        samples, _ = self.session.time(FLOOR_PATH, n=max(self.n, 200))
+        self.floor_samples = samples
+        p50, p95 = _pair(samples)
+        self.add(Figure("Fixed-string route (the floor of every page)", _shown(p50, p95),
+                        values={"p50_ms": p50, "p95_ms": p95}))
+
+    def page(self, name, url, check=None, target_ms=PAGE_TARGET_MS, n=None):
+        samples, _ = self.session.time(url, n=n or self.n, check=check)
+        p50, p95 = _pair(samples)
+        f50, f95 = _pair(self.floor_samples)
+        report = pages.query_report(self.session, url)
+        self.queries.append(report)
+        if self.profile:
+            self.profiled("page" + url.replace("/", "_").replace("?", "_"), self.session.get, url)
+        findings = sorted({f for q in report["queries"] for f in q.get("findings", [])})
+        note = f"{report['count']} queries"
+        if findings:
+            note += "; " + "; ".join(findings)
+        self.add(Figure(name, _shown(p50, p95), _shown(f50, f95), f"p95 ≤ {target_ms:.0f} ms",
+                        p95 <= target_ms, values={"p50_ms": p50, "p95_ms": p95, "floor_p50_ms": f50,
+                                                  "floor_p95_ms": f95, "url": url,
+                                                  "queries": report["count"]}, note=note))
+
+    def query_counts(self, name, url_small, url_large, check):
+        """The same list at 25 and at 200 rows a page runs the same number of queries."""
+        for url in (url_small, url_large):
+            self.session.time(url, n=1, warmup=0, check=check)
+        small = pages.query_report(self.session, url_small)["count"]
+        large = pages.query_report(self.session, url_large)["count"]
+        self.add(Figure(name, f"{small} queries at 25 rows, {large} at 200 rows", "",
+                        "same count whatever the page size", small == large,
+                        values={"small": small, "large": large}))
+
+    def eligible_load_number(self):
+        from webapp.models import Load
+        load = (Load.select(Load.load_number)
+                .where((Load.subsidiary == self.facts["eligible_subsidiary_id"])
+                       & (Load.billing_status == "queued")).order_by(Load.id).first())
+        return load.load_number
+
+    # --- batch --------------------------------------------------------------------
+
+    def eligible_ids(self, count, skip=0):
+        from webapp.models import Load
+        rows = (Load.select(Load.id)
+                .where((Load.subsidiary == self.facts["eligible_subsidiary_id"])
+                       & (Load.billing_status == "queued") & (Load.batch.is_null()))
+                .order_by(Load.id).offset(skip).limit(count).tuples())
+        return [r[0] for r in rows]
+
+    def batch(self):
+        from webapp.models import Company, Subsidiary, User
+        ids = self.eligible_ids(1000)
+        company = Company.get_by_id(self.facts["company_id"])
+        subsidiary = Subsidiary.get_by_id(self.facts["eligible_subsidiary_id"])
+        actor = User.get(User.email == self.facts["billing_email"])
+        conn = sqlite3.connect(self.db_path)
+        rows = floors.invoice_rows(conn, ids)
+        conn.close()
+        with Timer() as floor:
+            floors.reportlab_pages(rows)
+        with Timer() as t:
+            batch_id = self.profiled("batch-1000", product.submit_batch, company, subsidiary, ids, actor)
+        from webapp.models import Batch
+        batch = Batch.get_by_id(batch_id)
+        if batch.status != "ready":
+            raise RuntimeError(f"the batch ended {batch.status}: {batch.error}")
+        per = ms(t.seconds) / len(ids)
+        self.add(Figure("Submit a 1,000-load batch until its ZIP is stored",
+                        f"{t.seconds:.2f} s ({per:.2f} ms per invoice)",
+                        f"{floor.seconds:.2f} s ({ms(floor.seconds) / len(ids):.2f} ms per page)",
+                        "≤ 4 s in all", t.seconds <= 4.0,
+                        values={"seconds": t.seconds, "ms_per_invoice": per,
+                                "floor_seconds": floor.seconds, "batch_id": batch_id,
+                                "zip_bytes": batch.file.size if batch.file_id else None}))
+
+    def worker_memory(self):
+        from bench import worker_mem
+        ids = self.eligible_ids(1000)
+        facts = self.facts
+
+        def submit(queue_url):
+            from webapp.models import Company, Subsidiary, User, db
+            app = make_app(self.database_url, queue_url=queue_url)
+            with app.app_context():
+                from webapp.database import connection
+                with connection():
+                    return product.submit_batch(
+                        Company.get_by_id(facts["company_id"]),
+                        Subsidiary.get_by_id(facts["eligible_subsidiary_id"]),
+                        ids, User.get(User.email == facts["billing_email"]))
+
+        result = worker_mem.measure(self.database_url, submit)
+        # Back to the run's own app (submit() built another one on the same file).
+        self.app = make_app(self.database_url)
+        if result["status"] != "ready":
+            raise RuntimeError(f"the worker's batch ended {result['status']}: {result['error']}")
+        self.add(Figure("Peak memory (RSS) of the queue worker during a 1,000-load batch",
+                        f"{result['peak_mb']:.0f} MB", "", "≤ 300 MB", result["peak_mb"] <= 300,
+                        values=result,
+                        note=f"real `flask --app wsgi worker` process; batch ready in "
+                             f"{result['seconds']:.1f} s including the worker's start"))
+
+    # --- reports ------------------------------------------------------------------
+
+    def big_batch_rows(self):
+        from webapp.models import Load
+        return list(Load.select(Load.id, Load.invoice_number, Load.load_number, Load.total_cents)
+                    .where(Load.batch == self.facts["big_batch_id"]).order_by(Load.id).tuples())
+
+    def report(self, kind):
+        from webapp.models import User
+        rows = self.big_batch_rows()
+        today = datetime.date(2026, 11, 25)
+        if kind == "purchase":
+            header = ("Invoice Number,Load Number,Purchase Date,Invoice Amount,Advance Amount,"
+                      "Fee Amount,Reserve Amount,Status,Reason,Factor Reference")
+            lines = []
+            for load_id, invoice, number, total in rows:
+                fee = total * 3 // 100
+                lines.append(f"{invoice},{number},{today},{total / 100:.2f},{(total - fee) / 100:.2f},"
+                             f"{fee / 100:.2f},0.00,purchased,,CD-{load_id}")
+            floor_fn = floors.purchase_floor
+            filename = "Purchase_Report.csv"
+        else:
+            header = ("Invoice Number,Load Number,Payment Date,Amount Paid,Reference,Payment Method,"
+                      "Reserve Released,Fee Adjustment,Final,Notes")
+            lines = [f"{invoice},{number},{today},{total / 100:.2f},ACH{load_id:09d},ACH,0.00,0.00,yes,"
+                     for load_id, invoice, number, total in rows]
+            floor_fn = floors.payment_floor
+            filename = "Payments_Report.csv"
+        data = ("\r\n".join([header] + lines) + "\r\n").encode("utf-8")
+        floor_seconds, _ = floor_fn(self.db_path, self.facts["company_id"], data)
+        actor = User.get(User.email == self.facts["billing_email"])
+        with Timer() as preview:
+            upload = self.profiled(f"{kind}-preview", product.preview_report, kind,
+                                   self.facts["big_batch_id"], data, filename, actor)
+        with Timer() as apply:
+            self.profiled(f"{kind}-apply", product.apply_report, upload, actor)
+        ratio = apply.seconds / floor_seconds
+        label = "Purchase" if kind == "purchase" else "Payment"
+        self.add(Figure(f"{label} report of {len(rows):,} rows: preview, then apply",
+                        f"preview {ms(preview.seconds):.0f} ms, apply {ms(apply.seconds):.0f} ms "
+                        f"({ratio:.1f} × floor)",
+                        f"{ms(floor_seconds):.0f} ms (csv + sqlite3 executemany)",
+                        "apply ≤ 3 × floor and ≤ 1 s",
+                        apply.seconds <= 3 * floor_seconds and apply.seconds <= 1.0,
+                        values={"rows": len(rows), "preview_ms": ms(preview.seconds),
+                                "apply_ms": ms(apply.seconds), "floor_ms": ms(floor_seconds),
+                                "ratio": ratio}))
+
+    # --- throughput ---------------------------------------------------------------
+
+    def throughput(self):
+        from bench import http_load
+        from webapp.models import db
+        if not db.is_closed():
+            db.close()
+        results = http_load.throughput(self.database_url, self.facts, ["/loads/", FLOOR_PATH],
+                                       PASSWORD, seconds=4 if self.quick else 8, log=log)
+        loads, floor = results["/loads/"], results[FLOOR_PATH]
+        self.add(Figure("HTTP throughput, Loads list, gunicorn 2 workers",
+                        f"{loads['rps']:,.0f} req/s, {loads['errors']} errors",
+                        f"{floor['rps']:,.0f} req/s, {floor['errors']} errors",
+                        "≥ 400 req/s, 0 errors", loads["rps"] >= 400 and loads["errors"] == 0,
+                        values={k: v for k, v in loads.items() if k != "raw"}
+                        | {"floor_rps": floor["rps"], "floor_errors": floor["errors"]},
+                        note=f"{loads['tool']}; {loads['server']}"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rebuild", action="store_true", help="build the dataset again")
+    parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
+    parser.add_argument("--only", action="append", choices=STEPS,
+                        help="measure only these (repeatable); the floor is always measured")
+    parser.add_argument("--profile", action="store_true",
+                        help="also write cProfile reports to bench/data/profiles/ (slower figures)")
+    parser.add_argument("--output", default=RESULTS, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    facts = store.dataset_facts(rebuild=args.rebuild, log=log)
+    url = store.fresh_run_copy()
+    log(f"Measuring on a fresh copy: {os.path.relpath(store.RUN_DB, store.ROOT)}")
+    bench = Bench(facts, url, quick=args.quick, profile=args.profile)
+    try:
+        bench.guarded("Fixed-string route", bench.floor)
+        eligible = facts["eligible_subsidiary_id"]
+        wanted = set(args.only or STEPS)
+        if "pages" in wanted:
+            bench.guarded("Factoring Upload page, 5,000 eligible loads", lambda: bench.page(
+                "Factoring Upload page, 5,000 eligible loads",
+                f"/accounting/factoring-upload/?subsidiary={eligible}", check=bench.eligible_load_number()))
+            bench.guarded("Reports > Factoring, full dataset", lambda: bench.page(
+                "Reports > Factoring, full dataset", "/reports/factoring/", check="Batch"))
+            bench.guarded("Loads list, full dataset", lambda: bench.page(
+                "Loads list, full dataset", "/loads/", check="L1-"))
+            bench.guarded("Reports > Factoring, queries per page", lambda: bench.query_counts(
+                "Reports > Factoring, queries per page", "/reports/factoring/?per_page=25",
+                "/reports/factoring/?per_page=200", check="Batch"))
+            bench.guarded("Loads list, queries per page", lambda: bench.query_counts(
+                "Loads list, queries per page", "/loads/?per_page=25", "/loads/?per_page=200",
+                check="L1-"))
+        if "loads" in wanted:
+            for name, variant in LOAD_LIST_VARIANTS:
+                bench.guarded(name, lambda name=name, variant=variant: bench.page(
+                    name, variant.format(eligible=eligible), n=max(10, bench.n // 2), check="L1-"))
+        if "batch" in wanted:
+            bench.guarded("Submit a 1,000-load batch", bench.batch)
+        if "worker" in wanted:
+            bench.guarded("Peak memory of the queue worker", bench.worker_memory)
+        if "reports" in wanted:
+            bench.guarded("Purchase report of 5,000 rows", lambda: bench.report("purchase"))
+            bench.guarded("Payment report of 5,000 rows", lambda: bench.report("payment"))
+        if "http" in wanted:
+            bench.guarded("HTTP throughput", bench.throughput)
+    finally:
+        bench.close()
+
+    facts_out = {k: v for k, v in facts.items() if k != "stamp"}
+    results = {
+        "command": "make bench" + (" (python -m bench --quick)" if args.quick else ""),
+        "machine": machine(), "dataset": facts_out,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "figures": [f.as_dict() for f in bench.figures],
+        "queries": bench.queries,
+    }
+    tmp = args.output + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=2, default=str)
+    os.replace(tmp, args.output)
+    m = results["machine"]
+    print()
+    print(table(bench.figures))
+    print()
+    print(f"Machine: {m['nproc']} × {m['cpu']}, {m['memory_gb']} GB; Python {m['python']}, "
+          f"SQLite {m['sqlite']}; {m['date']}; load generator: {m['load_generator']}")
+    print(f"Dataset: {facts['counts']['loads']:,} loads, {facts['counts']['batches']:,} batches "
+          f"({'reused' if facts.get('reused') else 'built in %s s' % facts['build_seconds']}). "
+          f"Whole run {results['total_seconds']} s. Written to {os.path.relpath(args.output, store.ROOT)}.")
+    return 0

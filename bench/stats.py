@@ -1,0 +1,68 @@
+"""Timing helpers: percentiles and a small result record."""
+import math
+import time
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+
+
+def percentile(samples, pct):
+    """Nearest-rank percentile of SAMPLES (pct in 0..100)."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def ms(seconds):
+    return seconds * 1000.0
+
+
+class Timer:
+    """with Timer() as t: ...; t.seconds"""
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._start
+
+
+@dataclass
+class Figure:
+    """One line of the table: what was measured, beside its floor and its target."""
+
+    name: str
+    measured: str = ""
+    floor: str = ""
+    target: str = ""
+    met: bool = None
+    values: dict = field(default_factory=dict)
+    note: str = ""
+    error: str = ""
+
+    def as_dict(self):
+        return asdict(self)
+
+    @property
+    def status(self):
+        if self.error:
+            return "not measured"
+        if self.met is None:
+            return "-"
+        return "met" if self.met else "NOT MET"
+
+
+def table(figures):
+    """The figures as a Markdown table."""
+    head = ["what", "measured", "floor (same run)", "target", "met"]
+    rows = [[f.name, f.measured or ("-" if not f.error else f"not measured: {f.error}"),
+             f.floor or "-", f.target or "-", f.status] for f in figures]
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    return "\n".join(out)
