@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv db demo worker serve bench clean
+.PHONY: run test venv db demo worker prod bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,20 @@ demo: db
 run: demo
 	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT)
 
+# pytest exit code 5 means "no test collected": a failure here too, said plainly.
 test: venv
-	$(BIN)/python -m pytest -q tests
+	@$(BIN)/python -m pytest -q -rfEs tests $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; exit $$rc
+
+# Production-style serving on this machine: gunicorn (gunicorn.conf.py; SECRET_KEY,
+# DATABASE_URL, QUEUE_URL from the environment). Run `make worker` beside it.
+prod: venv
+	$(FLASK) init-db
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# The job queue's consumer (batch files). Several can run, on several machines.
+worker: venv
+	$(FLASK) worker
 
 bench: venv
 	$(BIN)/python -m bench

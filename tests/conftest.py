@@ -16,6 +16,21 @@ from webapp.models import User
 from webapp.models import db
 
 PASSWORD = "demo-password"
+
+
+def pytest_configure(config):
+    """REQUIRE_POSTGRES=1 (CI): the run must really be on PostgreSQL, or fail at once."""
+    if os.environ.get("REQUIRE_POSTGRES") != "1":
+        return
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not a PostgreSQL URL "
+                                f"({url or 'unset'}): the PostgreSQL run would silently use SQLite.")
+    try:
+        services.pg_server_available(url)
+    except Exception as exc:
+        raise pytest.UsageError(f"REQUIRE_POSTGRES=1 but PostgreSQL at {url} is not reachable: "
+                                f"{type(exc).__name__}: {exc}") from None
 DEMO_USERS = {
     "admin": "admin@demo.test",
     "billing": "billing@demo.test",
