@@ -1,4 +1,4 @@
-"""Command line: flask --app wsgi init-db | seed-demo | create-user | import-loads | worker."""
+"""Command line: flask --app wsgi init-db | seed-demo | create-user | import-loads | worker | backup | restore."""
 import click
 from flask import current_app
 
@@ -82,3 +82,32 @@ def init_app(app):
         huey = current_app.extensions["huey"]
         consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
         consumer.run()
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def backup(file):
+        """Write a consistent copy of the database to FILE while the app runs."""
+        from webapp.services import backup as service
+        try:
+            size = service.backup(current_app.config["DATABASE_URL"], file,
+                                  pg_bin_dir=current_app.config["PG_BIN_DIR"])
+        except service.BackupError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"Backed up the database to {file} ({size:,} bytes).")
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore(file, yes):
+        """Replace the whole database with the backup in FILE, then apply pending migrations."""
+        from webapp.services import backup as service
+        if not yes:
+            click.confirm(f"Replace ALL data of the database with {file}?", abort=True)
+        try:
+            service.restore(current_app.config["DATABASE_URL"], file,
+                            pg_bin_dir=current_app.config["PG_BIN_DIR"])
+        except service.BackupError as exc:
+            raise click.ClickException(str(exc))
+        applied = database.migrate()
+        click.echo(f"Restored the database from {file}"
+                   f"{f'; applied {len(applied)} migration(s)' if applied else ''}.")
