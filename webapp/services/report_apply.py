@@ -58,13 +58,13 @@ PREVIEW_KEEP = datetime.timedelta(days=2)  # unconfirmed previews older than thi
 
 ACTIONS = {
     "finance": "Finance",
-    "reject": "Reject: back to Queued",
+    "reject": "Reject",
     "hold": "Hold",
     "skip": "No change",
-    "complete": "Record payment: Complete",
-    "partial": "Record partial payment",
-    "additional": "Record additional payment",
-    "duplicate": "Skip as duplicate",
+    "complete": "Complete",
+    "partial": "Partial payment",
+    "additional": "Additional payment",
+    "duplicate": "Skip: duplicate",
     "error": "Error",
 }
 
@@ -94,6 +94,7 @@ class Outcome:
     invoice_number: str = ""
     errors: list = dataclasses.field(default_factory=list)
     notes: list = dataclasses.field(default_factory=list)
+    warned: bool = False  # a note that deserves a look (short pay, duplicate, amount differs...)
 
     @property
     def label(self):
@@ -140,6 +141,17 @@ class Preview:
     @property
     def row_count(self):
         return len(self.parsed.rows)
+
+    def shown(self, limit=1000):
+        """The rows to show (every row, or, for a big file, the problem rows first up to LIMIT)
+        and how many are left out."""
+        if len(self.outcomes) <= limit:
+            return self.outcomes, 0
+        problems = [o for o in self.outcomes if o.errors or o.notes][:limit]
+        picked = {o.row for o in problems}
+        rest = [o for o in self.outcomes if o.row not in picked][:limit - len(problems)]
+        rows = sorted(problems + rest, key=lambda o: o.row)
+        return rows, len(self.outcomes) - len(rows)
 
     def summary(self):
         """JSON-ready counts, totals and warnings, kept on the upload."""
@@ -330,7 +342,9 @@ def evaluate(batch, kind, parsed):
     else:
         _evaluate_payment(result, finder)
     reported = {id(e) for e in parsed.errors}
+    warned = {w.row for w in result.warnings}
     for outcome in outcomes:
+        outcome.warned = outcome.row in warned
         if outcome.errors:
             outcome.action = "error"
             result.errors.extend(e for e in outcome.errors if id(e) not in reported)
@@ -515,12 +529,12 @@ def _evaluate_purchase(result, finder):
             totals["reserve"] += row.reserve_cents or 0
         elif row.status == REJECTED:
             outcome.action = "reject"
-            outcome.notes.append(f"Leaves batch {batch.number} and returns to Queued: {row.reason}")
+            outcome.notes.append(f"Leaves batch {batch.number}, back to Queued. Reason: {row.reason}")
             plan["reject"].append(outcome)
             totals["rejected"] += load.total_cents
         else:
             outcome.action = "hold"
-            outcome.notes.append(f"Stays Invoiced, held by the factor: {row.reason}")
+            outcome.notes.append(f"Stays Invoiced, held by the factor. Reason: {row.reason}")
             plan["hold"].append(outcome)
             totals["held"] += load.total_cents
     present = set(seen)

@@ -1,0 +1,55 @@
+"""CSV files of the report area: the two templates (blank and pre-filled per batch)
+and "Download rows with errors". Text cells are protected against formula injection.
+"""
+from webapp.models import REPORT_PURCHASE
+from webapp.services.parsing import format_cents
+from webapp.services.parsing import write_csv
+from webapp.services.report_apply import payment_template_rows
+from webapp.services.report_apply import purchase_template_rows
+from webapp.services.report_parsing import COLUMNS
+
+
+def blank_template(kind):
+    """Purchase_Report.csv or Payments_Report.csv: the headers only."""
+    return write_csv(COLUMNS[kind], [])
+
+
+def prefilled_template(batch, kind):
+    """The template with the batch's invoices, so staff type only what the factor reports.
+
+    Purchase: the invoices still Invoiced with their amounts. Payment: the Financed
+    invoices with the balance still owed in Amount Paid (change it when the customer
+    paid another amount).
+    """
+    columns = COLUMNS[kind]
+    rows = []
+    if kind == REPORT_PURCHASE:
+        for invoice, load_number, total in purchase_template_rows(batch):
+            rows.append([invoice or "", load_number, "", format_cents(total), "", "", "", "", "", ""])
+    else:
+        for invoice, load_number, balance in payment_template_rows(batch):
+            rows.append([invoice or "", load_number, "", format_cents(max(0, balance)), "", "", "", "", "", ""])
+    return write_csv(columns, rows)
+
+
+def errors_csv(preview):
+    """The rows at fault as they were uploaded, plus Row and Error columns.
+
+    Errors that concern the whole file (such as missing invoices) come first,
+    on rows of their own with only the Error cell filled.
+    """
+    if preview is None:
+        return write_csv(["Row", "Error"], [])
+    parsed = preview.parsed
+    headers = [h for h in parsed.headers if h] or list(COLUMNS[preview.kind])
+    by_row = {}
+    for error in preview.errors:
+        by_row.setdefault(error.row, []).append(error)
+    rows = []
+    for error in by_row.get(None, ()):
+        rows.append([""] * (len(headers) + 1) + [error.message])
+    for number in sorted(n for n in by_row if n is not None):
+        cells = parsed.raw.get(number, {})
+        messages = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in by_row[number])
+        rows.append([number] + [cells.get(h, "") for h in headers] + [messages])
+    return write_csv(["Row"] + headers + ["Error"], rows)
