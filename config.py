@@ -12,11 +12,15 @@ def _bool(name, default=False):
 class Config:
     """Settings for one app instance; every value can come from the environment."""
 
+    # Signs sessions and CSRF tokens; mandatory outside debug and tests, and the same
+    # on every web node.
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # sqlite:////abs/path.db or postgresql://user:password@host:5432/name.
     # Empty means "a SQLite file in the instance folder" (resolved in create_app).
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
-    # Empty means "Huey on a SQLite file in the instance folder";
-    # redis://host:port/db uses Redis; "immediate" runs tasks in-process (tests).
+    # Empty means "Huey on a SQLite file in the instance folder"; sqlite:///path another
+    # file; redis://host:6379/0 Redis; postgresql://... tables in PostgreSQL;
+    # "immediate" runs tasks in-process (tests). See webapp/queue.py.
     QUEUE_URL = os.environ.get("QUEUE_URL", "")
     DEBUG = _bool("FLASK_DEBUG")
     TESTING = False
@@ -27,6 +31,7 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     # Behind a reverse proxy: how many proxies set X-Forwarded-* headers.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
     # Failed sign-ins allowed per email (and per address) in the window below.
@@ -35,4 +40,7 @@ class Config:
     # A running batch job whose heartbeat is older than this is taken as dead.
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "120"))
     WTF_CSRF_TIME_LIMIT = None
-    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    # Where `flask backup` / `flask restore` find pg_dump and pg_restore when PATH's are
+    # older than the server (e.g. /usr/lib/postgresql/16/bin). Empty: look it up.
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")

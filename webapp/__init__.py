@@ -1,6 +1,7 @@
 """Factor Desk: the factoring desk of a trucking company's back office."""
 import logging
 import os
+import re
 import uuid
 
 from flask import Flask
@@ -9,6 +10,8 @@ from flask import request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
+
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def create_app(test_config=None):
@@ -100,8 +103,11 @@ def _init_request_hooks(app):
 
     @app.before_request
     def _open():
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
-        if db.is_closed():
+        # The proxy's id when it is a plain token (it goes into log lines), else a new one.
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex[:16]
+        # /healthz connects by itself, so that a database that is down answers 503, not 500.
+        if db.is_closed() and request.endpoint != "health.healthz":
             db.connect()
 
     @app.teardown_request
