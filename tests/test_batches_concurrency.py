@@ -1,0 +1,118 @@
+"""Two people submitting overlapping loads at once, and the job run by a real queue consumer."""
+import signal
+import threading
+
+import pytest
+
+from tests.batch_helpers import Demo
+from webapp import create_app
+from webapp.database import connection
+from webapp.models import BATCH_READY
+from webapp.models import INVOICED
+from webapp.models import Batch
+from webapp.models import BatchLoad
+from webapp.models import Load
+from webapp.models import db
+from webapp.services import batches
+
+
+def _submit_together(app, selections):
+    """Run create_batch for each selection in its own thread and connection, all at once."""
+    barrier = threading.Barrier(len(selections))
+    results = [None] * len(selections)
+
+    def worker(n, ids):
+        with app.app_context():
+            with connection():
+                demo = Demo()
+                barrier.wait(timeout=30)
+                try:
+                    results[n] = batches.create_batch(demo.company, demo.freight, ids, demo.billing,
+                                                      enqueue=False)
+                except batches.BatchError as exc:
+                    results[n] = exc
+
+    threads = [threading.Thread(target=worker, args=(n, ids)) for n, ids in enumerate(selections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+@pytest.fixture
+def picks(app):
+    with app.app_context():
+        with connection():
+            demo = Demo()
+            ids = demo.eligible(4)
+            numbers = {i: Load.get_by_id(i).load_number for i in ids}
+    db.close()
+    return ids, numbers
+
+
+def test_overlapping_submissions_at_the_same_moment_put_each_load_in_one_batch(app, picks):
+    ids, numbers = picks
+    first, second = ids[:3], ids[2:]  # ids[2] is in both
+    results = _submit_together(app, [first, second])
+    won = [r for r in results if isinstance(r, Batch)]
+    lost = [r for r in results if isinstance(r, batches.BatchError)]
+    assert len(won) == 1 and len(lost) == 1
+    assert isinstance(lost[0], batches.BatchConflict)
+    assert numbers[ids[2]] in str(lost[0])
+    assert f"batch #{won[0].number}" in str(lost[0])
+    with app.app_context():
+        with connection():
+            assert Batch.select().count() == 1
+            live = [bl.load_id for bl in BatchLoad.select().where(BatchLoad.live)]
+            assert len(live) == len(set(live))
+            assert set(live) == {bl.load_id for bl in BatchLoad.select().where(BatchLoad.batch == won[0].id)}
+            reserved = Load.select().where(Load.batch.is_null(False)).count()
+            assert reserved == won[0].load_count
+
+
+def test_the_same_selection_submitted_twice_at_once_creates_one_batch(app, picks):
+    ids, _ = picks
+    results = _submit_together(app, [ids, ids])
+    assert sum(isinstance(r, Batch) for r in results) == 1
+    assert sum(isinstance(r, batches.BatchConflict) for r in results) == 1
+    with app.app_context():
+        with connection():
+            assert Batch.select().count() == 1
+            assert BatchLoad.select().count() == len(ids)
+
+
+@pytest.fixture
+def queued_app(db_url, tmp_path):
+    """The app with a real on-disk queue (not immediate mode) and a consumer running its tasks."""
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url,
+        "QUEUE_URL": "sqlite:///" + str(tmp_path / "queue.db"),
+    })
+    huey = app.extensions["huey"]
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False,
+                                    initial_delay=0.05, max_delay=0.2)
+    consumer.start()
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    yield app
+    consumer.stop(graceful=True)
+    if not db.is_closed():
+        db.close()
+
+
+def test_a_real_consumer_runs_the_job_and_the_loads_move_to_invoiced(queued_app):
+    from webapp import queue
+    with queued_app.app_context():
+        with connection():
+            demo = Demo()
+            ids = demo.eligible(3)
+            batch = batches.create_batch(demo.company, demo.freight, ids, demo.billing, enqueue=False)
+            assert not queued_app.extensions["huey"].immediate
+            result = queue.enqueue("generate_batch", batch.id)
+        assert result.get(blocking=True, timeout=60) == BATCH_READY
+        with connection():
+            assert Batch.get_by_id(batch.id).status == BATCH_READY
+            assert Load.select().where(Load.id.in_(ids), Load.billing_status == INVOICED).count() == 3
