@@ -154,8 +154,12 @@ def save_info(subsidiary_id):
     except subsidiaries.InfoError as exc:
         existing = subsidiaries.get_entry(sub, request.form.get("info_id", type=int) or 0)
         return _info_form(sub, kind, text, exc.errors, entry=existing, status=400)
-    verb = {"added": "saved", "replaced": "replaced", "unchanged": "unchanged"}[outcome]
-    return _section_response(sub, f"{entry.kind_label} {verb} for {sub.name}.")
+    message = {
+        "added": f"{entry.kind_label} saved for {sub.name}.",
+        "replaced": f"{entry.kind_label} replaced for {sub.name}; the previous text is in the History.",
+        "unchanged": f"{entry.kind_label} of {sub.name} already had this text; nothing changed.",
+    }[outcome]
+    return _section_response(sub, message)
 
 
 @bp.route("/<int:subsidiary_id>/info/<int:info_id>/remove", methods=["POST"])
