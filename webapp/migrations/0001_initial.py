@@ -265,6 +265,13 @@ def up(migrator, db):
             indexes = ((('load', 'payment_date', 'amount_cents', 'reference'), True),)
     db.create_tables([Payment])
 
+    # A load is in at most one live batch; a report file is applied once per batch.
+    db.execute_sql(
+        "CREATE UNIQUE INDEX batch_load_one_live ON batch_load (load_id) WHERE live")
+    db.execute_sql(
+        "CREATE UNIQUE INDEX report_upload_applied_once ON report_upload "
+        "(batch_id, kind, sha256) WHERE status = 'applied'")
+
 
 def down(migrator, db):
     migrator.migrate(migrator.drop_table('payment'))
@@ -283,10 +290,3 @@ def down(migrator, db):
     migrator.migrate(migrator.drop_table('user'))
     migrator.migrate(migrator.drop_table('company'))
     migrator.migrate(migrator.drop_table('partner'))
-
-    # A load is in at most one live batch; a report file is applied once per batch.
-    db.execute_sql(
-        "CREATE UNIQUE INDEX batch_load_one_live ON batch_load (load_id) WHERE live")
-    db.execute_sql(
-        "CREATE UNIQUE INDEX report_upload_applied_once ON report_upload "
-        "(batch_id, kind, sha256) WHERE status = 'applied'")
