@@ -2,7 +2,8 @@
 
 SQLite by default: the schema and demo data are built once per session into a
 template file, and every test gets its own copy. With TEST_DATABASE_URL set to a
-PostgreSQL URL, the same happens with a template database.
+PostgreSQL URL, the same happens with a template database; the databases are named
+fd_test_*_<pid>, so that two runs on one server do not collide, and dropped at the end.
 """
 import os
 import shutil
@@ -84,7 +85,8 @@ def _template(tmp_path_factory, _fast_password_hash):
     pg_url = os.environ.get("TEST_DATABASE_URL")
     if pg_url:
         services.ensure_postgres(pg_url)
-        template_url = services.recreate_pg_database(pg_url, "fd_test_template")
+        services.drop_pg_databases(pg_url)  # what runs that died left behind
+        template_url = services.recreate_pg_database(pg_url, services.pg_name("fd_test_template"))
     else:
         template_url = "sqlite:///" + str(tmp_path_factory.mktemp("template") / "template.db")
     create_app(_base_config(template_url, None))
@@ -92,7 +94,12 @@ def _template(tmp_path_factory, _fast_password_hash):
     with database.connection():
         demo.seed()
     db.close()
-    return pg_url, template_url
+    yield pg_url, template_url
+    if pg_url:
+        if not db.is_closed():
+            db.close()
+        services.drop_pg_databases(pg_url, [services.pg_name(base) for base in
+                                            ("fd_test_run", "fd_test_cli", "fd_test_template")])
 
 
 @pytest.fixture
@@ -102,7 +109,8 @@ def db_url(_template, tmp_path):
     if not db.is_closed():
         db.close()
     if pg_url:
-        return services.recreate_pg_database(pg_url, "fd_test_run", template="fd_test_template")
+        return services.recreate_pg_database(pg_url, services.pg_name("fd_test_run"),
+                                             template=services.pg_name("fd_test_template"))
     path = tmp_path / "test.db"
     shutil.copyfile(template_url[len("sqlite:///"):], path)
     return "sqlite:///" + str(path)

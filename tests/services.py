@@ -83,6 +83,44 @@ def ensure_redis(url="redis://127.0.0.1:6379/0"):
     _wait_for(host, port, "Redis")
 
 
+def pg_name(base):
+    """A database name of this test process only: runs side by side on one server do not collide."""
+    return f"{base}_{os.getpid()}"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def drop_pg_databases(url, names=None):
+    """Drop NAMES on URL's server; without NAMES, the fd_test_*_<pid> left by dead runs."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            if names is None:
+                cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'fd\\_test\\_%'")
+                names = []
+                for (name,) in cur.fetchall():
+                    pid = name.rsplit("_", 1)[-1]
+                    if pid.isdigit() and not _pid_alive(int(pid)):
+                        names.append(name)
+            for name in names:
+                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        conn.close()
+
+
 def recreate_pg_database(url, name, template=None):
     """Drop and create database NAME on URL's server; return its URL."""
     import psycopg2

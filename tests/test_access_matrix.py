@@ -14,6 +14,7 @@ Expectations, per route and HTTP method:
   not the login wall). POSTs carry no form data, so 400/409/422 and redirects are fine.
 """
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -95,6 +96,7 @@ def _stored(company, filename, content_type, data):
                              size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data)
 
 
+@functools.cache
 def _tiny_pdf():
     from pypdf import PdfWriter
     writer = PdfWriter()
@@ -294,7 +296,7 @@ def test_route_access(app, rule_text, endpoint, method, subtests):
 
     def db_work(fn, *args):
         # Outside any request: an app context held across requests would share `g` with them.
-        with app.app_context(), connection():
+        with app.app_context(), connection() as conn, conn.atomic():
             return fn(*args)
 
     companies = db_work(lambda: {c.name: c for c in Company.select()})

@@ -21,7 +21,7 @@ def empty_app(tmp_path):
     """An app on an empty database: nothing created, nothing migrated."""
     pg_url = os.environ.get("TEST_DATABASE_URL")
     if pg_url:
-        url = services.recreate_pg_database(pg_url, "fd_test_cli")
+        url = services.recreate_pg_database(pg_url, services.pg_name("fd_test_cli"))
     else:
         url = "sqlite:///" + str(tmp_path / "empty.db")
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "QUEUE_URL": "immediate", "DATABASE_URL": url})
