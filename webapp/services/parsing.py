@@ -134,6 +134,7 @@ def read_table(data, *, max_rows=50_000):
 
 # Unsigned, after the sign and any grouping commas are taken off: 12, 12.5, 12., .5
 _MONEY_RE = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
+_PLAIN_CENTS = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
 
 
 def parse_money(text):
@@ -141,6 +142,11 @@ def parse_money(text):
     raw = (text or "").strip()
     if not raw:
         raise ValueError("is empty")
+    if _PLAIN_CENTS.match(raw):  # 1234.56, the common case, without the general path below
+        whole, _, part = raw.partition(".")
+        cents = int(whole) * 100 + int((part + "00")[:2])
+        if abs(cents) < 10 ** 13:
+            return cents
     value = raw.replace("$", "").replace("USD", "").replace("usd", "").replace(" ", "").replace("\u00a0", "")
     negative = False
     if value.startswith("(") and value.endswith(")"):
@@ -171,6 +177,9 @@ def parse_money(text):
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%Y/%m/%d")
+# The two shapes nearly every file uses, read without strptime (which is slow per call).
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
 
 
 def parse_date(text):
@@ -180,6 +189,23 @@ def parse_date(text):
         raise ValueError("is empty")
     # Excel sometimes appends a midnight time to dates.
     value = re.sub(r"([ T]0?0:00(:00)?|\s+12:00(:00)?\s*[AaPp][Mm])$", "", raw)
+    quick = _ISO_DATE.match(value)
+    if quick:
+        year, month, day = quick.groups()
+    else:
+        quick = _US_DATE.match(value)
+        if quick:
+            month, day, year = quick.groups()
+            if len(year) == 2:  # as strptime's %y: 69-99 are 1900s, 00-68 the 2000s
+                year = ("19" if int(year) >= 69 else "20") + year
+    if quick:
+        try:
+            parsed = datetime.date(int(year), int(month), int(day))
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a date (use 2026-11-25 or 11/25/2026)")
+        if not 1990 <= parsed.year <= 2100:
+            raise ValueError(f"'{raw}' is out of range")
+        return parsed
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.datetime.strptime(value, fmt).date()

@@ -15,9 +15,7 @@ import json
 
 from peewee import JOIN
 from peewee import Case
-from peewee import Cast
 from peewee import IntegrityError
-from peewee import ValuesList
 from peewee import fn
 
 from webapp import database
@@ -659,16 +657,62 @@ def _chunks(items, size=CHUNK):
         yield items[start:start + size]
 
 
-def _col(values, n, pg_type=None):
-    """Column N (1-based) of a VALUES list, cast on PostgreSQL (its VALUES guess text for NULLs)."""
-    column = getattr(values.c, f"column{n}")
-    if pg_type and database.is_postgres():
-        return Cast(column, pg_type)
-    return column
+class V:
+    """Column N (1-based) of the VALUES list of a bulk UPDATE."""
+
+    def __init__(self, n):
+        self.n = n
 
 
-def _values(rows):
-    return ValuesList(rows, alias="v")
+def _bulk_update(model, rows, types, sets, where, key=None):
+    """UPDATE MODEL from a VALUES list, chunk by chunk; returns the rows changed.
+
+    Each row of ROWS is (key value, value 2, value 3, ...); TYPES are their SQL types
+    (PostgreSQL guesses text for a VALUES column, so every reference is cast there).
+    SETS and WHERE are (field, V(n) or a constant) pairs; the row matches on
+    KEY (the primary key unless given) = value 1. Written as plain SQL because
+    building thousands of expression nodes in Python costs more than the database work.
+    """
+    pg = database.is_postgres()
+    mark = db.param
+    table = model._meta.table_name
+    key = key or model._meta.primary_key
+
+    def ref(n):
+        return f"CAST(v.column{n} AS {types[n - 1]})" if pg else f"v.column{n}"
+
+    def part(field, value, params):
+        if isinstance(value, V):
+            return f'"{field.column_name}" = {ref(value.n)}'
+        if value is None:
+            return f'"{field.column_name}" = NULL'
+        params.append(field.db_value(value))
+        return f'"{field.column_name}" = {mark}'
+
+    total = 0
+    width = len(types)
+    for chunk in _chunks(rows):
+        set_params, where_params = [], []
+        set_sql = ", ".join(part(f, v, set_params) for f, v in sets)
+        where_sql = " AND ".join([f'"{table}"."{key.column_name}" = {ref(1)}']
+                                 + [f'"{table}".' + part(f, v, where_params) for f, v in where])
+        values_sql = ", ".join(["(" + ", ".join([mark] * width) + ")"] * len(chunk))
+        params = set_params + [value for row in chunk for value in row] + where_params
+        cursor = db.execute_sql(f'UPDATE "{table}" SET {set_sql} FROM (VALUES {values_sql}) AS v WHERE {where_sql}',
+                                params)
+        total += cursor.rowcount
+    return total
+
+
+def _bulk_insert(model, fields, rows):
+    """INSERT many rows in chunks with one multi-row statement each (see _bulk_update: plain SQL)."""
+    mark = db.param
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    one = "(" + ", ".join([mark] * len(fields)) + ")"
+    for chunk in _chunks(rows):
+        params = [f.db_value(v) for row in chunk for f, v in zip(fields, row)]
+        db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([one] * len(chunk))}',
+                       params)
 
 
 def _expect(count, wanted):
@@ -682,99 +726,81 @@ def _write_purchase(result, upload, actor):
     now = utcnow()
     actor_id = actor.id if actor else None
     audit_rows = []
-    live_here = (Load.batch == batch.id) & (Load.billing_status == INVOICED)
+    still_here = [(Load.batch, batch.id), (Load.billing_status, INVOICED)]
 
     finance = result.plan["finance"]
-    for chunk in _chunks(finance):
-        values = _values([
-            (o.load_id, o.data.purchase_date.isoformat(), amount, o.data.advance_cents, o.data.fee_cents,
-             o.data.reserve_cents, o.data.factor_reference, warning)
-            for o, amount, warning in chunk])
-        count = (Load.update({
-            Load.billing_status: FINANCED,
-            Load.purchase_date: _col(values, 2, "date"),
-            Load.purchase_amount_cents: _col(values, 3, "integer"),
-            Load.advance_cents: _col(values, 4, "integer"),
-            Load.fee_cents: _col(values, 5, "integer"),
-            Load.reserve_cents: _col(values, 6, "integer"),
-            Load.factor_reference: _col(values, 7, "text"),
-            Load.amount_warning: _col(values, 8, "text"),
-            Load.factor_hold: False, Load.status_reason: "", Load.updated_at: now,
-        }).from_(values).where(live_here & (Load.id == _col(values, 1, "integer"))).execute())
-        _expect(count, len(chunk))
-        for o, amount, warning in chunk:
-            audit_rows += status_change_rows(
-                [(batch.company_id, o.load_id)], INVOICED, FINANCED, actor=actor_id, batch=batch.id,
-                upload=upload.id, rows={o.load_id: o.row},
-                details={"report": "purchase", "advance_cents": o.data.advance_cents,
-                         "fee_cents": o.data.fee_cents, "reserve_cents": o.data.reserve_cents})
+    count = _bulk_update(
+        Load,
+        [(o.load_id, o.data.purchase_date.isoformat(), amount, o.data.advance_cents, o.data.fee_cents,
+          o.data.reserve_cents, o.data.factor_reference, warning) for o, amount, warning in finance],
+        ["integer", "date", "integer", "integer", "integer", "integer", "text", "text"],
+        [(Load.billing_status, FINANCED), (Load.purchase_date, V(2)), (Load.purchase_amount_cents, V(3)),
+         (Load.advance_cents, V(4)), (Load.fee_cents, V(5)), (Load.reserve_cents, V(6)),
+         (Load.factor_reference, V(7)), (Load.amount_warning, V(8)), (Load.factor_hold, False),
+         (Load.status_reason, ""), (Load.updated_at, now)],
+        still_here)
+    _expect(count, len(finance))
+    for o, amount, warning in finance:
+        audit_rows += status_change_rows(
+            [(batch.company_id, o.load_id)], INVOICED, FINANCED, actor=actor_id, batch=batch.id,
+            upload=upload.id, rows={o.load_id: o.row},
+            details={"report": "purchase", "advance_cents": o.data.advance_cents,
+                     "fee_cents": o.data.fee_cents, "reserve_cents": o.data.reserve_cents})
 
-    reject = result.plan["reject"]
-    for chunk in _chunks(reject):
-        values = _values([(o.load_id, o.data.reason) for o in chunk])
-        count = (Load.update({
-            Load.billing_status: QUEUED, Load.batch: None, Load.status_reason: _col(values, 2, "text"),
-            Load.factor_hold: False, Load.updated_at: now,
-        }).from_(values).where(live_here & (Load.id == _col(values, 1, "integer"))).execute())
-        _expect(count, len(chunk))
-        values = _values([(o.load_id, o.data.reason) for o in chunk])
-        count = (BatchLoad.update({BatchLoad.live: False, BatchLoad.removed_reason: _col(values, 2, "text")})
-                 .from_(values)
-                 .where((BatchLoad.batch == batch.id) & (BatchLoad.live == True)  # noqa: E712
-                        & (BatchLoad.load == _col(values, 1, "integer")))
-                 .execute())
-        _expect(count, len(chunk))
-        for o in chunk:
-            audit_rows += status_change_rows(
-                [(batch.company_id, o.load_id)], INVOICED, QUEUED, actor=actor_id, batch=batch.id,
-                upload=upload.id, rows={o.load_id: o.row},
-                details={"report": "purchase", "rejected": o.data.reason})
+    reject = [(o.load_id, o.data.reason) for o in result.plan["reject"]]
+    count = _bulk_update(Load, reject, ["integer", "text"],
+                         [(Load.billing_status, QUEUED), (Load.batch, None), (Load.status_reason, V(2)),
+                          (Load.factor_hold, False), (Load.updated_at, now)],
+                         still_here)
+    _expect(count, len(reject))
+    count = _bulk_update(BatchLoad, reject, ["integer", "text"],
+                         [(BatchLoad.live, False), (BatchLoad.removed_reason, V(2))],
+                         [(BatchLoad.batch, batch.id), (BatchLoad.live, True)], key=BatchLoad.load)
+    _expect(count, len(reject))
+    for o in result.plan["reject"]:
+        audit_rows += status_change_rows(
+            [(batch.company_id, o.load_id)], INVOICED, QUEUED, actor=actor_id, batch=batch.id,
+            upload=upload.id, rows={o.load_id: o.row}, details={"report": "purchase", "rejected": o.data.reason})
 
-    hold = result.plan["hold"]
-    for chunk in _chunks(hold):
-        values = _values([(o.load_id, o.data.reason) for o in chunk])
-        count = (Load.update({Load.factor_hold: True, Load.status_reason: _col(values, 2, "text"),
-                              Load.updated_at: now})
-                 .from_(values).where(live_here & (Load.id == _col(values, 1, "integer"))).execute())
-        _expect(count, len(chunk))
-        for o in chunk:
-            audit_rows += status_change_rows(
-                [(batch.company_id, o.load_id)], INVOICED, INVOICED, actor=actor_id, action="factor_hold",
-                batch=batch.id, upload=upload.id, rows={o.load_id: o.row},
-                details={"report": "purchase", "held": o.data.reason})
+    hold = [(o.load_id, o.data.reason) for o in result.plan["hold"]]
+    count = _bulk_update(Load, hold, ["integer", "text"],
+                         [(Load.factor_hold, True), (Load.status_reason, V(2)), (Load.updated_at, now)],
+                         still_here)
+    _expect(count, len(hold))
+    for o in result.plan["hold"]:
+        audit_rows += status_change_rows(
+            [(batch.company_id, o.load_id)], INVOICED, INVOICED, actor=actor_id, action="factor_hold",
+            batch=batch.id, upload=upload.id, rows={o.load_id: o.row},
+            details={"report": "purchase", "held": o.data.reason})
     _insert_audit(audit_rows, now)
+
+
+_PAYMENT_FIELDS = (Payment.company, Payment.load, Payment.upload, Payment.row_number, Payment.payment_date,
+                   Payment.amount_cents, Payment.reference, Payment.method, Payment.reserve_released_cents,
+                   Payment.fee_adjustment_cents, Payment.final, Payment.notes, Payment.additional,
+                   Payment.created_at)
 
 
 def _write_payment(result, upload, actor):
     batch = result.batch
     now = utcnow()
     actor_id = actor.id if actor else None
-    payments = [{
-        "company": batch.company_id, "load": load.id, "upload": upload.id, "row_number": o.row,
-        "payment_date": o.data.payment_date, "amount_cents": o.data.amount_cents,
-        "reference": o.data.reference, "method": o.data.method,
-        "reserve_released_cents": o.data.reserve_released_cents,
-        "fee_adjustment_cents": o.data.fee_adjustment_cents, "final": o.data.final,
-        "notes": o.data.notes, "additional": additional, "created_at": now,
-    } for o, load, additional in result.plan["payments"]]
-    for chunk in _chunks(payments):
-        Payment.insert_many(chunk).execute()
+    _bulk_insert(Payment, _PAYMENT_FIELDS, [
+        (batch.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
+         o.data.reference, o.data.method, o.data.reserve_released_cents, o.data.fee_adjustment_cents,
+         o.data.final, o.data.notes, additional, now)
+        for o, load, additional in result.plan["payments"]])
 
-    changes = [(load_id, s) for load_id, s in result.plan["loads"].items()]
-    for chunk in _chunks(changes):
-        values = _values([(load_id, s["old_status"], s["old_paid"], s["status"], s["paid"], s["short"], s["over"])
-                          for load_id, s in chunk])
-        count = (Load.update({
-            Load.billing_status: _col(values, 4, "text"),
-            Load.paid_cents: _col(values, 5, "integer"),
-            Load.short_pay_cents: _col(values, 6, "integer"),
-            Load.overpay_cents: _col(values, 7, "integer"),
-            Load.updated_at: now,
-        }).from_(values).where(
-            (Load.batch == batch.id) & (Load.id == _col(values, 1, "integer"))
-            & (Load.billing_status == _col(values, 2, "text"))
-            & (Load.paid_cents == _col(values, 3, "integer"))).execute())
-        _expect(count, len(chunk))
+    changes = list(result.plan["loads"].items())
+    count = _bulk_update(
+        Load,
+        [(load_id, s["old_status"], s["old_paid"], s["status"], s["paid"], s["short"], s["over"])
+         for load_id, s in changes],
+        ["integer", "text", "integer", "text", "integer", "integer", "integer"],
+        [(Load.billing_status, V(4)), (Load.paid_cents, V(5)), (Load.short_pay_cents, V(6)),
+         (Load.overpay_cents, V(7)), (Load.updated_at, now)],
+        [(Load.batch, batch.id), (Load.billing_status, V(2)), (Load.paid_cents, V(3))])
+    _expect(count, len(changes))
     audit_rows = []
     for load_id, s in changes:
         if s["status"] != s["old_status"]:
@@ -786,11 +812,15 @@ def _write_payment(result, upload, actor):
     _insert_audit(audit_rows, now)
 
 
+_AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
+                 AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch, AuditLog.upload,
+                 AuditLog.row_number, AuditLog.created_at)
+
+
 def _insert_audit(rows, now):
-    for row in rows:
-        row["created_at"] = now
-    for chunk in _chunks(rows):
-        AuditLog.insert_many(chunk).execute()
+    _bulk_insert(AuditLog, _AUDIT_FIELDS, [
+        (r["company"], r["actor"], r["action"], r["object_type"], r["object_id"], r["before"], r["after"],
+         r["details"], r["batch"], r["upload"], r["row_number"], now) for r in rows])
 
 
 # --- what the batch page shows -------------------------------------------------------

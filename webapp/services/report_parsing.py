@@ -205,7 +205,7 @@ def _parse(kind, data, max_bytes, max_rows):
         values = {column: cells.get(key, "") if key else "" for column, key in key_of.items()}
         report.raw[number] = {by_header[k]: v for k, v in cells.items() if k in by_header}
         row = parse_row(report, number, values)
-        signature = tuple(sorted(values.items()))
+        signature = tuple(values.values())  # same columns in the same order on every row
         if signature in seen:
             row.duplicate_of = seen[signature]
         else:
