@@ -182,6 +182,11 @@ def run_python(url, cookie, seconds=8, connections=8, max_requests=50_000):
 
 def throughput(database_url, facts, paths, password, seconds=8, log=print):
     """Requests per second for each of PATHS under gunicorn (2 workers); returns {path: result}."""
+    if wrk_path():
+        log(f"  load generator: wrk ({wrk_path()})")
+    else:
+        log("  load generator: wrk not found, using the Python client instead "
+            "(apt-get install wrk for the C load generator)")
     server = Server(database_url)
     results = {}
     try:

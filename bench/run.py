@@ -40,6 +40,8 @@ LOAD_LIST_VARIANTS = [
     ("Loads list, search by load number", "/loads/?q=L1-150123"),
     ("Loads list, sorted by total", "/loads/?sort=total&dir=desc"),
     ("Loads list, sorted by customer", "/loads/?sort=customer"),
+    ("Loads list, sorted by status", "/loads/?sort=status"),
+    ("Loads list, sorted by delivery date", "/loads/?sort=delivery&dir=desc"),
     ("Loads list, 200 rows a page", "/loads/?per_page=200"),
     ("Loads list, page 1,000", "/loads/?page=1000"),
 ]
@@ -66,6 +68,7 @@ def machine():
         "nproc": os.cpu_count(), "cpu": model or platform.processor(),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "platform": platform.platform(), "date": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"), "load_generator": wrk or "Python client (wrk not installed)",
     }
@@ -323,6 +326,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     facts = store.dataset_facts(rebuild=args.rebuild, log=log)
     url = store.fresh_run_copy()
     log(f"Measuring on a fresh copy: {os.path.relpath(store.RUN_DB, store.ROOT)}")
@@ -334,7 +338,7 @@ def main(argv=None):
         if "pages" in wanted:
             bench.guarded("Factoring Upload page, 5,000 eligible loads", lambda: bench.page(
                 "Factoring Upload page, 5,000 eligible loads",
-                f"/accounting/factoring-upload/?subsidiary={eligible}", check=bench.eligible_load_number()))
+                f"/accounting/factoring-upload/?subsidiary_id={eligible}", check=bench.eligible_load_number()))
             bench.guarded("Reports > Factoring, full dataset", lambda: bench.page(
                 "Reports > Factoring, full dataset", "/reports/factoring/", check="Batch"))
             bench.guarded("Loads list, full dataset", lambda: bench.page(
@@ -364,7 +368,7 @@ def main(argv=None):
     facts_out = {k: v for k, v in facts.items() if k != "stamp"}
     results = {
         "command": "make bench" + (" (python -m bench --quick)" if args.quick else ""),
-        "machine": machine(), "dataset": facts_out,
+        "machine": machine() | {"load_average_at_start": load_before}, "dataset": facts_out,
         "total_seconds": round(time.perf_counter() - started, 1),
         "figures": [f.as_dict() for f in bench.figures],
         "queries": bench.queries,
@@ -379,6 +383,10 @@ def main(argv=None):
     print()
     print(f"Machine: {m['nproc']} × {m['cpu']}, {m['memory_gb']} GB; Python {m['python']}, "
           f"SQLite {m['sqlite']}; {m['date']}; load generator: {m['load_generator']}")
+    busy = max(load_before[0], m["load_average"][0])
+    if busy > (m["nproc"] or 1) * 0.75:
+        print(f"Warning: the machine was busy (load average up to {busy:.1f} on {m['nproc']} cores): "
+              "absolute figures are inflated; compare them with their floors.")
     print(f"Dataset: {facts['counts']['loads']:,} loads, {facts['counts']['batches']:,} batches "
           f"({'reused' if facts.get('reused') else 'built in %s s' % facts['build_seconds']}). "
           f"Whole run {results['total_seconds']} s. Written to {os.path.relpath(args.output, store.ROOT)}.")
