@@ -100,17 +100,32 @@ def test_text_outside_latin1_renders_or_degrades_visibly():
     info = {"noa": "Assigned to Capital Depot — payez 💸 à Capital Depot\n\u200dline two"}
     text = _text(_invoice(customer=customer, info=info))
     assert "Hernández & Söhne “Imports”" in text
-    assert "Łódź" in text or "?" in text
+    assert "Łódź" in text if batch_file.wide_fonts() else "?ód?" in text
     assert "Assigned to Capital Depot — payez" in text
     assert "line two" in text
 
 
 def test_without_a_wide_font_unsupported_characters_become_question_marks(monkeypatch):
-    monkeypatch.setattr(batch_file, "_fonts", {"regular": "Helvetica", "bold": "Helvetica-Bold",
-                                               "has_glyph": batch_file._in_cp1252})
+    monkeypatch.setattr(batch_file, "wide_fonts", lambda: None)
     assert batch_file.clean("Łódź “ok” é 🚚") == "?ód? “ok” é ?"
     text = _text(_invoice(customer=_customer(name="Zürich “Łódź” 🚚")))
     assert "Zürich “?ód?” ?" in text
+
+
+def _font_names(pdf):
+    reader = PdfReader(io.BytesIO(pdf))
+    return {str(font["/BaseFont"]) for font in reader.pages[0]["/Resources"]["/Font"].values()}
+
+
+def test_plain_invoices_embed_no_font_and_others_embed_the_wide_one():
+    plain = _invoice(customer=_customer(name="Hernández & Söhne “Imports” — Zürich"))
+    assert _font_names(plain) == {"/Helvetica", "/Helvetica-Bold"}
+    assert len(plain) < 10_000
+    if batch_file.wide_fonts() is None:
+        pytest.skip("no wide-coverage font installed (fonts-dejavu-core)")
+    wide = _invoice(customer=_customer(name="Łódź Logistics"))
+    assert any("DejaVu" in name for name in _font_names(wide))
+    assert "Łódź Logistics" in _text(wide)
 
 
 def test_markup_escapes_user_text():

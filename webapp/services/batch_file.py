@@ -5,6 +5,7 @@ Every output is deterministic (same input, same bytes): PDFs are drawn with
 reportlab's invariant mode and ZIP entries carry a fixed timestamp, so a file
 generated twice is identical and its SHA-256 means something.
 """
+import contextvars
 import datetime
 import io
 import os
@@ -38,7 +39,6 @@ from webapp.services.parsing import write_csv
 # A TrueType font with wide coverage when the system has one (Debian: fonts-dejavu-core);
 # otherwise the PDF base fonts, which draw Windows-1252 only.
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
-_fonts = {}
 
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#52606d")
@@ -47,33 +47,87 @@ SHADE = colors.HexColor("#f0f4f8")
 ACCENT = colors.HexColor("#102a43")
 
 
-def fonts():
-    """(regular, bold, glyph test) for the PDFs; registers DejaVu Sans once if installed."""
-    if _fonts:
-        return _fonts["regular"], _fonts["bold"], _fonts["has_glyph"]
-    for folder in FONT_DIRS:
-        regular = os.path.join(folder, "DejaVuSans.ttf")
-        bold = os.path.join(folder, "DejaVuSans-Bold.ttf")
-        if os.path.exists(regular) and os.path.exists(bold):
-            pdfmetrics.registerFont(TTFont("FD-Sans", regular))
-            pdfmetrics.registerFont(TTFont("FD-Sans-Bold", bold))
-            pdfmetrics.registerFontFamily("FD-Sans", normal="FD-Sans", bold="FD-Sans-Bold",
-                                          italic="FD-Sans", boldItalic="FD-Sans-Bold")
-            glyphs = set(pdfmetrics.getFont("FD-Sans").face.charToGlyph) & set(
-                pdfmetrics.getFont("FD-Sans-Bold").face.charToGlyph)
-            _fonts.update(regular="FD-Sans", bold="FD-Sans-Bold", has_glyph=glyphs.__contains__)
-            break
-    else:
-        _fonts.update(regular="Helvetica", bold="Helvetica-Bold", has_glyph=_in_cp1252)
-    return _fonts["regular"], _fonts["bold"], _fonts["has_glyph"]
-
-
 def _in_cp1252(codepoint):
     try:
         chr(codepoint).encode("cp1252")
     except UnicodeEncodeError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class FontSet:
+    """The fonts of one document and the test of which characters they can draw."""
+
+    regular: str
+    bold: str
+    has_glyph: object
+
+
+# The PDF base fonts: nothing embedded (an invoice of about 4 KB), Windows-1252 only.
+BASE_FONTS = FontSet("Helvetica", "Helvetica-Bold", _in_cp1252)
+_wide = []
+_current = contextvars.ContextVar("batch_file_fonts", default=BASE_FONTS)
+
+
+def wide_fonts():
+    """DejaVu Sans (embedded, wide coverage) when installed, registered once; else None."""
+    if not _wide:
+        found = None
+        for folder in FONT_DIRS:
+            regular = os.path.join(folder, "DejaVuSans.ttf")
+            bold = os.path.join(folder, "DejaVuSans-Bold.ttf")
+            if os.path.exists(regular) and os.path.exists(bold):
+                pdfmetrics.registerFont(TTFont("FD-Sans", regular))
+                pdfmetrics.registerFont(TTFont("FD-Sans-Bold", bold))
+                pdfmetrics.registerFontFamily("FD-Sans", normal="FD-Sans", bold="FD-Sans-Bold",
+                                              italic="FD-Sans", boldItalic="FD-Sans-Bold")
+                glyphs = frozenset(pdfmetrics.getFont("FD-Sans").face.charToGlyph) & frozenset(
+                    pdfmetrics.getFont("FD-Sans-Bold").face.charToGlyph)
+                found = FontSet("FD-Sans", "FD-Sans-Bold", glyphs.__contains__)
+                break
+        _wide.append(found)
+    return _wide[0]
+
+
+def _invisible(ch):
+    return unicodedata.category(ch) in ("Cc", "Cf") or 0xFE00 <= ord(ch) <= 0xFE0F
+
+
+def fonts_for(texts):
+    """The base fonts when every character of TEXTS is in Windows-1252, else the wide font.
+
+    Most invoices need nothing else, and then nothing is embedded (a tenth of the size).
+    """
+    for text in texts:
+        for ch in unicodedata.normalize("NFC", text or ""):
+            if ch not in "\r\n\t" and not _invisible(ch) and not _in_cp1252(ord(ch)):
+                return wide_fonts() or BASE_FONTS
+    return BASE_FONTS
+
+
+def fonts():
+    """(regular, bold, glyph test) of the document being drawn."""
+    current = _current.get()
+    return current.regular, current.bold, current.has_glyph
+
+
+class _drawing_with:
+    """Draw one document with FONTS (a context variable: each worker thread has its own)."""
+
+    def __init__(self, fontset):
+        self.fontset = fontset
+
+    def __enter__(self):
+        self.token = _current.set(self.fontset)
+
+    def __exit__(self, *exc):
+        _current.reset(self.token)
+
+
+def _texts(*objects, fields=()):
+    """The string values of FIELDS on OBJECTS (for fonts_for)."""
+    return [str(getattr(o, f, "") or "") for o in objects for f in fields]
 
 
 def clean(text):
@@ -89,7 +143,7 @@ def clean(text):
     for ch in text:
         if ch == "\n":
             out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf") or 0xFE00 <= ord(ch) <= 0xFE0F:
+        elif _invisible(ch):
             continue
         elif has_glyph(ord(ch)):
             out.append(ch)
@@ -263,6 +317,18 @@ def render_invoice(load, customer, subsidiary, lines, info):
     LINES are the load's LoadLine rows (a single freight line is printed when there
     are none); INFO maps important-info kinds to their text (the NOA is required).
     """
+    texts = (_texts(subsidiary, customer, load, fields=_TEXT_FIELDS)
+             + [line.description or "" for line in lines] + [str(v or "") for v in info.values()])
+    with _drawing_with(fonts_for(texts)):
+        return _render_invoice(load, customer, subsidiary, lines, info)
+
+
+_TEXT_FIELDS = ("name", "legal_name", "mc_number", "usdot_number", "address_line1", "address_line2", "city",
+                "state", "postal_code", "phone", "email", "load_number", "invoice_number",
+                "customer_reference", "pickup_city", "pickup_state", "delivery_city", "delivery_state")
+
+
+def _render_invoice(load, customer, subsidiary, lines, info):
     st = _styles()
     buffer = io.BytesIO()
     doc = _document(buffer, letter, f"Invoice {load.invoice_number}",
@@ -381,6 +447,13 @@ def schedule_csv(rows):
 
 def render_schedule(subsidiary, provider_label, batch_number, batch_date, rows):
     """schedule.pdf bytes: the schedule of accounts with its totals and a signature line."""
+    texts = _texts(subsidiary, fields=_TEXT_FIELDS) + [provider_label] + [
+        f"{r.invoice_number}{r.load_number}{r.customer_name}{r.customer_mc}" for r in rows]
+    with _drawing_with(fonts_for(texts)):
+        return _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
+
+
+def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows):
     st = _styles()
     buffer = io.BytesIO()
     doc = _document(buffer, landscape(letter), f"Schedule of Accounts — batch {batch_number}",
