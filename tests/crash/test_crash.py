@@ -187,10 +187,17 @@ def _together(functions):
 
 
 def _submit(client, subsidiary_id, load_ids):
+    """Submit Batch, then read the message the page shows: True when a batch was made."""
     status, headers, _ = client.post(f"/accounting/factoring-upload/submit?subsidiary_id={subsidiary_id}",
                                      [("load_id", str(i)) for i in load_ids])
     assert status == 303, f"Submit Batch answered {status}"
-    return status
+    status, _, body = client.get(headers["location"])
+    assert status == 200
+    text = body.decode("utf-8", "replace")
+    made = re.search(r"Batch #\d+ submitted", text) is not None
+    refused = "already in batch" in text
+    assert made != refused, f"Submit Batch said neither 'submitted' nor 'already in batch' (or both)"
+    return made
 
 
 def _ids_on_page(client, subsidiary_id):
@@ -259,11 +266,12 @@ def test_killed_worker_and_racing_clients_leave_one_consistent_story(crash):
 
     # 1. Four clients submit overlapping selections at the same moment.
     slices = [eligible[0:240], eligible[120:360], eligible[240:480], eligible[360:600]]
-    _together([lambda c=c, s=s: _submit(c, sub, s) for c, s in zip(clients, slices)])
+    made = _together([lambda c=c, s=s: _submit(c, sub, s) for c, s in zip(clients, slices)])
     first_round = crash.rows("SELECT id, load_count FROM batch WHERE subsidiary_id = %s "
                              "AND created_at > now() - interval '1 hour' ORDER BY id", sub)
     assert 1 <= len(first_round) < 4, (
         f"{len(first_round)} of 4 overlapping submissions made a batch: overlap was not refused")
+    assert sum(made) == len(first_round), "the messages shown disagree with the batches made"
 
     # 2. Kill the queue worker with SIGKILL while it is building a batch, then start another.
     def mid_batch():
@@ -280,7 +288,8 @@ def test_killed_worker_and_racing_clients_leave_one_consistent_story(crash):
     # 3. Meanwhile all four submit what Factoring Upload lists now: one batch at most wins.
     pages = _together([lambda c=c: _ids_on_page(c, sub) for c in clients])
     if pages[0]:
-        _together([lambda c=c, ids=ids: _submit(c, sub, ids) for c, ids in zip(clients, pages)])
+        made = _together([lambda c=c, ids=ids: _submit(c, sub, ids) for c, ids in zip(clients, pages)])
+        assert sum(made) <= 1, f"{sum(made)} of 4 submissions of the same loads made a batch"
 
     mine = lambda: crash.rows("SELECT id, status, error, attempts FROM batch WHERE subsidiary_id = %s "  # noqa: E731
                               "AND created_at > now() - interval '1 hour' ORDER BY id", sub)
