@@ -7,28 +7,15 @@
 import csv
 import datetime
 import io
-import os
 import sqlite3
 import time
 
 from reportlab.lib.pagesizes import letter
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from bench.dataset import NOA
 
-DEJAVU = "/usr/share/fonts/truetype/dejavu"
-
-
-def _font():
-    """The font the product's PDFs use when the system has it (DejaVu Sans), else Helvetica."""
-    regular = os.path.join(DEJAVU, "DejaVuSans.ttf")
-    if not os.path.exists(regular):
-        return "Helvetica"
-    if "Bench-Sans" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("Bench-Sans", regular))
-    return "Bench-Sans"
+FONT = "Helvetica"  # a base font, nothing embedded: what the product uses for Windows-1252 text
 
 
 def invoice_text(row):
@@ -49,7 +36,7 @@ def invoice_text(row):
 
 def reportlab_pages(rows):
     """Draw each invoice's text on its own bare one-page PDF; returns the total bytes."""
-    font = _font()
+    font = FONT
     size = 0
     for row in rows:
         buffer = io.BytesIO()

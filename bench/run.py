@@ -275,7 +275,9 @@ class Bench:
             floor_fn = floors.payment_floor
             filename = "Payments_Report.csv"
         data = ("\r\n".join([header] + lines) + "\r\n").encode("utf-8")
-        floor_seconds, _ = floor_fn(self.db_path, self.facts["company_id"], data)
+        # The floor is cheap and rolled back: its median of three runs.
+        floor_seconds = sorted(floor_fn(self.db_path, self.facts["company_id"], data)[0]
+                               for _ in range(3))[1]
         actor = User.get(User.email == self.facts["billing_email"])
         with Timer() as preview:
             upload = self.profiled(f"{kind}-preview", product.preview_report, kind,
@@ -367,7 +369,8 @@ def main(argv=None):
 
     facts_out = {k: v for k, v in facts.items() if k != "stamp"}
     results = {
-        "command": "make bench" + (" (python -m bench --quick)" if args.quick else ""),
+        "command": " ".join(["python -m bench"] + list(argv if argv is not None else sys.argv[1:]))
+                   if (argv if argv is not None else sys.argv[1:]) else "make bench",
         "machine": machine() | {"load_average_at_start": load_before}, "dataset": facts_out,
         "total_seconds": round(time.perf_counter() - started, 1),
         "figures": [f.as_dict() for f in bench.figures],
