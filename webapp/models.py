@@ -323,6 +323,9 @@ class Load(BaseModel):
             (("company", "billing_status"), False),
             (("company", "customer"), False),
             (("company", "delivery_date"), False),
+            (("company", "total_cents"), False),
+            (("company", "invoicing_method", "load_number"), False),
+            (("company", "billing_status", "load_number"), False),
         )
 
     @property

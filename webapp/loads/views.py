@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from webapp.extensions import htmx
-from webapp.listing import paginate
+from webapp.listing import page_args
 from webapp.listing import sort_args
 from webapp.models import Load
 from webapp.permissions import current_company
@@ -37,9 +37,9 @@ def _partial():
 def index():
     """Loads of the company in view: filters, sorting, pages; the table alone for htmx."""
     filters = service.Filters.from_args(request.args)
-    sort, desc, order_by = sort_args(service.SORT_COLUMNS, "load")
-    page = paginate(service.search(current_company(), filters), order_by, Load)
-    context = {"page": page, "filters": filters, "sort": sort, "desc": desc}
+    sort, desc, _ = sort_args(service.SORT_COLUMNS, "load")
+    page = service.list_page(current_company(), filters, sort, desc, *page_args())
+    context = {"page": page, "filters": filters, "sort": sort, "desc": desc, "batch_url": _batch_url}
     if _partial():
         return render_template("loads/_partials/table.html", **context)
     subsidiaries, customers = service.choices(current_company())

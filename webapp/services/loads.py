@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import io
 import json
+import math
 import re
 
 from peewee import JOIN
@@ -15,6 +16,7 @@ from peewee import Case
 from peewee import IntegrityError
 from peewee import fn
 
+from webapp.listing import Page
 from webapp.models import BILLING_STATUSES
 from webapp.models import INVOICING_METHODS
 from webapp.models import LINE_KINDS
@@ -62,6 +64,8 @@ FIELD_LABELS = {
 
 # Lookups of many ids are split so that SQLite's variable limit is never reached.
 CHUNK = 500
+# A search by a fragment of a number keeps up to this many matching ids.
+SEARCH_IDS = 2000
 
 
 class LoadError(ValueError):
@@ -161,41 +165,133 @@ class Filters:
         return bool(self.subsidiary_id or self.status or self.customer_id or self.method or self.q)
 
 
+# Sort keys of the list. Each is served by an index of load (company, column), except
+# the customer's name, which is paged by customer (see _page_by_customer).
 SORT_COLUMNS = {
     "load": Load.load_number,
     "invoice": Load.invoice_number,
     "customer": Customer.name,
     "delivery": Load.delivery_date,
     "total": Load.total_cents,
-    # The lifecycle order, not the alphabet.
-    "status": Case(Load.billing_status, [(k, i) for i, k in enumerate(BILLING_STATUSES)]),
+    "status": Load.billing_status,
 }
 
 
-def search(company, filters):
-    """Loads of COMPANY matching FILTERS, joined to subsidiary, customer and batch in one query."""
-    query = (Load
-             .select(Load, Subsidiary.id, Subsidiary.name, Customer.id, Customer.name,
-                     Batch.id, Batch.number)
-             .join_from(Load, Subsidiary, JOIN.LEFT_OUTER)
-             .join_from(Load, Customer, JOIN.LEFT_OUTER)
-             .join_from(Load, Batch, JOIN.LEFT_OUTER)
-             .where(Load.company == company))
+class LoadPage(Page):
+    """A page of the list, from a total counted without joins and a fetch of one page."""
+
+    def __init__(self, total, page, per_page, fetch):
+        self.total = total
+        self.per_page = per_page
+        self.pages = max(1, math.ceil(total / per_page))
+        self.page = min(max(1, page), self.pages)
+        self.items = fetch(self.page)
+
+
+def _conditions(company, filters):
+    """WHERE terms on the load table alone (no join), for the count and the page."""
+    terms = [Load.company == company]
     if filters.subsidiary_id:
-        query = query.where(Load.subsidiary == filters.subsidiary_id)
+        terms.append(Load.subsidiary == filters.subsidiary_id)
     if filters.status:
-        query = query.where(Load.billing_status == filters.status)
+        terms.append(Load.billing_status == filters.status)
     if filters.customer_id:
-        query = query.where(Load.customer == filters.customer_id)
+        terms.append(Load.customer == filters.customer_id)
     if filters.method:
-        query = query.where(Load.invoicing_method == filters.method)
+        terms.append(Load.invoicing_method == filters.method)
     if filters.q:
-        needle = filters.q.lower()
-        query = query.where(
-            (Load.load_number == filters.q) | (Load.invoice_number == filters.q)
-            | fn.LOWER(Load.load_number).contains(needle)
-            | fn.LOWER(Load.invoice_number).contains(needle))
-    return query
+        terms.append(_search_term(company, filters.q))
+    return terms
+
+
+def _search_term(company, text):
+    """A whole load or invoice number finds that load through the indexes; a fragment of
+    one (any part, any case) finds every load whose number contains it."""
+    exact = sorted({text, text.upper()})
+    ids = [i for (i,) in Load.select(Load.id).where(
+        (Load.company == company)
+        & (Load.load_number.in_(exact) | Load.invoice_number.in_(exact))).tuples()]
+    if ids:
+        return Load.id.in_(ids)
+    # A fragment means reading every number. One column at a time, each read from its
+    # own index (company, number) alone, which is far cheaper than reading the rows.
+    found = set()
+    for field in (Load.load_number, Load.invoice_number):
+        found.update(i for (i,) in Load.select(Load.id).where(
+            (Load.company == company) & field.contains(text)).limit(SEARCH_IDS + 1).tuples())
+    if len(found) <= SEARCH_IDS:
+        return Load.id.in_(sorted(found))
+    return Load.load_number.contains(text) | Load.invoice_number.contains(text)
+
+
+def _joined(terms):
+    """The list's rows: loads with their subsidiary, customer and batch, in one query."""
+    return (Load
+            .select(Load, Subsidiary.id, Subsidiary.name, Customer.id, Customer.name,
+                    Batch.id, Batch.number)
+            .join_from(Load, Subsidiary)
+            .join_from(Load, Customer)
+            .join_from(Load, Batch, JOIN.LEFT_OUTER)
+            .where(*terms))
+
+
+def search(company, filters):
+    """Loads of COMPANY matching FILTERS, joined to subsidiary, customer and batch."""
+    return _joined(_conditions(company, filters))
+
+
+def list_page(company, filters, sort, desc, page, per_page):
+    """One page of the loads list, in a fixed, small number of queries whatever its size."""
+    terms = _conditions(company, filters)
+    if sort == "customer":
+        return _page_by_customer(terms, desc, page, per_page)
+    field = SORT_COLUMNS.get(sort, Load.load_number)
+    if sort == "status":
+        # Queued, Invoiced, Financed, Completed is the reverse of the alphabet.
+        desc = not desc
+    # The id breaks ties in the same direction, so that one index (company, column),
+    # which ends with the row id, serves the whole order either way.
+    order = [field.desc(), Load.id.desc()] if desc else [field.asc(), Load.id.asc()]
+    total = Load.select(Load.id).where(*terms).count()
+
+    def fetch(number):
+        # Page through ids alone (an index walk, however deep the page), then join 1 page.
+        ids = Load.select(Load.id).where(*terms).order_by(*order).paginate(number, per_page)
+        return list(_joined([Load.id.in_(ids)]).order_by(*order))
+
+    return LoadPage(total, page, per_page, fetch)
+
+
+def _page_by_customer(terms, desc, page, per_page):
+    """Sorted by customer name without sorting every load: count the loads per customer
+    (an index scan), walk the customers in name order to the ones the page covers, and
+    fetch the page from their loads only."""
+    counts = dict(Load.select(Load.customer, fn.COUNT(Load.id)).where(*terms)
+                  .group_by(Load.customer).tuples())
+    total = sum(counts.values())
+
+    def fetch(number):
+        names = (Customer.select(Customer.id).where(Customer.id.in_(list(counts)))
+                 .order_by(Customer.name.desc() if desc else Customer.name.asc(), Customer.id))
+        start, end = (number - 1) * per_page, number * per_page
+        seen, chosen, skip = 0, [], 0
+        for (customer_id,) in (names.tuples() if counts else []):
+            n = counts[customer_id]
+            if seen + n > start and seen < end:
+                if not chosen:
+                    skip = start - seen
+                chosen.append(customer_id)
+            seen += n
+            if seen >= end:
+                break
+        if not chosen:
+            return []
+        rank = Case(Load.customer, [(cid, i) for i, cid in enumerate(chosen)])
+        query = (_joined(terms + [Load.customer.in_(chosen)])
+                 .order_by(rank, Load.id.desc()).limit(per_page).offset(skip))
+        return list(query)
+
+    return LoadPage(total, page, per_page, fetch)
 
 
 def choices(company):
@@ -474,7 +570,7 @@ def history(load):
                 if row.row_number:
                     entry.cause += f", row {row.row_number}"
             else:
-                entry.cause = f"Entered by {entry.who}"
+                entry.cause = "Entered by hand"
         elif row.action == "update":
             entry.what = "Edited"
             before, after = _loads_json(row.before) or {}, _loads_json(row.after) or {}
@@ -482,15 +578,14 @@ def history(load):
                 entry.changes = [(FIELD_LABELS.get(k, k.replace("_", " ").capitalize()),
                                   _money_or(k, before.get(k)), _money_or(k, after.get(k)))
                                  for k in sorted(set(before) | set(after))]
-            entry.cause = f"Edited by {entry.who}"
         elif row.action in ("document_add", "document_remove"):
             entry.what = "Document added" if row.action == "document_add" else "Document removed"
             if isinstance(details, dict):
                 entry.cause = (f"{DOCUMENT_KINDS.get(details.get('kind'), 'Document')}: "
-                               f"{details.get('file', '')} (by {entry.who})")
+                               f"{details.get('file', '')}")
         else:
             entry.what = "Status changed" if entry.to_status else row.action.replace("_", " ").capitalize()
-            entry.cause = _status_cause(row, entry.who, details)
+            entry.cause = _status_cause(row, details)
         entries.append(entry)
     return entries
 
@@ -501,7 +596,8 @@ def _money_or(key, value):
     return _show(value)
 
 
-def _status_cause(row, who, details):
+def _status_cause(row, details):
+    """What moved the status: the report and its row, the batch, else a person by hand."""
     parts = []
     if row.upload_id and row.upload:
         label = "Purchase Report" if row.upload.kind == "purchase" else "Payment Report"
@@ -517,7 +613,8 @@ def _status_cause(row, who, details):
             parts.append(str(reason))
     elif isinstance(details, str) and details:
         parts.append(details)
-    parts.append(f"by {who}")
+    if not (row.upload_id or row.batch_id):
+        parts.insert(0, "Set by hand" if row.actor_id else "Set by the system")
     return " · ".join(parts)
 
 
