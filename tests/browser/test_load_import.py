@@ -71,3 +71,55 @@ def test_enter_a_load_with_an_added_line_and_filter_the_list(page):
     expect(rows.first).to_be_visible()
     for text in rows.all_inner_texts():
         assert "Blue Ridge Logistics" in text and "Demo Logistics Inc" in text
+
+    # Sorting and paging swap the table in place and keep the filters in the address.
+    page.get_by_role("link", name="Clear", exact=True).click()
+    page.locator("#loads-table").get_by_role("link", name="Total").click()
+    expect(page).to_have_url(re.compile(r"sort=total&dir=asc"))
+    page.locator("#loads-table").get_by_role("link", name=re.compile("Total")).click()
+    expect(page).to_have_url(re.compile(r"sort=total&dir=desc"))
+    totals = [float(t.replace("$", "").replace(",", ""))
+              for t in page.locator("#loads-table tbody td.num").all_inner_texts()]
+    assert totals == sorted(totals, reverse=True)
+    page.get_by_role("link", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator("#loads-table .pager")).to_contain_text("Page 2 of")
+    expect(page.locator("#loads-filters")).to_be_visible()
+
+
+def _pdf(path, pages=1):
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def test_load_documents_upload_refuse_and_remove(page, live_server, tmp_path):
+    sign_in(page, "dispatch@demo.test")
+    page.goto("/loads/?q=DT-1001")
+    page.locator("#loads-table").get_by_role("link", name="DT-1001").click()
+    documents = page.locator("#documents")
+
+    documents.get_by_label("Kind").select_option(label="Proof of delivery")
+    documents.get_by_label("PDF file").set_input_files(_pdf(tmp_path / "pod-1001.pdf"))
+    documents.get_by_role("button", name="Upload document").click()
+    expect(documents.locator("tbody tr")).to_have_count(1)
+    expect(documents).to_contain_text("pod-1001.pdf")
+
+    documents.get_by_label("PDF file").set_input_files(os.path.join(DATA, "loads_good.csv"))
+    documents.get_by_role("button", name="Upload document").click()
+    expect(documents.get_by_role("alert")).to_contain_text("loads_good.csv is not a PDF")
+    expect(documents.locator("tbody tr")).to_have_count(1)
+
+    live_server.app.config["MAX_CONTENT_LENGTH"] = 20_000
+    documents.get_by_label("PDF file").set_input_files(_pdf(tmp_path / "big.pdf", pages=200))
+    documents.get_by_role("button", name="Upload document").click()
+    expect(documents.locator("[data-upload-error]")).to_contain_text("too large")
+    expect(documents.locator("tbody tr")).to_have_count(1)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    documents.get_by_role("button", name="Remove").click()
+    expect(documents).to_contain_text("No documents yet.")

@@ -420,6 +420,7 @@ def store_preview(company, filename, data):
 
     Returns (preview, stored file or None). Previews older than two days are cleared.
     """
+    filename = (filename or "loads.csv").replace("\\", "/").rsplit("/", 1)[-1][-120:]
     preview = parse(data, company, filename=filename)
     if not preview.ok:
         return preview, None
@@ -429,7 +430,7 @@ def store_preview(company, filename, data):
             (StoredFile.company == company_id)
             & (StoredFile.content_type == PREVIEW_CONTENT_TYPE)
             & (StoredFile.created_at < utcnow() - PREVIEW_MAX_AGE)).execute()
-        stored = StoredFile.create(company=company_id, filename=filename or "loads.csv",
+        stored = StoredFile.create(company=company_id, filename=filename,
                                    content_type=PREVIEW_CONTENT_TYPE, size=len(data),
                                    sha256=hashlib.sha256(data).hexdigest(), data=data)
     return preview, stored

@@ -235,11 +235,6 @@ def _joined(terms):
             .where(*terms))
 
 
-def search(company, filters):
-    """Loads of COMPANY matching FILTERS, joined to subsidiary, customer and batch."""
-    return _joined(_conditions(company, filters))
-
-
 def list_page(company, filters, sort, desc, page, per_page):
     """One page of the loads list, in a fixed, small number of queries whatever its size."""
     terms = _conditions(company, filters)
