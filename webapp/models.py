@@ -323,6 +323,8 @@ class Load(BaseModel):
             (("company", "billing_status"), False),
             (("company", "customer"), False),
             (("company", "delivery_date"), False),
+            # Factoring Upload: a subsidiary's Queued factoring loads by load number (0007).
+            (("company", "subsidiary", "billing_status", "invoicing_method", "load_number"), False),
             (("company", "total_cents"), False),
             (("company", "invoicing_method", "load_number"), False),
             (("company", "billing_status", "load_number"), False),
