@@ -85,8 +85,8 @@ class Table:
 def read_table(data, *, max_rows=50_000):
     """Parse CSV bytes into a Table. Row numbers count the header as row 1, as Excel does.
 
-    Blank rows are skipped; surrounding spaces are trimmed; extra cells beyond the
-    header are kept under the key "" so callers may ignore them.
+    Blank rows are skipped; surrounding spaces are trimmed; cells beyond the header
+    and under a blank header are dropped; a short row lacks its missing keys.
     """
     text = decode_text(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -108,7 +108,7 @@ def read_table(data, *, max_rows=50_000):
         # Numbered by record, as a spreadsheet numbers its rows (a quoted cell may
         # span several lines of the file but is still one row).
         for number, cells in enumerate(reader, start=1):
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue
             if skip_first:
                 skip_first = False
@@ -116,15 +116,13 @@ def read_table(data, *, max_rows=50_000):
             if headers is None:
                 headers = [c.strip() for c in cells]
                 keys = [normalize_header(h) for h in headers]
+                # Each named column once (the first of duplicated headers wins).
+                columns = [(i, key) for i, key in enumerate(keys) if key and key not in keys[:i]]
                 continue
             if len(rows) >= max_rows:
                 raise FileFormatError(f"The file has more than {max_rows:,} rows. Split it and upload the parts.")
-            row = {}
-            for i, cell in enumerate(cells):
-                key = keys[i] if i < len(keys) else ""
-                if key and key not in row:
-                    row[key] = cell.strip()
-            rows.append((number - offset, row))
+            width = len(cells)
+            rows.append((number - offset, {key: cells[i].strip() for i, key in columns if i < width}))
     except csv.Error as exc:
         raise FileFormatError(f"The file is not valid CSV near line {reader.line_num}: {exc}.")
     if headers is None:

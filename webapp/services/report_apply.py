@@ -43,7 +43,6 @@ from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.filters import money
-from webapp.services.audit import status_change_rows
 from webapp.services.report_parsing import HELD
 from webapp.services.report_parsing import PURCHASED
 from webapp.services.report_parsing import REJECTED
@@ -80,7 +79,7 @@ class ReportRefused(Exception):
         self.status = status
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Outcome:
     """What one row of the file will do (or did)."""
 
@@ -351,22 +350,27 @@ def evaluate(batch, kind, parsed):
     return result
 
 
+_BatchLoadRow = collections.namedtuple("_BatchLoadRow", [f.name for f in (
+    Load.id, Load.load_number, Load.invoice_number, Load.billing_status, Load.total_cents,
+    Load.purchase_amount_cents, Load.purchase_date, Load.paid_cents, Load.short_pay_cents,
+    Load.overpay_cents, Load.factor_hold, Load.status_reason)])
+
+
 class _Finder:
     """Finds each row's load: first among the batch's loads, then in the whole company."""
 
     FIELDS = (Load.id, Load.load_number, Load.invoice_number, Load.billing_status, Load.total_cents,
               Load.purchase_amount_cents, Load.purchase_date, Load.paid_cents, Load.short_pay_cents,
-              Load.overpay_cents, Load.factor_hold, Load.status_reason, Load.subsidiary)
+              Load.overpay_cents, Load.factor_hold, Load.status_reason)
 
     def __init__(self, batch, rows):
         self.batch = batch
-        self.loads = {}  # id -> row (namedtuple) of the batch's live loads
+        self.loads = {}  # id -> _BatchLoad of the batch's live loads
         self.by_invoice = {}
         self.by_number = {}
-        query = (Load.select(*self.FIELDS)
-                 .where((Load.batch == batch.id) & (Load.company == batch.company_id))
-                 .namedtuples())
-        for load in query:
+        # Raw rows (no per-value conversion): thousands of them are read on every apply.
+        cursor = db.execute(Load.select(*self.FIELDS).where(_in_batch(batch)))
+        for load in map(_BatchLoadRow._make, cursor):
             self.loads[load.id] = load
             if load.invoice_number:
                 self.by_invoice[load.invoice_number] = load
@@ -461,6 +465,12 @@ class _Finder:
         return f"{ident}{sub} is not in any batch."
 
 
+def _in_batch(batch):
+    """Loads live in BATCH. The batch is already the tenant's (scoped by the caller), so the
+    company is not repeated here: with it SQLite picks a company index over the batch one."""
+    return Load.batch == batch.id
+
+
 def _err(row, column, message):
     return RowError(row, column, message)
 
@@ -492,7 +502,7 @@ def _evaluate_purchase(result, finder):
             label = load.billing_status.capitalize()
             if row.status == PURCHASED:
                 outcome.action = "skip"
-                when = f" on {load.purchase_date:%Y-%m-%d}" if load.purchase_date else ""
+                when = f" on {str(load.purchase_date)[:10]}" if load.purchase_date else ""
                 outcome.notes.append(f"Already {label} (purchased{when}); not changed.")
             else:
                 outcome.errors.append(_err(row.row, "Status", f"{outcome.ident} is already {label}; "
@@ -557,12 +567,11 @@ def _ident_column(row):
 
 
 def _evaluate_payment(result, finder):
+    # The payments already recorded on the batch's loads, to skip a row recorded before.
     recorded = set()
-    ids = list(finder.loads)
-    for chunk in _chunks(ids):
-        for key in (Payment.select(Payment.load, Payment.payment_date, Payment.amount_cents, Payment.reference)
-                    .where(Payment.load.in_(chunk)).tuples()):
-            recorded.add(key)
+    for key in (Payment.select(Payment.load, Payment.payment_date, Payment.amount_cents, Payment.reference)
+                .join(Load, on=(Payment.load == Load.id)).where(_in_batch(result.batch)).tuples()):
+        recorded.add(key)
     state = {}
     in_file = {}
     payments = []
@@ -710,7 +719,7 @@ def _bulk_insert(model, fields, rows):
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     one = "(" + ", ".join([mark] * len(fields)) + ")"
     for chunk in _chunks(rows):
-        params = [f.db_value(v) for row in chunk for f, v in zip(fields, row)]
+        params = [v for row in chunk for v in row]  # values are already as the database takes them
         db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([one] * len(chunk))}',
                        params)
 
@@ -724,8 +733,7 @@ def _expect(count, wanted):
 def _write_purchase(result, upload, actor):
     batch = result.batch
     now = utcnow()
-    actor_id = actor.id if actor else None
-    audit_rows = []
+    history = _History(batch, upload, actor, now)
     still_here = [(Load.batch, batch.id), (Load.billing_status, INVOICED)]
 
     finance = result.plan["finance"]
@@ -741,11 +749,7 @@ def _write_purchase(result, upload, actor):
         still_here)
     _expect(count, len(finance))
     for o, amount, warning in finance:
-        audit_rows += status_change_rows(
-            [(batch.company_id, o.load_id)], INVOICED, FINANCED, actor=actor_id, batch=batch.id,
-            upload=upload.id, rows={o.load_id: o.row},
-            details={"report": "purchase", "advance_cents": o.data.advance_cents,
-                     "fee_cents": o.data.fee_cents, "reserve_cents": o.data.reserve_cents})
+        history.add(o.load_id, o.row, INVOICED, FINANCED, _purchase_details(o.data))
 
     reject = [(o.load_id, o.data.reason) for o in result.plan["reject"]]
     count = _bulk_update(Load, reject, ["integer", "text"],
@@ -758,9 +762,7 @@ def _write_purchase(result, upload, actor):
                          [(BatchLoad.batch, batch.id), (BatchLoad.live, True)], key=BatchLoad.load)
     _expect(count, len(reject))
     for o in result.plan["reject"]:
-        audit_rows += status_change_rows(
-            [(batch.company_id, o.load_id)], INVOICED, QUEUED, actor=actor_id, batch=batch.id,
-            upload=upload.id, rows={o.load_id: o.row}, details={"report": "purchase", "rejected": o.data.reason})
+        history.add(o.load_id, o.row, INVOICED, QUEUED, _details(report="purchase", rejected=o.data.reason))
 
     hold = [(o.load_id, o.data.reason) for o in result.plan["hold"]]
     count = _bulk_update(Load, hold, ["integer", "text"],
@@ -768,11 +770,9 @@ def _write_purchase(result, upload, actor):
                          still_here)
     _expect(count, len(hold))
     for o in result.plan["hold"]:
-        audit_rows += status_change_rows(
-            [(batch.company_id, o.load_id)], INVOICED, INVOICED, actor=actor_id, action="factor_hold",
-            batch=batch.id, upload=upload.id, rows={o.load_id: o.row},
-            details={"report": "purchase", "held": o.data.reason})
-    _insert_audit(audit_rows, now)
+        history.add(o.load_id, o.row, INVOICED, INVOICED, _details(report="purchase", held=o.data.reason),
+                    action="factor_hold")
+    history.write()
 
 
 _PAYMENT_FIELDS = (Payment.company, Payment.load, Payment.upload, Payment.row_number, Payment.payment_date,
@@ -784,7 +784,6 @@ _PAYMENT_FIELDS = (Payment.company, Payment.load, Payment.upload, Payment.row_nu
 def _write_payment(result, upload, actor):
     batch = result.batch
     now = utcnow()
-    actor_id = actor.id if actor else None
     _bulk_insert(Payment, _PAYMENT_FIELDS, [
         (batch.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
          o.data.reference, o.data.method, o.data.reserve_released_cents, o.data.fee_adjustment_cents,
@@ -801,15 +800,13 @@ def _write_payment(result, upload, actor):
          (Load.overpay_cents, V(7)), (Load.updated_at, now)],
         [(Load.batch, batch.id), (Load.billing_status, V(2)), (Load.paid_cents, V(3))])
     _expect(count, len(changes))
-    audit_rows = []
+    history = _History(batch, upload, actor, now)
     for load_id, s in changes:
         if s["status"] != s["old_status"]:
-            audit_rows += status_change_rows(
-                [(batch.company_id, load_id)], s["old_status"], s["status"], actor=actor_id,
-                batch=batch.id, upload=upload.id, rows={load_id: s["row"]},
-                details={"report": "payment", "paid_cents": s["paid"], "short_pay_cents": s["short"],
-                         "overpay_cents": s["over"]})
-    _insert_audit(audit_rows, now)
+            history.add(load_id, s["row"], s["old_status"], s["status"],
+                        f'{{"overpay_cents": {int(s["over"])}, "paid_cents": {int(s["paid"])}, '
+                        f'"report": "payment", "short_pay_cents": {int(s["short"])}}}')
+    history.write()
 
 
 _AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
@@ -817,10 +814,35 @@ _AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.obj
                  AuditLog.row_number, AuditLog.created_at)
 
 
-def _insert_audit(rows, now):
-    _bulk_insert(AuditLog, _AUDIT_FIELDS, [
-        (r["company"], r["actor"], r["action"], r["object_type"], r["object_id"], r["before"], r["after"],
-         r["details"], r["batch"], r["upload"], r["row_number"], now) for r in rows])
+class _History:
+    """The audit rows of one apply: one per load status change, pointing to the batch, the
+    upload and its row. The same rows as services.audit.status_change_rows, built as tuples
+    because an apply writes thousands of them."""
+
+    def __init__(self, batch, upload, actor, now):
+        self.head = (batch.company_id, actor.id if actor else None)
+        self.tail = (batch.id, upload.id)
+        self.now = now
+        self.rows = []
+
+    def add(self, load_id, row_number, before, after, details, action="status"):
+        self.rows.append(self.head + (action, "load", load_id, before, after, details)
+                         + self.tail + (row_number, self.now))
+
+    def write(self):
+        _bulk_insert(AuditLog, _AUDIT_FIELDS, self.rows)
+
+
+def _details(**values):
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _purchase_details(data):
+    """_details() of a financed row, written out: it runs once per invoice."""
+    def num(v):
+        return "null" if v is None else str(int(v))
+    return (f'{{"advance_cents": {num(data.advance_cents)}, "fee_cents": {num(data.fee_cents)}, '
+            f'"report": "purchase", "reserve_cents": {num(data.reserve_cents)}}}')
 
 
 # --- what the batch page shows -------------------------------------------------------
@@ -848,7 +870,7 @@ def batch_money(batch):
         when(Load.billing_status == FINANCED, 1).alias("n_financed"),
         when(Load.billing_status == COMPLETED, 1).alias("n_completed"),
         when(Load.factor_hold == True, 1).alias("n_held"),  # noqa: E712
-    ).where((Load.batch == batch.id) & (Load.company == batch.company_id)).dicts().get())
+    ).where(_in_batch(batch)).dicts().get())
     money = {k: int(v or 0) for k, v in row.items()}
     pay = (Payment.select(
         fn.COUNT(Payment.id).alias("payments"),
@@ -856,7 +878,7 @@ def batch_money(batch):
         fn.COALESCE(fn.SUM(Payment.fee_adjustment_cents), 0).alias("fee_adjustments"),
         fn.COALESCE(fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)), 0).alias("n_additional"),  # noqa: E712
     ).join(Load, on=(Payment.load == Load.id))
-        .where((Load.batch == batch.id) & (Load.company == batch.company_id)).dicts().get())
+        .where(_in_batch(batch)).dicts().get())
     money.update({k: int(v or 0) for k, v in pay.items()})
     return money
 
@@ -867,7 +889,7 @@ def batch_exceptions(batch, limit=200):
         Load.select(Load.id, Load.load_number, Load.invoice_number, Load.billing_status, Load.total_cents,
                     Load.purchase_amount_cents, Load.paid_cents, Load.short_pay_cents, Load.overpay_cents,
                     Load.factor_hold, Load.status_reason, Load.amount_warning)
-        .where((Load.batch == batch.id) & (Load.company == batch.company_id)
+        .where(_in_batch(batch)
                & ((Load.factor_hold == True) | (Load.short_pay_cents > 0) | (Load.overpay_cents > 0)  # noqa: E712
                   | (Load.amount_warning != "")))
         .order_by(Load.load_number).limit(limit))
@@ -920,7 +942,7 @@ def counts_text(kind, counts):
 def purchase_template_rows(batch):
     """Rows of the pre-filled Purchase Report: the batch's loads still Invoiced."""
     query = (Load.select(Load.invoice_number, Load.load_number, Load.total_cents)
-             .where((Load.batch == batch.id) & (Load.company == batch.company_id)
+             .where(_in_batch(batch)
                     & (Load.billing_status == INVOICED))
              .order_by(Load.invoice_number, Load.load_number).tuples())
     return list(query)
@@ -930,7 +952,7 @@ def payment_template_rows(batch):
     """Rows of the pre-filled Payment Report: the batch's Financed loads and what each still owes."""
     query = (Load.select(Load.invoice_number, Load.load_number,
                          fn.COALESCE(Load.purchase_amount_cents, Load.total_cents) - Load.paid_cents)
-             .where((Load.batch == batch.id) & (Load.company == batch.company_id)
+             .where(_in_batch(batch)
                     & (Load.billing_status == FINANCED))
              .order_by(Load.invoice_number, Load.load_number).tuples())
     return list(query)

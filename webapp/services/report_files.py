@@ -49,7 +49,7 @@ def errors_csv(preview):
     for error in by_row.get(None, ()):
         rows.append([""] * (len(headers) + 1) + [error.message])
     for number in sorted(n for n in by_row if n is not None):
-        cells = parsed.raw.get(number, {})
+        cells = parsed.cells(number)
         messages = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in by_row[number])
         rows.append([number] + [cells.get(h, "") for h in headers] + [messages])
     return write_csv(["Row"] + headers + ["Error"], rows)

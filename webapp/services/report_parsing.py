@@ -8,6 +8,7 @@ written in the file, so the person who uploaded it can find the cell.
 import dataclasses
 import datetime
 import hashlib
+import re
 
 from webapp.models import PAYMENT_METHODS
 from webapp.models import REPORT_PAYMENT
@@ -92,7 +93,7 @@ class RowError:
         return f"{self.where}: {self.message}"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class PurchaseRow:
     """One line of a Purchase Report, typed (None where blank or unreadable)."""
 
@@ -115,7 +116,7 @@ class PurchaseRow:
         return self.invoice_number or self.load_number
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class PaymentRow:
     """One line of a Payment Report, typed."""
 
@@ -149,7 +150,13 @@ class ParsedReport:
     ignored_columns: list = dataclasses.field(default_factory=list)
     rows: list = dataclasses.field(default_factory=list)
     errors: list = dataclasses.field(default_factory=list)
-    raw: dict = dataclasses.field(default_factory=dict)  # row number -> {header as written: cell}
+    raw: dict = dataclasses.field(default_factory=dict)  # row number -> {normalized header: cell}
+    header_keys: dict = dataclasses.field(default_factory=dict)  # header as written -> normalized
+
+    def cells(self, number):
+        """Row NUMBER's cells as uploaded, by header as written (for the errors CSV)."""
+        raw = self.raw.get(number, {})
+        return {header: raw.get(key, "") for header, key in self.header_keys.items()}
 
     @property
     def file_error(self):
@@ -197,13 +204,13 @@ def _parse(kind, data, max_bytes, max_rows):
         report.add(None, None, f"The file has its headers but no rows. Fill one row per invoice "
                                f"under the headers of {TEMPLATE_NAMES[kind]}.")
         return report
-    by_header = dict(zip(table.keys, table.headers))
-    key_of = {column: _key_for(column, table.keys) for column in COLUMNS[kind]}
+    report.header_keys = dict(zip(table.headers, table.keys))
+    key_of = [(column, _key_for(column, table.keys) or "\0none") for column in COLUMNS[kind]]
     parse_row = _purchase_row if kind == REPORT_PURCHASE else _payment_row
     seen = {}
     for number, cells in table.rows:
-        values = {column: cells.get(key, "") if key else "" for column, key in key_of.items()}
-        report.raw[number] = {by_header[k]: v for k, v in cells.items() if k in by_header}
+        values = {column: cells.get(key, "") for column, key in key_of}
+        report.raw[number] = cells
         row = parse_row(report, number, values)
         signature = tuple(values.values())  # same columns in the same order on every row
         if signature in seen:
@@ -263,9 +270,20 @@ def _map_columns(report, table):
     return True
 
 
+# Shapes almost every cell has, read here without the general parsers (a report has
+# tens of thousands of such cells and is read twice: at preview and again at apply).
+_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?\Z").match
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z").match
+
+
 def _money(report, row, values, column, *, minimum=None, required=False):
     """Cents of VALUES[COLUMN], or None when blank; records an error when unreadable."""
     text = values.get(column, "")
+    if _PLAIN_AMOUNT(text):
+        whole, _, part = text.partition(".")
+        cents = int(whole) * 100 + (int(part) * (10 if len(part) == 1 else 1) if part else 0)
+        if minimum is None or cents >= minimum:
+            return cents
     if not text.strip():
         if required:
             report.add(row.row, column, f"{column} is required.")
@@ -287,6 +305,13 @@ def _money(report, row, values, column, *, minimum=None, required=False):
 
 def _date(report, row, values, column, *, required=False):
     text = values.get(column, "")
+    if _ISO_DAY(text):
+        try:
+            day = datetime.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None and 1990 <= day.year <= 2100:
+            return day
     if not text.strip():
         if required:
             report.add(row.row, column, f"{column} is required.")
@@ -305,34 +330,35 @@ def _sentence(exc):
     return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _identity(report, row, values):
-    row.invoice_number = values["Invoice Number"].strip()
-    row.load_number = values["Load Number"].strip()
-    if not row.invoice_number and not row.load_number:
-        column = "Invoice Number" if "Invoice Number" in report.columns else "Load Number"
-        report.add(row.row, column, "Invoice Number or Load Number is required.")
-        row.ok = False
+def _no_identity(report, row):
+    column = "Invoice Number" if "Invoice Number" in report.columns else "Load Number"
+    report.add(row.row, column, "Invoice Number or Load Number is required.")
+    row.ok = False
 
 
 def _purchase_row(report, number, values):
-    row = PurchaseRow(row=number)
-    _identity(report, row, values)
-    status_text = values["Status"].strip()
-    status = _STATUS_WORDS.get(normalize_header(status_text)) if status_text else PURCHASED
-    if status is None:
-        report.add(number, "Status", f"'{status_text}' is not a status: use purchased, rejected or held.")
-        row.ok = False
+    row = PurchaseRow(number, values["Invoice Number"], values["Load Number"])
+    if not row.invoice_number and not row.load_number:
+        _no_identity(report, row)
+    status_text = values["Status"]
+    if not status_text:
         status = PURCHASED
+    else:
+        status = _STATUS_WORDS.get(status_text.lower()) or _STATUS_WORDS.get(normalize_header(status_text))
+        if status is None:
+            report.add(number, "Status", f"'{status_text}' is not a status: use purchased, rejected or held.")
+            row.ok = False
+            status = PURCHASED
     row.status = status
-    row.reason = values["Reason"].strip()
-    row.factor_reference = values["Factor Reference"].strip()
+    row.reason = values["Reason"]
+    row.factor_reference = values["Factor Reference"]
     buying = status == PURCHASED
     row.purchase_date = _date(report, row, values, "Purchase Date", required=buying)
     row.invoice_amount_cents = _money(report, row, values, "Invoice Amount", minimum=1)
     row.advance_cents = _money(report, row, values, "Advance Amount", minimum=0, required=buying)
     row.fee_cents = _money(report, row, values, "Fee Amount", minimum=0)
     row.reserve_cents = _money(report, row, values, "Reserve Amount", minimum=0)
-    if status in (REJECTED, HELD) and not row.reason:
+    if not buying and not row.reason:
         report.add(number, "Reason", f"Reason is required for a {status} invoice: say why the factor "
                                      f"{'rejected' if status == REJECTED else 'holds'} it.")
         row.ok = False
@@ -340,14 +366,15 @@ def _purchase_row(report, number, values):
 
 
 def _payment_row(report, number, values):
-    row = PaymentRow(row=number)
-    _identity(report, row, values)
+    row = PaymentRow(number, values["Invoice Number"], values["Load Number"])
+    if not row.invoice_number and not row.load_number:
+        _no_identity(report, row)
     row.payment_date = _date(report, row, values, "Payment Date", required=True)
     row.amount_cents = _money(report, row, values, "Amount Paid", minimum=1, required=True)
-    row.reference = values["Reference"].strip()
-    method_text = values["Payment Method"].strip()
+    row.reference = values["Reference"]
+    method_text = values["Payment Method"]
     if method_text:
-        method = _METHOD_WORDS.get(normalize_header(method_text))
+        method = _METHOD_WORDS.get(method_text.lower()) or _METHOD_WORDS.get(normalize_header(method_text))
         if method is None:
             report.add(number, "Payment Method", f"'{method_text}' is not a payment method: use ACH, Check or Wire.")
             row.ok = False
@@ -357,8 +384,8 @@ def _payment_row(report, number, values):
     try:
         row.final = parse_yes_no(values["Final"], default=True)
     except ValueError:
-        report.add(number, "Final", f"'{values['Final'].strip()}' is not yes or no "
+        report.add(number, "Final", f"'{values['Final']}' is not yes or no "
                                     "(yes completes the load; no records a partial payment).")
         row.ok = False
-    row.notes = values["Notes"].strip()
+    row.notes = values["Notes"]
     return row
