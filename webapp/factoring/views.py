@@ -11,7 +11,8 @@ from flask import url_for
 from flask_login import current_user
 
 from webapp.extensions import htmx
-from webapp.listing import paginate
+from webapp.listing import Page
+from webapp.listing import page_args
 from webapp.listing import sort_args
 from webapp.models import Customer
 from webapp.models import Load
@@ -25,15 +26,32 @@ from webapp.services import batches
 
 bp = Blueprint("factoring", __name__, url_prefix="/accounting/factoring-upload")
 
-SORTS = {
-    "load": Load.load_number,
-    "invoice": Load.invoice_number,
-    "customer": (Customer.name, Load.load_number),
-    "mc": Customer.mc_number,
-    "delivery": Load.delivery_date,
-    "amount": Load.total_cents,
-}
+def _sorts():
+    """The list's sort keys. Load number is unique in the company and served by the list's
+    index; the other keys sort the matching loads (see batches.unindexed), load number last."""
+    u = batches.unindexed
+    return {
+        "load": Load.load_number,
+        "invoice": u(Load.invoice_number),
+        "customer": (Customer.name, u(Load.load_number)),
+        "mc": (Customer.mc_number, u(Load.load_number)),
+        "delivery": (u(Load.delivery_date), u(Load.load_number)),
+        "amount": (u(Load.total_cents), u(Load.load_number)),
+    }
+
+
 INCOMPLETE_SHOWN = 50
+
+
+class _CountedPage(Page):
+    """A Page whose total is already known (from the count-and-sum query): one scan less."""
+
+    def __init__(self, query, page, per_page, total):
+        self.total = total
+        self.per_page = per_page
+        self.pages = max(1, -(-total // per_page))
+        self.page = min(max(1, page), self.pages)
+        self.items = list(query.paginate(self.page, per_page))
 
 
 def _subsidiary():
@@ -78,9 +96,10 @@ def _workspace(subsidiary, **extra):
         "selected": set(),
     }
     query = batches.eligible_loads(company, subsidiary, load_filter)
-    ctx["sort"], ctx["desc"], order = sort_args(SORTS, "load")
-    ctx["page"] = paginate(query, order, Load)
+    ctx["sort"], ctx["desc"], order = sort_args(_sorts(), "load")
     ctx["match_count"], ctx["match_total"] = batches.totals(query)
+    page, per_page = page_args()
+    ctx["page"] = _CountedPage(query.order_by(*order), page, per_page, ctx["match_count"])
     incomplete = batches.incomplete_loads(company, subsidiary, load_filter)
     ctx["incomplete"] = list(incomplete.limit(INCOMPLETE_SHOWN))
     ctx["incomplete_count"] = (len(ctx["incomplete"]) if len(ctx["incomplete"]) < INCOMPLETE_SHOWN

@@ -7,29 +7,23 @@ generated twice is identical and its SHA-256 means something.
 """
 import contextvars
 import datetime
+import functools
 import io
 import os
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import landscape
 from reportlab.lib.pagesizes import letter
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether
-from reportlab.platypus import Paragraph
-from reportlab.platypus import SimpleDocTemplate
-from reportlab.platypus import Spacer
-from reportlab.platypus import Table
-from reportlab.platypus import TableStyle
+from reportlab.pdfgen import canvas
 
 from webapp.models import INFO_NOA
 from webapp.models import LINE_KINDS
@@ -47,12 +41,28 @@ SHADE = colors.HexColor("#f0f4f8")
 ACCENT = colors.HexColor("#102a43")
 
 
+@functools.lru_cache(maxsize=4096)
 def _in_cp1252(codepoint):
     try:
         chr(codepoint).encode("cp1252")
     except UnicodeEncodeError:
         return False
     return True
+
+
+# Characters dropped from drawn text: controls (but the line break), invisible format
+# characters (zero-width joiners...) and emoji variation selectors.
+_INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                        "\ufe00-\ufe0f\ufeff]")
+
+
+def _plain(text):
+    """True when TEXT is all Windows-1252 and has nothing to drop (the common case)."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return not _INVISIBLE.search(text)
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,10 @@ def fonts_for(texts):
     Most invoices need nothing else, and then nothing is embedded (a tenth of the size).
     """
     for text in texts:
-        for ch in unicodedata.normalize("NFC", text or ""):
+        text = unicodedata.normalize("NFC", text or "")
+        if _plain(text):
+            continue
+        for ch in text:
             if ch not in "\r\n\t" and not _invisible(ch) and not _in_cp1252(ord(ch)):
                 return wide_fonts() or BASE_FONTS
     return BASE_FONTS
@@ -139,6 +152,8 @@ def clean(text):
     has_glyph = fonts()[2]
     text = unicodedata.normalize("NFC", "" if text is None else str(text))
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    if _plain(text):
+        return text
     out = []
     for ch in text:
         if ch == "\n":
@@ -150,15 +165,6 @@ def clean(text):
         else:
             out.append("?")
     return "".join(out)
-
-
-def markup(text):
-    """Paragraph markup for user text: escaped, line breaks and indentation kept."""
-    lines = []
-    for line in escape(clean(text)).split("\n"):
-        stripped = line.lstrip(" ")
-        lines.append("&nbsp;" * (len(line) - len(stripped)) + stripped)
-    return "<br/>".join(lines)
 
 
 def money(cents):
@@ -196,35 +202,12 @@ def due_date(invoice_date, days):
     return invoice_date + datetime.timedelta(days=int(days or 0)) if invoice_date else None
 
 
-def _styles():
-    regular, bold, _ = fonts()
-    base = ParagraphStyle("base", fontName=regular, fontSize=9.5, leading=12.5, textColor=INK)
-    return {
-        "base": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10, textColor=MUTED),
-        "label": ParagraphStyle("label", parent=base, fontName=bold, fontSize=7.5, leading=10,
-                                textColor=MUTED),
-        "company": ParagraphStyle("company", parent=base, fontName=bold, fontSize=15, leading=18,
-                                  textColor=ACCENT),
-        "title": ParagraphStyle("title", parent=base, fontName=bold, fontSize=24, leading=28,
-                                alignment=TA_RIGHT, textColor=ACCENT),
-        "h2": ParagraphStyle("h2", parent=base, fontName=bold, fontSize=12, leading=15,
-                             textColor=ACCENT, spaceAfter=4),
-        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
-        "label_right": ParagraphStyle("label_right", parent=base, fontName=bold, fontSize=7.5,
-                                      leading=10, textColor=MUTED, alignment=TA_RIGHT),
-        "bold": ParagraphStyle("bold", parent=base, fontName=bold),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
-        "cell_right": ParagraphStyle("cell_right", parent=base, fontSize=8.5, leading=11,
-                                     alignment=TA_RIGHT),
-        "bold_right": ParagraphStyle("bold_right", parent=base, fontName=bold, alignment=TA_RIGHT),
-        "noa": ParagraphStyle("noa", parent=base, fontName=bold, fontSize=10, leading=13.5,
-                              borderWidth=1.6, borderColor=ACCENT, borderPadding=(10, 12, 10, 12),
-                              backColor=colors.HexColor("#fff8e1"), leftIndent=12, rightIndent=12,
-                              spaceBefore=24, spaceAfter=20),
-        "footer": ParagraphStyle("footer", parent=base, fontSize=8, leading=10.5, textColor=MUTED,
-                                 alignment=TA_CENTER),
-    }
+# --- drawing: straight on the canvas (platypus' paragraphs cost ten times more per invoice) ---
+
+PAGE_MARGIN_X = 0.6 * inch
+PAGE_TOP = 0.55 * inch
+PAGE_BOTTOM = 0.75 * inch
+NOA_FILL = colors.HexColor("#fff8e1")
 
 
 def _address_lines(obj):
@@ -244,71 +227,174 @@ def _ids_line(subsidiary):
     return " · ".join(parts)
 
 
-def _subsidiary_block(subsidiary, st):
-    out = [Paragraph(markup(subsidiary.legal_name or subsidiary.name), st["company"])]
-    lines = _address_lines(subsidiary)
-    contact = " · ".join(p for p in (subsidiary.phone, subsidiary.email) if p)
-    if contact:
-        lines.append(contact)
-    ids = _ids_line(subsidiary)
-    if lines:
-        out.append(Paragraph(markup("\n".join(lines)), st["base"]))
-    if ids:
-        out.append(Paragraph(markup(ids), st["bold"]))
-    return out
-
-
 def _place(city, state, date):
     where = ", ".join(p for p in (city, state) if p) or "—"
     return f"{where} · {long_date(date)}" if date else where
 
 
-def _meta_table(rows, st, width):
-    data = [[Paragraph(escape(k), st["label"]), Paragraph(markup(v), st["right"])] for k, v in rows]
-    table = Table(data, colWidths=[width * 0.42, width * 0.58], hAlign="RIGHT")
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LINEBELOW", (0, 0), (-1, -2), 0.4, LINE),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-    ]))
-    return table
+def wrap(text, font, size, width):
+    """TEXT cleaned and broken into lines that fit WIDTH; its own line breaks and indentation kept."""
+    return list(_wrap("" if text is None else str(text), font, size, round(width, 2), _current.get()))
 
 
-def _boxed(title, body, st):
-    """A titled block (Bill To, Load, Remit To) as a list of paragraphs."""
-    return [Paragraph(escape(title).upper(), st["label"]), Spacer(0, 2)] + body
+@functools.lru_cache(maxsize=2048)
+def _wrap(text, font, size, width, fontset):
+    """wrap(), remembered: a batch repeats its header, NOA and customers on every invoice."""
+    out = []
+    for raw in clean(text).split("\n"):
+        body = raw.lstrip(" ")
+        indent = raw[:len(raw) - len(body)]
+        if not body:
+            out.append("")
+            continue
+        room = max(width - stringWidth(indent, font, size), width / 2)
+        for piece in simpleSplit(body, font, size, room) or [""]:
+            while stringWidth(piece, font, size) > room and len(piece) > 1:  # one unbreakable word
+                cut = len(piece) - 1
+                while cut > 1 and stringWidth(piece[:cut], font, size) > room:
+                    cut -= 1
+                out.append(indent + piece[:cut])
+                piece = piece[cut:]
+            out.append(indent + piece)
+    return tuple(out)
 
 
-def _noa_paragraph(text, st):
-    """The Notice of Assignment, prominent, with its own line breaks; titled if it is not."""
-    body = clean(text).strip("\n")
-    first, _, rest = body.partition("\n")
-    if first.strip().lower().startswith("notice of assignment"):
-        html = f"<font size='12'>{escape(first.strip())}</font><br/>{markup(rest)}"
-    else:
-        html = f"<font size='12'>NOTICE OF ASSIGNMENT</font><br/><br/>{markup(body)}"
-    return Paragraph(html, st["noa"])
+class _Pen:
+    """Draws top-down on a canvas and turns the page, with a footer, when the space runs out."""
+
+    def __init__(self, buffer, pagesize, title, author, footer):
+        self.fonts = _current.get()
+        self.c = canvas.Canvas(buffer, pagesize=pagesize, invariant=1, pageCompression=0)
+        self.c.setTitle(clean(title))
+        self.c.setAuthor(clean(author))
+        self.c.setCreator("Factor Desk")
+        self.width, self.height = pagesize
+        self.x0, self.x1 = PAGE_MARGIN_X, self.width - PAGE_MARGIN_X
+        self.y = self.height - PAGE_TOP
+        self.page = 1
+        self.footer = clean(footer)
+        self.on_new_page = None
+        self._font = self._color = None
+
+    def font(self, bold=False):
+        return self.fonts.bold if bold else self.fonts.regular
+
+    def text(self, x, y, value, size=9.5, bold=False, color=INK, align="left"):
+        font = (self.font(bold), size)
+        if font != self._font:
+            self.c.setFont(*font)
+            self._font = font
+        if color is not self._color:
+            self.c.setFillColor(color)
+            self._color = color
+        if align == "right":
+            self.c.drawRightString(x, y, value)
+        elif align == "center":
+            self.c.drawCentredString(x, y, value)
+        else:
+            self.c.drawString(x, y, value)
+
+    def block(self, x, y, lines, size=9.5, bold=False, color=INK, leading=12.5):
+        """LINES drawn downward from baseline Y in one text object; returns the next baseline."""
+        if not lines:
+            return y
+        text = self.c.beginText(x, y)
+        text.setFont(self.font(bold), size, leading)
+        text.setFillColor(color)
+        for line in lines:
+            text.textLine(line)
+        self.c.drawText(text)
+        self._font = self._color = None
+        return y - leading * len(lines)
+
+    def width_of(self, value, size=9.5, bold=False):
+        return stringWidth(value, self.font(bold), size)
+
+    def rule(self, y, weight=0.4, color=LINE, x0=None, x1=None):
+        self.c.setStrokeColor(color)
+        self.c.setLineWidth(weight)
+        self.c.line(self.x0 if x0 is None else x0, y, self.x1 if x1 is None else x1, y)
+
+    def band(self, top, height, fill=SHADE):
+        self.c.setFillColor(fill)
+        self._color = fill
+        self.c.rect(self.x0, top - height, self.x1 - self.x0, height, stroke=0, fill=1)
+
+    def need(self, height):
+        """Turn the page unless HEIGHT fits above the bottom margin."""
+        if self.y - height < PAGE_BOTTOM:
+            self.turn()
+            return True
+        return False
+
+    def _draw_footer(self):
+        self.text(self.x0, 0.45 * inch, self.footer, size=7.5, color=MUTED)
+        self.text(self.x1, 0.45 * inch, f"Page {self.page}", size=7.5, color=MUTED, align="right")
+
+    def turn(self):
+        self._draw_footer()
+        self.c.showPage()
+        self._font = self._color = None
+        self.page += 1
+        self.y = self.height - PAGE_TOP
+        if self.on_new_page:
+            self.on_new_page()
+
+    def close(self):
+        self._draw_footer()
+        self.c.save()
 
 
-def _page_footer(label):
-    regular = fonts()[0]
+def _header(pen, subsidiary, title, meta, right_width):
+    """Subsidiary block on the left, TITLE and the META rows on the right, then a rule."""
+    top = pen.y
+    name_lines = wrap(subsidiary.legal_name or subsidiary.name, pen.font(True), 15,
+                      pen.x1 - pen.x0 - right_width - 12)
+    y = top - 14
+    for line in name_lines:
+        pen.text(pen.x0, y, line, size=15, bold=True, color=ACCENT)
+        y -= 18
+    y += 4
+    lines = _address_lines(subsidiary)
+    contact = " · ".join(p for p in (subsidiary.phone, subsidiary.email) if p)
+    if contact:
+        lines.append(contact)
+    wrapped = [part for line in lines for part in wrap(line, pen.font(), 9.5, pen.x1 - pen.x0 - right_width - 12)]
+    y = pen.block(pen.x0, y, wrapped)
+    ids = _ids_line(subsidiary)
+    if ids:
+        pen.text(pen.x0, y, clean(ids), bold=True)
+        y -= 12.5
+    left_bottom = y
 
-    def draw(canvas, doc):
-        canvas.saveState()
-        canvas.setFont(regular, 7.5)
-        canvas.setFillColor(MUTED)
-        canvas.drawString(doc.leftMargin, 0.45 * inch, clean(label))
-        canvas.drawRightString(doc.pagesize[0] - doc.rightMargin, 0.45 * inch, f"Page {doc.page}")
-        canvas.restoreState()
-    return draw
+    pen.text(pen.x1, top - 20, title, size=24, bold=True, color=ACCENT, align="right")
+    y = top - 40
+    label_x = pen.x1 - right_width
+    for n, (label, value) in enumerate(meta):
+        pen.text(label_x, y, label, size=7.5, bold=True, color=MUTED)
+        pen.text(pen.x1, y, clean(value), align="right")
+        if n < len(meta) - 1:
+            pen.rule(y - 5, x0=label_x)
+        y -= 15
+    bottom = min(left_bottom, y) - 2
+    pen.rule(bottom, weight=2, color=ACCENT)
+    pen.y = bottom - 20
 
 
-def _document(buffer, pagesize, title, author):
-    return SimpleDocTemplate(
-        buffer, pagesize=pagesize, invariant=1, title=clean(title), author=clean(author),
-        creator="Factor Desk", leftMargin=0.6 * inch, rightMargin=0.6 * inch,
-        topMargin=0.55 * inch, bottomMargin=0.75 * inch)
+def _column(pen, x, width, title, items):
+    """A titled block (Bill To, Load Details, Remit To); ITEMS are (label or '', text, bold)."""
+    y = pen.y
+    pen.text(x, y, title.upper(), size=7.5, bold=True, color=MUTED)
+    y -= 13
+    for label, value, bold in items:
+        indent = pen.width_of(label + " ", bold=True) if label else 0
+        lines = wrap(value, pen.font(bold), 9.5, width - indent)
+        if label:
+            pen.text(x, y, label, bold=True)
+        for n, line in enumerate(lines):
+            pen.text(x + (indent if n == 0 else 0), y, line, bold=bold)
+            y -= 12.5
+    return y
 
 
 def render_invoice(load, customer, subsidiary, lines, info):
@@ -329,92 +415,134 @@ _TEXT_FIELDS = ("name", "legal_name", "mc_number", "usdot_number", "address_line
 
 
 def _render_invoice(load, customer, subsidiary, lines, info):
-    st = _styles()
     buffer = io.BytesIO()
-    doc = _document(buffer, letter, f"Invoice {load.invoice_number}",
-                    subsidiary.legal_name or subsidiary.name)
-    width = doc.width
+    company = subsidiary.legal_name or subsidiary.name
+    pen = _Pen(buffer, letter, f"Invoice {load.invoice_number}", company,
+               f"{company} · Invoice {load.invoice_number}")
     due = due_date(load.invoice_date, customer.payment_terms_days)
-    story = []
-
-    meta = _meta_table([
+    _header(pen, subsidiary, "INVOICE", [
         ("INVOICE NO.", load.invoice_number or ""),
         ("INVOICE DATE", long_date(load.invoice_date)),
         ("TERMS", terms_label(customer.payment_terms_days)),
         ("DUE DATE", long_date(due)),
         ("LOAD NO.", load.load_number),
-    ], st, width * 0.36)
-    head = Table([[_subsidiary_block(subsidiary, st), [Paragraph("INVOICE", st["title"]), Spacer(0, 6), meta]]],
-                 colWidths=[width * 0.6, width * 0.4])
-    head.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-        ("LINEBELOW", (0, 0), (-1, 0), 2, ACCENT), ("BOTTOMPADDING", (0, 0), (-1, 0), 10),
-    ]))
-    story += [head, Spacer(0, 12)]
+    ], right_width=190)
 
-    bill_to = [Paragraph(markup(customer.name), st["bold"])]
-    address = _address_lines(customer)
-    if address:
-        bill_to.append(Paragraph(markup("\n".join(address)), st["base"]))
-    bill_to.append(Paragraph(markup(mc_label(customer.mc_number)), st["base"]))
-    load_facts = [
-        Paragraph(f"<b>Load</b> {markup(load.load_number)}", st["base"]),
-        Paragraph(f"<b>Reference / PO</b> {markup(load.customer_reference or '—')}", st["base"]),
-        Paragraph(f"<b>Pickup</b> {markup(_place(load.pickup_city, load.pickup_state, load.pickup_date))}",
-                  st["base"]),
-        Paragraph(f"<b>Delivery</b> "
-                  f"{markup(_place(load.delivery_city, load.delivery_state, load.delivery_date))}",
-                  st["base"]),
+    columns = [
+        ("Bill To", [("", customer.name, True)] + [("", a, False) for a in _address_lines(customer)]
+         + [("", mc_label(customer.mc_number), False)]),
+        ("Load Details", [
+            ("Load", load.load_number, False),
+            ("Reference / PO", load.customer_reference or "—", False),
+            ("Pickup", _place(load.pickup_city, load.pickup_state, load.pickup_date), False),
+            ("Delivery", _place(load.delivery_city, load.delivery_state, load.delivery_date), False),
+        ]),
     ]
-    cells = [_boxed("Bill To", bill_to, st), _boxed("Load Details", load_facts, st)]
-    if info.get("remit_to", "").strip():
-        cells.append(_boxed("Remit To", [Paragraph(markup(info["remit_to"].strip()), st["base"])], st))
-    parties = Table([cells], colWidths=[width / len(cells)] * len(cells))
-    parties.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (0, -1), 0), ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
-        ("LEFTPADDING", (1, 0), (-1, -1), 12),
-    ]))
-    story += [parties, Spacer(0, 16)]
+    if (info.get("remit_to") or "").strip():
+        columns.append(("Remit To", [("", info["remit_to"].strip(), False)]))
+    span = (pen.x1 - pen.x0) / len(columns)
+    bottoms = [_column(pen, pen.x0 + n * span, span - 14, title, items) for n, (title, items) in enumerate(columns)]
+    pen.y = min(bottoms) - 14
 
-    items = [[Paragraph("DESCRIPTION", st["label"]), Paragraph("AMOUNT", st["label_right"])]]
+    amount_x = pen.x1 - 6
+    desc_width = (pen.x1 - pen.x0) * 0.72
+
+    def items_header():
+        pen.band(pen.y, 18)
+        pen.rule(pen.y - 18, weight=0.8)
+        pen.text(pen.x0 + 6, pen.y - 12, "DESCRIPTION", size=7.5, bold=True, color=MUTED)
+        pen.text(amount_x, pen.y - 12, "AMOUNT", size=7.5, bold=True, color=MUTED, align="right")
+        pen.y -= 18
+
+    pen.need(60)
+    items_header()
     ordered = sorted(lines, key=lambda line: (line.position, line.id or 0))
-    if not ordered:
-        items.append([Paragraph("Freight charges", st["base"]), Paragraph(money(load.total_cents), st["right"])])
-    for line in ordered:
-        label = line.description or LINE_KINDS.get(line.kind, line.kind)
-        items.append([Paragraph(markup(label), st["base"]), Paragraph(money(line.amount_cents), st["right"])])
-    items.append([Paragraph("TOTAL DUE", st["bold"]), Paragraph(money(load.total_cents), st["bold_right"])])
-    table = Table(items, colWidths=[width * 0.75, width * 0.25], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, LINE),
-        ("LINEBELOW", (0, 1), (-1, -3), 0.4, LINE),
-        ("LINEABOVE", (0, -1), (-1, -1), 1.2, ACCENT),
-        ("BACKGROUND", (0, -1), (-1, -1), SHADE),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 5), ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-    ]))
-    story.append(table)
+    rows = [(line.description or LINE_KINDS.get(line.kind, line.kind), line.amount_cents) for line in ordered]
+    if not rows:
+        rows = [("Freight charges", load.total_cents)]
+    for label, cents in rows:
+        parts = wrap(label, pen.font(), 9.5, desc_width)
+        height = 12.5 * len(parts) + 9
+        if pen.need(height + 22):
+            items_header()
+        y = pen.y - 15
+        for part in parts:
+            pen.text(pen.x0 + 6, y, part)
+            y -= 12.5
+        pen.text(amount_x, pen.y - 15, money(cents), align="right")
+        pen.y -= height
+        pen.rule(pen.y)
+    pen.band(pen.y, 22)
+    pen.rule(pen.y, weight=1.2, color=ACCENT)
+    pen.text(pen.x0 + 6, pen.y - 15, "TOTAL DUE", bold=True)
+    pen.text(amount_x, pen.y - 15, money(load.total_cents), bold=True, align="right")
+    pen.y -= 22 + 18
 
-    terms = info.get("invoice_terms", "").strip()
-    story.append(Spacer(0, 8))
-    story.append(Paragraph(
-        f"<b>Terms:</b> {terms_label(customer.payment_terms_days)}, due {long_date(due) or 'on receipt'}.",
-        st["base"]))
-    if terms:
-        story.append(Paragraph(markup(terms), st["small"]))
+    terms = f"{terms_label(customer.payment_terms_days)}, due {long_date(due) or 'on receipt'}."
+    pen.need(14)
+    pen.text(pen.x0 + 6, pen.y, "Terms:", bold=True)
+    pen.text(pen.x0 + 6 + pen.width_of("Terms: ", bold=True), pen.y, terms)
+    pen.y -= 11
+    for line in wrap(info.get("invoice_terms", "").strip(), pen.font(), 8, pen.x1 - pen.x0 - 12):
+        if line or info.get("invoice_terms", "").strip():
+            pen.need(10)
+            pen.text(pen.x0 + 6, pen.y, line, size=8, color=MUTED)
+            pen.y -= 10
+    pen.y -= 14
 
-    story.append(_noa_paragraph(info.get(INFO_NOA, ""), st))
+    _notice_box(pen, info.get(INFO_NOA, ""))
 
-    footer = info.get("invoice_footer", "").strip()
+    footer = (info.get("invoice_footer") or "").strip()
     if footer:
-        story += [Spacer(0, 6), Paragraph(markup(footer), st["footer"])]
-
-    label = f"{subsidiary.legal_name or subsidiary.name} · Invoice {load.invoice_number}"
-    doc.build(story, onFirstPage=_page_footer(label), onLaterPages=_page_footer(label))
+        pen.y -= 4
+        for line in wrap(footer, pen.font(), 8, pen.x1 - pen.x0):
+            pen.need(10.5)
+            pen.text((pen.x0 + pen.x1) / 2, pen.y, line, size=8, color=MUTED, align="center")
+            pen.y -= 10.5
+    pen.close()
     return buffer.getvalue()
+
+
+def _notice_box(pen, text):
+    """The Notice of Assignment in a bordered, shaded box, with its own line breaks; titled if it is not."""
+    body = clean(text).strip("\n")
+    first, _, rest = body.partition("\n")
+    if first.strip().lower().startswith("notice of assignment"):
+        title, body = first.strip(), rest.strip("\n")
+    else:
+        title = "NOTICE OF ASSIGNMENT"
+    pad = 12
+    inner = pen.x1 - pen.x0 - 2 * pad
+    rows = [(title, 12, 22)] + [(line, 10, 13.5) for line in wrap(body, pen.font(True), 10, inner)]
+    total = sum(step for _, _, step in rows) + 2 * pad
+    if total > pen.y - PAGE_BOTTOM and total <= pen.height - PAGE_TOP - PAGE_BOTTOM:
+        pen.turn()  # keep the notice in one piece when it fits on a page
+    while rows:
+        room = pen.y - PAGE_BOTTOM - 2 * pad
+        take, used = 0, 0
+        while take < len(rows) and used + rows[take][2] <= room:
+            used += rows[take][2]
+            take += 1
+        if take == 0:
+            pen.turn()
+            continue
+        height = used + 2 * pad
+        pen.c.setFillColor(NOA_FILL)
+        pen._color = NOA_FILL
+        pen.c.setStrokeColor(ACCENT)
+        pen.c.setLineWidth(1.6)
+        pen.c.rect(pen.x0, pen.y - height, pen.x1 - pen.x0, height, stroke=1, fill=1)
+        y = pen.y - pad
+        chunk = rows[:take]
+        if chunk[0][1] == 12:  # the title
+            pen.text(pen.x0 + pad, y - 12, chunk[0][0], size=12, bold=True)
+            y -= chunk[0][2]
+            chunk = chunk[1:]
+        pen.block(pen.x0 + pad, y - 10, [line for line, _, _ in chunk], size=10, bold=True, leading=13.5)
+        pen.y -= height + 14
+        rows = rows[take:]
+        if rows:
+            pen.turn()
 
 
 @dataclass
@@ -453,78 +581,93 @@ def render_schedule(subsidiary, provider_label, batch_number, batch_date, rows):
         return _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
 
 
-def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows):
-    st = _styles()
-    buffer = io.BytesIO()
-    doc = _document(buffer, landscape(letter), f"Schedule of Accounts — batch {batch_number}",
-                    subsidiary.legal_name or subsidiary.name)
-    width = doc.width
-    total = sum(r.amount_cents for r in rows)
+SCHEDULE_COLUMNS = [  # (header, share of the width, right-aligned)
+    ("#", 0.04, False), ("INVOICE NO.", 0.125, False), ("LOAD NO.", 0.095, False),
+    ("INVOICE DATE", 0.095, False), ("CUSTOMER (DEBTOR)", 0.245, False), ("CUSTOMER MC", 0.105, False),
+    ("TERMS", 0.07, False), ("DUE DATE", 0.095, False), ("AMOUNT", 0.13, True),
+]
 
-    meta = _meta_table([
+
+def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows):
+    buffer = io.BytesIO()
+    name = subsidiary.legal_name or subsidiary.name
+    total = sum(r.amount_cents for r in rows)
+    pen = _Pen(buffer, landscape(letter), f"Schedule of Accounts — batch {batch_number:04d}", name,
+               f"{name} · Schedule of Accounts · Batch {batch_number:04d} · {provider_label}")
+    _header(pen, subsidiary, "SCHEDULE OF ACCOUNTS", [
         ("FACTOR", provider_label),
         ("BATCH NO.", f"{batch_number:04d}"),
         ("DATE", long_date(batch_date)),
         ("INVOICES", str(len(rows))),
         ("TOTAL", money(total)),
-    ], st, width * 0.32)
-    head = Table([[_subsidiary_block(subsidiary, st),
-                   [Paragraph("SCHEDULE OF ACCOUNTS", st["title"]), Spacer(0, 6), meta]]],
-                 colWidths=[width * 0.5, width * 0.5])
-    head.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-        ("LINEBELOW", (0, 0), (-1, 0), 2, ACCENT), ("BOTTOMPADDING", (0, 0), (-1, 0), 10),
-    ]))
-    story = [head, Spacer(0, 12)]
+    ], right_width=220)
 
-    headers = ["#", "INVOICE NO.", "LOAD NO.", "INVOICE DATE", "CUSTOMER (DEBTOR)", "CUSTOMER MC",
-               "TERMS", "DUE DATE", "AMOUNT"]
-    data = [[Paragraph(h, st["label_right" if h == "AMOUNT" else "label"]) for h in headers]]
+    full = pen.x1 - pen.x0
+    edges = []
+    x = pen.x0
+    for header, share, right in SCHEDULE_COLUMNS:
+        edges.append((x, full * share, right))
+        x += full * share
+
+    def cell(n, y, value, bold=False, size=8.5, color=INK):
+        left, width, right = edges[n]
+        if right:
+            pen.text(left + width - 6, y, value, size=size, bold=bold, color=color, align="right")
+        else:
+            pen.text(left + 6, y, value, size=size, bold=bold, color=color)
+
+    def table_header():
+        pen.band(pen.y, 24)
+        pen.rule(pen.y - 24, weight=0.8)
+        for n, (header, _, _) in enumerate(SCHEDULE_COLUMNS):
+            words = header.split(" ")
+            if len(words) > 1 and pen.width_of(header, size=7.5, bold=True) > edges[n][1] - 12:
+                cell(n, pen.y - 10, " ".join(words[:-1]), bold=True, size=7.5, color=MUTED)
+                cell(n, pen.y - 19, words[-1], bold=True, size=7.5, color=MUTED)
+            else:
+                cell(n, pen.y - 14.5, header, bold=True, size=7.5, color=MUTED)
+        pen.y -= 24
+
+    pen.on_new_page = table_header
+    table_header()
+    font = pen.font()
     for n, r in enumerate(rows, start=1):
-        cell = st["cell"]
-        data.append([
-            Paragraph(str(n), st["small"]), Paragraph(markup(r.invoice_number), cell),
-            Paragraph(markup(r.load_number), cell), Paragraph(short_date(r.invoice_date), cell),
-            Paragraph(markup(r.customer_name), cell), Paragraph(markup(r.customer_mc or "—"), cell),
-            Paragraph(terms_label(r.terms_days), cell), Paragraph(short_date(r.due_date), cell),
-            Paragraph(money(r.amount_cents), st["cell_right"]),
-        ])
-    data.append([Paragraph("", st["base"]), Paragraph(f"{len(rows)} invoices", st["bold"])]
-                + [Paragraph("", st["base"])] * 5
-                + [Paragraph("TOTAL", st["bold"]), Paragraph(money(total), st["bold_right"])])
-    fractions = [0.04, 0.125, 0.095, 0.095, 0.245, 0.105, 0.07, 0.095, 0.13]
-    table = Table(data, colWidths=[width * f for f in fractions], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, LINE),
-        ("LINEBELOW", (0, 1), (-1, -3), 0.4, LINE),
-        ("LINEABOVE", (0, -1), (-1, -1), 1.2, ACCENT),
-        ("BACKGROUND", (0, -1), (-1, -1), SHADE),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]))
-    story.append(table)
+        values = [str(n), r.invoice_number, r.load_number, short_date(r.invoice_date), r.customer_name,
+                  r.customer_mc or "—", terms_label(r.terms_days), short_date(r.due_date), money(r.amount_cents)]
+        wrapped = [wrap(v, font, 8.5, edges[i][1] - 12)[:3] or [""] for i, v in enumerate(values)]
+        height = 11 * max(len(w) for w in wrapped) + 8
+        pen.need(height)
+        for i, parts in enumerate(wrapped):
+            y = pen.y - 12.5
+            for part in parts:
+                cell(i, y, part, color=MUTED if i == 0 else INK)
+                y -= 11
+        pen.y -= height
+        pen.rule(pen.y)
+    pen.need(24)
+    pen.band(pen.y, 22)
+    pen.rule(pen.y, weight=1.2, color=ACCENT)
+    cell(1, pen.y - 14.5, f"{len(rows)} invoices", bold=True, size=9.5)
+    cell(7, pen.y - 14.5, "TOTAL", bold=True, size=9.5)
+    cell(8, pen.y - 14.5, money(total), bold=True, size=9.5)
+    pen.y -= 22 + 22
+    pen.on_new_page = None
 
-    name = subsidiary.legal_name or subsidiary.name
-    statement = Paragraph(
-        f"{markup(name)} submits the {len(rows)} invoices listed above, totalling {money(total)}, "
-        f"to {markup(provider_label)} for purchase. The invoices and their supporting documents "
-        "are enclosed in this batch file.", st["base"])
-    sign = Table([
-        ["", "", "", "", ""],
-        [Paragraph("Authorized signature", st["small"]), "", Paragraph("Name and title", st["small"]), "",
-         Paragraph("Date", st["small"])],
-    ], colWidths=[width * 0.36, width * 0.05, width * 0.3, width * 0.05, width * 0.24], rowHeights=[34, 14])
-    sign.setStyle(TableStyle([
-        ("LINEBELOW", (0, 0), (0, 0), 0.8, INK), ("LINEBELOW", (2, 0), (2, 0), 0.8, INK),
-        ("LINEBELOW", (4, 0), (4, 0), 0.8, INK),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-    ]))
-    story.append(KeepTogether([Spacer(0, 16), statement, Spacer(0, 10), sign]))
-
-    label = f"{name} · Schedule of Accounts · Batch {batch_number:04d} · {provider_label}"
-    doc.build(story, onFirstPage=_page_footer(label), onLaterPages=_page_footer(label))
+    statement = wrap(f"{name} submits the {len(rows)} invoices listed above, totalling {money(total)}, "
+                     f"to {provider_label} for purchase. The invoices and their supporting documents are "
+                     "enclosed in this batch file.", pen.font(), 9.5, full)
+    pen.need(12.5 * len(statement) + 70)
+    for line in statement:
+        pen.text(pen.x0, pen.y, line)
+        pen.y -= 12.5
+    pen.y -= 34
+    for left, share, label in ((0, 0.36, "Authorized signature"), (0.41, 0.3, "Name and title"),
+                               (0.76, 0.24, "Date")):
+        x = pen.x0 + full * left
+        pen.rule(pen.y, weight=0.8, color=INK, x0=x, x1=x + full * share)
+        pen.text(x, pen.y - 11, label, size=8, color=MUTED)
+    pen.y -= 20
+    pen.close()
     return buffer.getvalue()
 
 
