@@ -1,5 +1,6 @@
 """The rules of the Purchase and Payment Reports (issue 4, items 4, 5, 6 and 8)."""
 import datetime
+import json
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_held_row_stays_invoiced_with_the_reason_until_a_later_report_buys_it(se
 
 def test_a_later_report_that_lists_financed_loads_again_leaves_them_alone(setup):
     batch, loads, user = setup
-    purchase_all(batch, loads[:3] + [loads[3]], user)
+    purchase_all(batch, loads, user)
     rows = purchase_rows(loads)
     rows[0][4] = "1.00"  # would be wrong, but the load is Financed already: not touched
     rows[0][5] = rows[0][6] = ""
@@ -166,6 +167,8 @@ def test_every_status_change_is_in_the_load_history_with_upload_and_row(setup):
         entry = history[(loads[index].id, action)]
         assert (entry.before, entry.after, entry.row_number) == (before, after, index + 2)
         assert (entry.batch_id, entry.actor_id, entry.company_id) == (batch.id, user.id, batch.company_id)
+    assert json.loads(history[(loads[3].id, "status")].details)["reason"] == "Duplicate invoice"
+    assert json.loads(history[(loads[2].id, "factor_hold")].details)["reason"] == "Verification pending"
     upload = ReportUpload.get_by_id(result.upload.id)
     assert upload.status == UPLOAD_APPLIED and upload.applied_at is not None and upload.row_count == 4
 

@@ -762,7 +762,8 @@ def _write_purchase(result, upload, actor):
                          [(BatchLoad.batch, batch.id), (BatchLoad.live, True)], key=BatchLoad.load)
     _expect(count, len(reject))
     for o in result.plan["reject"]:
-        history.add(o.load_id, o.row, INVOICED, QUEUED, _details(report="purchase", rejected=o.data.reason))
+        history.add(o.load_id, o.row, INVOICED, QUEUED,
+                    _details(report="purchase", outcome="rejected", reason=o.data.reason))
 
     hold = [(o.load_id, o.data.reason) for o in result.plan["hold"]]
     count = _bulk_update(Load, hold, ["integer", "text"],
@@ -770,8 +771,8 @@ def _write_purchase(result, upload, actor):
                          still_here)
     _expect(count, len(hold))
     for o in result.plan["hold"]:
-        history.add(o.load_id, o.row, INVOICED, INVOICED, _details(report="purchase", held=o.data.reason),
-                    action="factor_hold")
+        history.add(o.load_id, o.row, INVOICED, INVOICED,
+                    _details(report="purchase", outcome="held", reason=o.data.reason), action="factor_hold")
     history.write()
 
 
