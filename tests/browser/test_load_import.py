@@ -32,6 +32,7 @@ def test_import_csv_preview_then_import_and_find_the_loads(page):
     page.get_by_role("button", name="Import 3 loads").click()
 
     expect(page.get_by_role("status").filter(has_text="Imported 3 loads")).to_be_visible()
+    page.wait_for_url(re.compile(r"/loads/\?"))  # waits for load: htmx is set up by then
     page.get_by_label("Load or invoice number").fill("IMP-200")
     table = page.locator("#loads-table")
     expect(table.locator("tbody tr")).to_have_count(3)
@@ -63,6 +64,7 @@ def test_enter_a_load_with_an_added_line_and_filter_the_list(page):
     expect(page.get_by_role("heading", name=re.compile("Load UI-5001"))).to_be_visible()
     expect(page.get_by_test_id("load-total")).to_have_text("$1,810.00")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Loads").click()
+    page.wait_for_url(re.compile(r"/loads/$"))
     page.get_by_label("Subsidiary", exact=True).select_option(label="Demo Logistics Inc")
     page.get_by_label("Customer", exact=True).select_option(label="Blue Ridge Logistics")
     expect(page).to_have_url(re.compile(r"customer=\d+"))
@@ -101,6 +103,7 @@ def test_load_documents_upload_refuse_and_remove(page, live_server, tmp_path):
     sign_in(page, "dispatch@demo.test")
     page.goto("/loads/?q=DT-1001")
     page.locator("#loads-table").get_by_role("link", name="DT-1001").click()
+    page.wait_for_url(re.compile(r"/loads/\d+$"))
     documents = page.locator("#documents")
 
     documents.get_by_label("Kind").select_option(label="Proof of delivery")
