@@ -1,5 +1,6 @@
 """Pages through the Flask test client: server time, queries per request, query plans."""
 import re
+import time
 
 from bench.stats import percentile
 from bench.stats import ms
@@ -28,15 +29,23 @@ class Session:
         return self.client.get(url)
 
     def time(self, url, n=50, warmup=5, check=None):
-        """N timed GETs of URL after WARMUP untimed ones; returns (samples in s, last response)."""
+        """N timed GETs of URL after WARMUP untimed ones; returns (samples in s, last response).
+
+        The samples are wall-clock times; the CPU time of each request (this process's
+        user + system time, which other processes on a busy machine do not inflate)
+        is kept in self.cpu_samples.
+        """
         response = None
         for _ in range(warmup):
             response = self.client.get(url)
             _expect_ok(url, response, check)
         samples = []
+        self.cpu_samples = []
         for _ in range(n):
+            cpu = time.process_time()
             with Timer() as t:
                 response = self.client.get(url)
+            self.cpu_samples.append(time.process_time() - cpu)
             samples.append(t.seconds)
             _expect_ok(url, response, check)
         return samples, response
