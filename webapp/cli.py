@@ -79,6 +79,11 @@ def init_app(app):
     @click.option("--workers", default=2, show_default=True, help="Worker threads.")
     def worker(workers):
         """Run the job queue's consumer (batch generation) until stopped."""
+        import logging
+        # The consumer's own lines (task started, finished, failed) in the app's key=value format.
+        huey_log = logging.getLogger("huey")
+        huey_log.handlers[:] = current_app.logger.handlers
+        huey_log.setLevel(current_app.logger.level)
         huey = current_app.extensions["huey"]
         consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
         consumer.run()
