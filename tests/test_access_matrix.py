@@ -78,8 +78,8 @@ def _discover():
                       "DATABASE_URL": "sqlite:///:memory:"})
     cases = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        if rule.endpoint == "static":
-            continue
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            continue  # files from a static folder: public by nature
         for method in sorted(rule.methods - SKIPPED_METHODS):
             cases.append(pytest.param(rule.rule, rule.endpoint, method,
                                       id=f"{method} {rule.rule} ({rule.endpoint})"))
@@ -260,6 +260,38 @@ def _send(client, method, url, htmx=False):
 
 # --- the matrix -----------------------------------------------------------------------
 
+def route_problem(app, rule, method):
+    """Why RULE cannot be checked (no permission decorator, an unknown parameter), or None."""
+    where = f"{method} {rule.rule} ({rule.endpoint})"
+    if getattr(app.view_functions[rule.endpoint], "access", None) not in ACCESS_LEVELS:
+        return (f"{where} has no permission decorator: put one of @public, @login_required, "
+                "@manager_required, @billing_required from webapp/permissions.py under its @bp.route.")
+    unknown = sorted(set(rule.arguments) - set(PARAMS))
+    if unknown:
+        return (f"{where} has URL parameter(s) {unknown} that the access matrix does not know: add "
+                "them to PARAMS in tests/test_access_matrix.py with the tenant object they name "
+                "(or a fixed value if they name none).")
+    return None
+
+
+def test_an_unguarded_route_or_an_unknown_parameter_is_caught(app):
+    from webapp.permissions import login_required
+
+    @app.route("/_probe/unguarded")
+    def unguarded():
+        return "open to all"
+
+    @app.route("/_probe/<int:widget_id>")
+    @login_required
+    def widget(widget_id):
+        return "?"
+
+    rules = {r.endpoint: r for r in app.url_map.iter_rules()}
+    assert "no permission decorator" in route_problem(app, rules["unguarded"], "GET")
+    assert "['widget_id']" in route_problem(app, rules["widget"], "GET")
+    assert route_problem(app, rules["loads.detail"], "GET") is None
+
+
 def test_every_route_is_checked():
     """Discovery found the routes (a broken discovery must not pass as an empty matrix)."""
     endpoints = {case.values[1] for case in ROUTES}
@@ -281,17 +313,10 @@ def test_route_access(app, rule_text, endpoint, method, subtests):
     rule = next((r for r in app.url_map.iter_rules() if r.rule == rule_text and r.endpoint == endpoint),
                 None)
     assert rule is not None, f"{rule_text} disappeared between collection and run"
-    view = app.view_functions[endpoint]
-    access = getattr(view, "access", None)
-    if access not in ACCESS_LEVELS:
-        pytest.fail(f"{method} {rule_text} ({endpoint}) has no permission decorator: put one of "
-                    "@public, @login_required, @manager_required, @billing_required from "
-                    "webapp/permissions.py under its @bp.route.")
-    unknown = sorted(set(rule.arguments) - set(PARAMS))
-    if unknown:
-        pytest.fail(f"{method} {rule_text} ({endpoint}) has URL parameter(s) {unknown} that the "
-                    "access matrix does not know: add them to PARAMS in tests/test_access_matrix.py "
-                    "with the tenant object they name (or a fixed value if they name none).")
+    problem = route_problem(app, rule, method)
+    if problem:
+        pytest.fail(problem)
+    access = app.view_functions[endpoint].access
     tenant_route = any(PARAMS[a][0] for a in rule.arguments)
 
     def db_work(fn, *args):
