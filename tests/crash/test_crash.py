@@ -87,7 +87,7 @@ def _build_database(url):
                 "QUEUE_URL": "immediate"})
     database.migrate()
     spec = dataset.Spec(loads=3_000, tenants=(("Crash Trucking", 3, 0.8), ("Crash Haulers", 2, 0.2)),
-                        customers_per_tenant=30, eligible=600, big_batch=40, past_batches=12,
+                        customers_per_tenant=30, eligible=1_200, big_batch=40, past_batches=12,
                         batch_size=(5, 20))
     with database.connection():
         facts = dataset.build(spec)
@@ -263,12 +263,13 @@ def test_killed_worker_and_racing_clients_leave_one_consistent_story(crash):
     eligible = [r[0] for r in crash.rows(
         "SELECT id FROM load WHERE subsidiary_id = %s AND billing_status = 'queued' "
         "AND invoicing_method = 'factoring' AND batch_id IS NULL ORDER BY id", sub)]
-    assert len(eligible) == 600
+    assert len(eligible) == 1_200
     clients = [crash.client(email) for email in crash.emails]
     _together([c.sign_in for c in clients])
 
     # 1. Four clients submit overlapping selections at the same moment.
-    slices = [eligible[0:240], eligible[120:360], eligible[240:480], eligible[360:600]]
+    # Big enough that the worker is still drawing the first batch when the test looks.
+    slices = [eligible[0:480], eligible[240:720], eligible[480:960], eligible[720:1200]]
     made = _together([lambda c=c, s=s: _submit(c, sub, s) for c, s in zip(clients, slices)])
     first_round = crash.rows("SELECT id, load_count FROM batch WHERE subsidiary_id = %s "
                              "AND created_at > now() - interval '1 hour' ORDER BY id", sub)
