@@ -160,8 +160,17 @@ def test_queue_round_trips_a_task_through_a_real_consumer(db_url, tmp_path, queu
 
 # --- /healthz, errors, logs --------------------------------------------------------------------
 
-def test_healthz_answers_503_when_the_database_is_down(tmp_path):
-    app = create_app(_test_config("sqlite:///" + str(tmp_path / "no-such-dir" / "x.db")))
+def _closed_port():
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_healthz_answers_503_when_the_database_is_down(tmp_path, kind):
+    url = ("sqlite:///" + str(tmp_path / "no-such-dir" / "x.db") if kind == "sqlite"
+           else f"postgresql://factor@127.0.0.1:{_closed_port()}/factor_desk")
+    app = create_app(_test_config(url))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
@@ -171,10 +180,7 @@ def test_healthz_answers_503_when_the_database_is_down(tmp_path):
 
 
 def test_healthz_answers_503_when_the_queue_is_down(db_url):
-    with socket.socket() as s:  # a port where nothing listens
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(_test_config(db_url, QUEUE_URL=f"redis://127.0.0.1:{port}/0"))
+    app = create_app(_test_config(db_url, QUEUE_URL=f"redis://127.0.0.1:{_closed_port()}/0"))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "ok"
