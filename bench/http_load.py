@@ -201,8 +201,10 @@ def throughput(database_url, facts, paths, password, seconds=8, log=print):
                 result = run_wrk(server.base + path, cookie, seconds=seconds)
             else:
                 result = run_python(server.base + path, cookie, seconds=seconds)
-            result["server"] = " ".join(os.path.basename(c) if i == 0 else c
-                                        for i, c in enumerate(server.command))
+            result["server"] = " ".join(
+                os.path.basename(c) if i == 0 else
+                os.path.relpath(c, ROOT) if os.path.isabs(c) else c
+                for i, c in enumerate(server.command))
             result["config"] = server.config
             results[path] = result
             log(f"  {path}: {result['rps']:,.0f} req/s, {result['errors']} errors ({result['tool']})")
