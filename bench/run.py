@@ -45,7 +45,24 @@ LOAD_LIST_VARIANTS = [
     ("Loads list, 200 rows a page", "/loads/?per_page=200"),
     ("Loads list, page 1,000", "/loads/?page=1000"),
 ]
-STEPS = ("pages", "loads", "batch", "worker", "reports", "http")
+# The other lists' filters and sorts ({eligible}: the 5,000-load subsidiary; {big}: the
+# 5,000-load batch).
+OTHER_LIST_VARIANTS = [
+    ("Factoring Upload, customer filter", "/accounting/factoring-upload/?subsidiary_id={eligible}&customer_id=7"),
+    ("Factoring Upload, delivery dates", "/accounting/factoring-upload/?subsidiary_id={eligible}"
+                                         "&date_from=2026-11-01&date_to=2026-11-20"),
+    ("Factoring Upload, search", "/accounting/factoring-upload/?subsidiary_id={eligible}&q=L1-1001"),
+    ("Factoring Upload, sorted by amount", "/accounting/factoring-upload/?subsidiary_id={eligible}"
+                                           "&sort=amount&dir=desc"),
+    ("Factoring Upload, sorted by customer", "/accounting/factoring-upload/?subsidiary_id={eligible}"
+                                             "&sort=customer"),
+    ("Reports > Factoring, one subsidiary", "/reports/factoring/?subsidiary_id={big_sub}"),
+    ("Reports > Factoring, sorted by total", "/reports/factoring/?sort=total&dir=desc"),
+    ("Reports > Factoring, page 20", "/reports/factoring/?page=20"),
+    ("Batch page, 5,000 loads", "/reports/factoring/batches/{big}"),
+    ("Batch page, 5,000 loads sorted by customer", "/reports/factoring/batches/{big}?sort=customer"),
+]
+STEPS = ("pages", "lists", "batch", "worker", "reports", "http")
 
 
 def log(message):
@@ -184,6 +201,10 @@ class Bench:
         self.add(Figure(name, f"{small} queries at 25 rows, {large} at 200 rows", "",
                         "same count whatever the page size", small == large,
                         values={"small": small, "large": large}))
+
+    def big_batch_subsidiary(self):
+        from webapp.models import Batch
+        return Batch.get_by_id(self.facts["big_batch_id"]).subsidiary_id
 
     def eligible_load_number(self):
         from webapp.models import Load
@@ -367,10 +388,15 @@ def main(argv=None):
             bench.guarded("Loads list, queries per page", lambda: bench.query_counts(
                 "Loads list, queries per page", "/loads/?per_page=25", "/loads/?per_page=200",
                 check="L1-"))
-        if "loads" in wanted:
+        if "lists" in wanted:
             for name, variant in LOAD_LIST_VARIANTS:
                 bench.guarded(name, lambda name=name, variant=variant: bench.page(
                     name, variant.format(eligible=eligible), n=max(10, bench.n // 2), check="L1-"))
+            places = {"eligible": eligible, "big": facts["big_batch_id"],
+                      "big_sub": bench.big_batch_subsidiary()}
+            for name, variant in OTHER_LIST_VARIANTS:
+                bench.guarded(name, lambda name=name, variant=variant: bench.page(
+                    name, variant.format(**places), n=max(10, bench.n // 2)))
         if "batch" in wanted:
             bench.guarded("Submit a 1,000-load batch", bench.batch)
         if "worker" in wanted:
