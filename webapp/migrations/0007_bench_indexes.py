@@ -1,9 +1,10 @@
 """Indexes found missing by the benchmark (bench/, `make bench`).
 
-0001_initial creates its two partial unique indexes in down() instead of up(),
-so a migrated database has neither: a load could sit in two live batches and a
-report file could be applied twice. They are created here (IF NOT EXISTS, so a
-database that already has them is left alone).
+The two partial unique indexes are repeated here with IF NOT EXISTS: an early
+0001_initial created them in down() instead of up(), and a database migrated
+with that version lacks them (a load could sit in two live batches, a report
+file could be applied twice). On a database built with the corrected 0001 these
+statements change nothing.
 
 Factoring Upload lists a subsidiary's Queued factoring loads (and the incomplete
 ones) by load number; with (company, subsidiary, status, method) alone SQLite
