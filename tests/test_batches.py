@@ -149,10 +149,11 @@ def test_another_tenants_subsidiary_is_refused(ctx):
 
 
 def test_loads_that_are_not_queued_are_refused(ctx):
-    invoiced = Load.get((Load.company == ctx.company) & (Load.subsidiary == ctx.freight)
-                        & (Load.billing_status == INVOICED))
+    first, second = ctx.eligible(2)
+    Load.update(billing_status=INVOICED).where(Load.id == second).execute()
+    invoiced = Load.get_by_id(second)
     with pytest.raises(batches.BatchError, match=f"{invoiced.load_number} is Invoiced"):
-        batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1) + [invoiced.id], ctx.billing)
+        batches.create_batch(ctx.company, ctx.freight, [first, invoiced.id], ctx.billing)
     assert Batch.select().count() == 0
 
 

@@ -63,6 +63,31 @@ def test_seed_demo_twice_duplicates_nothing(empty_app):
     assert _counts(empty_app) == counts
 
 
+def test_seed_demo_sends_past_batches_through_the_real_services(empty_app):
+    from webapp.models import BatchLoad
+    from webapp.models import COMPLETED
+    from webapp.models import FACTORING
+    from webapp.models import FINANCED
+    from webapp.models import INVOICED
+    from webapp.models import Load
+    from webapp.models import Payment
+    from webapp.models import QUEUED
+
+    result = _invoke(empty_app, "seed-demo")
+    assert result.exit_code == 0, result.output
+    with empty_app.app_context(), connection():
+        factoring = Load.select().where(Load.invoicing_method == FACTORING)
+        statuses = {s for (s,) in factoring.select(Load.billing_status).distinct().tuples()}
+        assert statuses == {QUEUED, INVOICED, FINANCED, COMPLETED}
+        # Every factoring load past Queued sits in the live batch that its status came from.
+        for load in factoring.where(Load.billing_status != QUEUED):
+            live = BatchLoad.get_or_none((BatchLoad.load == load) & BatchLoad.live)
+            assert live is not None and live.batch_id == load.batch_id, load.load_number
+        completed = factoring.where(Load.billing_status == COMPLETED)
+        assert all(Payment.select().where(Payment.load == load).count() == 1 for load in completed)
+        assert sum(load.short_pay_cents for load in completed) == 50_00
+
+
 def test_create_user_asks_for_the_password_twice(empty_app):
     assert _invoke(empty_app, "seed-demo").exit_code == 0
     result = _invoke(empty_app, "create-user", "New.Clerk@Demo.test", "--company", "Demo Trucking",

@@ -9,9 +9,7 @@ import random
 from webapp.models import COMPLETED
 from webapp.models import DIRECT
 from webapp.models import FACTORING
-from webapp.models import FINANCED
 from webapp.models import INFO_NOA
-from webapp.models import INVOICED
 from webapp.models import QUEUED
 from webapp.models import ROLE_ADMIN
 from webapp.models import ROLE_PARTNER_ADMIN
@@ -26,7 +24,15 @@ from webapp.models import Partner
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
+from webapp.models import REPORT_PAYMENT
+from webapp.models import REPORT_PURCHASE
+from webapp.models import Batch
+from webapp.services import batches
+from webapp.services import report_apply
 from webapp.services.auth import hash_password
+from webapp.services.parsing import format_cents
+from webapp.services.parsing import write_csv
+from webapp.services.report_parsing import COLUMNS
 
 DEMO_PASSWORD = "demo-password"
 
@@ -93,10 +99,11 @@ def _loads(company, prefix, subsidiaries, customers, count, rng, today):
             continue
         customer = customers[i % len(customers)]
         sub = subsidiaries[0] if i % 4 else subsidiaries[-1]
-        roll = i % 10
-        status = QUEUED if roll < 6 else (INVOICED if roll < 7 else (FINANCED if roll < 8 else COMPLETED))
-        if customer.invoicing_method == DIRECT:
-            status = QUEUED if roll < 8 else COMPLETED
+        # Factoring loads start Queued; seed_history() sends some through the factor.
+        # A few direct-billed loads were paid by the customer outside Factor Desk.
+        status = QUEUED
+        if customer.invoicing_method == DIRECT and i % 10 >= 8:
+            status = COMPLETED
         p_city, p_state, d_city, d_state = LANES[i % len(LANES)]
         delivered = today - datetime.timedelta(days=1 + (i * 7) % 40)
         linehaul = rng.randrange(900_00, 4200_00, 25_00)
@@ -120,8 +127,12 @@ def _loads(company, prefix, subsidiaries, customers, count, rng, today):
             for n, (k, d, a) in enumerate(lines)]).execute()
 
 
-def seed(today=None):
-    """Create the demo tenants, users, customers and loads; safe to run again."""
+def seed(today=None, history=True):
+    """Create the demo tenants, users, customers and loads; safe to run again.
+
+    With HISTORY, some loads also go through past batches and reports (via the
+    real services), so Reports > Factoring has something to show.
+    """
     rng = random.Random(20261125)
     today = today or datetime.date.today()
     with db.atomic():
@@ -169,3 +180,72 @@ def seed(today=None):
         ])
         _loads(demo, "DT", [freight, logistics], demo_customers, 72, rng, today)
         _loads(other, "OC", [other_sub], other_customers, 15, rng, today)
+
+    if not history:
+        return
+    billing = User.get(User.email == "billing@demo.test")
+    seed_history(demo, freight, billing, today, stages=("completed", "financed", "invoiced"))
+    seed_history(other, other_sub, User.get(User.email == "other@demo.test"), today,
+                 stages=("invoiced",))
+
+
+# How many loads each past batch takes, and how far it has come with the factor.
+_STAGE_SIZES = {"completed": 6, "financed": 6, "invoiced": 4}
+
+
+def _report(header, rows):
+    """CSV bytes of a report as staff would fill it from the factor's portal."""
+    return write_csv(header, rows).encode("utf-8")
+
+
+def seed_history(company, subsidiary, actor, today, stages):
+    """Past batches through the real services: submitted, purchased, paid.
+
+    Skipped when the company already has batches, so a second seed adds nothing.
+    The oldest eligible loads go first; each stage is one batch.
+    """
+    if Batch.select().where(Batch.company == company).exists():
+        return
+    eligible = list(batches.eligible_loads(company, subsidiary)
+                    .order_by(Load.delivery_date, Load.id))
+    pool = [load for load in eligible if not batches.load_problems([load]).get(load.id)]
+    purchased_on = (today - datetime.timedelta(days=12)).isoformat()
+    paid_on = (today - datetime.timedelta(days=3)).isoformat()
+    for stage in stages:
+        chosen, pool = pool[:_STAGE_SIZES[stage]], pool[_STAGE_SIZES[stage]:]
+        if not chosen:
+            return
+        batch = batches.create_batch(company, subsidiary, [l.id for l in chosen], actor, enqueue=False)
+        batches.run_batch(batch.id)
+        if stage == "invoiced":
+            continue
+        purchase_rows = []
+        for n, load in enumerate(chosen):
+            fee = load.total_cents * 25 // 1000  # Capital Depot: a flat 2.5 %, no reserve
+            status, reason = "purchased", ""
+            if stage == "financed" and n == len(chosen) - 1:
+                status, reason = "held", "Debtor over its credit limit; waiting for approval"
+            purchase_rows.append([
+                load.invoice_number, load.load_number, purchased_on, format_cents(load.total_cents),
+                format_cents(load.total_cents - fee), format_cents(fee), "0.00", status, reason,
+                f"CD-{batch.number:04d}-{n + 1:02d}"])
+        _apply(batch, REPORT_PURCHASE, _report(COLUMNS[REPORT_PURCHASE], purchase_rows),
+               actor, f"Purchase_Report_batch_{batch.number}.csv")
+        if stage != "completed":
+            continue
+        payment_rows = []
+        for n, load in enumerate(chosen):
+            paid = load.total_cents - (50_00 if n == 0 else 0)  # one short pay, as in real life
+            payment_rows.append([
+                load.invoice_number, load.load_number, paid_on, format_cents(paid),
+                f"ACH-{700100 + n}", "ACH", "0.00", "0.00", "yes",
+                "Short paid: lumper receipt missing" if n == 0 else ""])
+        _apply(batch, REPORT_PAYMENT, _report(COLUMNS[REPORT_PAYMENT], payment_rows),
+               actor, f"Payments_Report_batch_{batch.number}.csv")
+
+
+def _apply(batch, kind, data, actor, filename):
+    """Preview then confirm a report, as the upload screen does."""
+    batch = Batch.get_by_id(batch.id)
+    result = report_apply.preview(batch, kind, data, actor, filename=filename)
+    report_apply.apply(result.upload, actor)
