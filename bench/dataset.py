@@ -44,24 +44,14 @@ from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
+from webapp.services.demo import CAPITAL_DEPOT_NOA
 
 # Bump when the shape of the dataset changes: the cached file is then rebuilt.
 VERSION = 1
 
 PASSWORD = "bench-password"
 
-NOA = """NOTICE OF ASSIGNMENT
-
-This invoice has been assigned and sold to, and is payable only to:
-
-    Capital Depot Funding, LLC
-    P.O. Box 4410
-    Dallas, TX 75208
-    Phone (214) 555-0142 · remit@capitaldepot.example
-
-Payment to any other party will not discharge your obligation. Please update
-your records and direct all payments and questions about this invoice to
-Capital Depot. This notice may be revoked only in writing by Capital Depot."""
+NOA = CAPITAL_DEPOT_NOA
 
 CITIES = [
     ("Dallas", "TX"), ("Memphis", "TN"), ("Atlanta", "GA"), ("Charlotte", "NC"),

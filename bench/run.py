@@ -258,7 +258,7 @@ class Bench:
         facts = self.facts
 
         def submit(queue_url):
-            from webapp.models import Company, Subsidiary, User, db
+            from webapp.models import Company, Subsidiary, User
             app = make_app(self.database_url, queue_url=queue_url)
             with app.app_context():
                 from webapp.database import connection

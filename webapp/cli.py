@@ -7,7 +7,6 @@ from webapp.models import MANAGER_ROLES
 from webapp.models import ROLES
 from webapp.models import Company
 from webapp.models import Partner
-from webapp.models import User
 
 
 def init_app(app):

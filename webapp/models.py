@@ -15,7 +15,6 @@ from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import Model
-from peewee import SQL
 from peewee import TextField
 
 db = DatabaseProxy()

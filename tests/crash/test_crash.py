@@ -199,7 +199,7 @@ def _submit(client, subsidiary_id, load_ids):
     text = body.decode("utf-8", "replace")
     made = re.search(r"Batch #\d+ submitted", text) is not None
     refused = "already in batch" in text
-    assert made != refused, f"Submit Batch said neither 'submitted' nor 'already in batch' (or both)"
+    assert made != refused, "Submit Batch said neither 'submitted' nor 'already in batch' (or both)"
     return made
 
 

@@ -26,7 +26,6 @@ from webapp.permissions import billing_required
 from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
-from webapp.permissions import scoped
 from webapp.services import batches
 
 bp = Blueprint("reports", __name__, url_prefix="/reports/factoring")

@@ -1,11 +1,10 @@
 """Customers (debtors): the brokers and shippers who owe the invoices."""
-from peewee import IntegrityError
 from peewee import fn
 
 from webapp.models import INVOICING_METHODS
 from webapp.models import Customer
-from webapp.models import db
-from webapp.services import audit
+from webapp.services.records import create_record
+from webapp.services.records import update_record
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
 
@@ -70,30 +69,10 @@ def _taken(name):
 def create_customer(company, data, *, actor):
     """Add a customer to COMPANY; the name is unique in the company."""
     values = clean_customer(data, company)
-    try:
-        with db.atomic():
-            customer = Customer.create(company=company, **values)
-            audit.record("customer.create", "customer", customer.id, actor=actor,
-                         company=company, after=values)
-    except IntegrityError:
-        raise _taken(values["name"])
-    return customer
+    return create_record(Customer, "customer", company, values, actor=actor, taken=_taken)
 
 
 def update_customer(customer, data, *, actor):
     """Change a customer; audited with the fields that changed."""
     values = clean_customer(data, customer.company_id, exclude_id=customer.id)
-    before = {k: getattr(customer, k) for k in values if getattr(customer, k) != values[k]}
-    after = {k: values[k] for k in before}
-    if not after:
-        return customer
-    try:
-        with db.atomic():
-            Customer.update(**after).where(Customer.id == customer.id).execute()
-            audit.record("customer.update", "customer", customer.id, actor=actor,
-                         company=customer.company_id, before=before, after=after)
-    except IntegrityError:
-        raise _taken(values["name"])
-    for key, value in after.items():
-        setattr(customer, key, value)
-    return customer
+    return update_record(customer, "customer", values, actor=actor, taken=_taken)

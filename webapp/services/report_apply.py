@@ -27,7 +27,6 @@ from webapp.models import FINANCED
 from webapp.models import INVOICED
 from webapp.models import QUEUED
 from webapp.models import REPORT_KINDS
-from webapp.models import REPORT_PAYMENT
 from webapp.models import REPORT_PURCHASE
 from webapp.models import UPLOAD_APPLIED
 from webapp.models import UPLOAD_PREVIEW
@@ -43,12 +42,10 @@ from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.filters import money
-from webapp.services.report_parsing import HELD
 from webapp.services.report_parsing import PURCHASED
 from webapp.services.report_parsing import REJECTED
 from webapp.services.report_parsing import RowError
 from webapp.services.report_parsing import parse_report
-from webapp.services.report_parsing import sha256_of
 
 CHUNK = 500  # rows per bulk statement: well under SQLite's bound-parameter limit
 PREVIEW_KEEP = datetime.timedelta(days=2)  # unconfirmed previews older than this are pruned

@@ -18,6 +18,8 @@ from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import audit
+from webapp.services.records import create_record
+from webapp.services.records import update_record
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
 
@@ -96,33 +98,13 @@ def _taken_error(name):
 def create_subsidiary(company, data, *, actor):
     """Add a subsidiary to COMPANY; audited."""
     values = clean_subsidiary(data, company)
-    try:
-        with db.atomic():
-            sub = Subsidiary.create(company=company, **values)
-            audit.record("subsidiary.create", "subsidiary", sub.id, actor=actor,
-                         company=company, after=values)
-    except IntegrityError:
-        raise _taken_error(values["name"])
-    return sub
+    return create_record(Subsidiary, "subsidiary", company, values, actor=actor, taken=_taken_error)
 
 
 def update_subsidiary(subsidiary, data, *, actor):
     """Change a subsidiary's name, numbers, address and contacts; audited with before/after."""
     values = clean_subsidiary(data, subsidiary.company_id, exclude_id=subsidiary.id)
-    before = {k: getattr(subsidiary, k) for k in values if getattr(subsidiary, k) != values[k]}
-    after = {k: values[k] for k in before}
-    if not after:
-        return subsidiary
-    try:
-        with db.atomic():
-            Subsidiary.update(**after).where(Subsidiary.id == subsidiary.id).execute()
-            audit.record("subsidiary.update", "subsidiary", subsidiary.id, actor=actor,
-                         company=subsidiary.company_id, before=before, after=after)
-    except IntegrityError:
-        raise _taken_error(values["name"])
-    for key, value in after.items():
-        setattr(subsidiary, key, value)
-    return subsidiary
+    return update_record(subsidiary, "subsidiary", values, actor=actor, taken=_taken_error)
 
 
 # --- Document Configuration ---------------------------------------------------
