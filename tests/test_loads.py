@@ -431,3 +431,15 @@ def test_edit_that_loses_the_race_changes_nothing(dbconn):
         service.update_load(stale, None, data, LINES)
     assert Load.get_by_id(load.id).customer_reference != "TOO-LATE"
     assert LoadLine.select().where(LoadLine.load == load.id).count() == len(service.lines_of(stale))
+
+
+def test_a_factor_hold_reads_as_held_in_the_history(client, auth, dbconn):
+    demo = _demo()
+    load = Load.get((Load.company == demo) & (Load.load_number == "DT-1002"))
+    audit.record("factor_hold", "load", load.id, company=demo, before=INVOICED, after=INVOICED,
+                 details={"reason": "Debtor over its credit limit"})
+    auth.login("admin")
+    page = client.get(f"/loads/{load.id}").get_data(as_text=True)
+    history = page[page.index('id="history"'):]
+    assert "Held by the factor" in history
+    assert "→" not in history.split("Held by the factor", 1)[1].split("</tr>", 1)[0]

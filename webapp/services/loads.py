@@ -579,7 +579,10 @@ def history(load):
                 entry.cause = (f"{DOCUMENT_KINDS.get(details.get('kind'), 'Document')}: "
                                f"{details.get('file', '')}")
         else:
-            entry.what = "Status changed" if entry.to_status else row.action.replace("_", " ").capitalize()
+            if row.action == "factor_hold":
+                entry.what = "Held by the factor"
+            else:
+                entry.what = "Status changed" if entry.to_status else row.action.replace("_", " ").capitalize()
             entry.cause = _status_cause(row, details)
         entries.append(entry)
     return entries
