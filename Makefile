@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv db demo worker prod bench clean
+.PHONY: run test lint venv db demo worker prod bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,15 @@ demo: db
 run: demo
 	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT)
 
-# pytest exit code 5 means "no test collected": a failure here too, said plainly.
+# The import contracts (.importlinter: layers, no Flask in services, no cycles) and ruff
+# (ruff.toml: pyflakes and the import order).
+lint: venv
+	$(BIN)/lint-imports --no-logo && $(BIN)/ruff check .
+
+# Lint first, then the tests. pytest exit code 5 means "no test collected": a failure
+# here too, said plainly.
 test: venv
+	$(BIN)/lint-imports --no-logo && $(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q -rfEs tests $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; exit $$rc
 
@@ -52,4 +59,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis .import_linter_cache .ruff_cache

@@ -44,7 +44,7 @@ from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
-from webapp.services.demo import CAPITAL_DEPOT_NOA
+from webapp.ops.demo import CAPITAL_DEPOT_NOA
 
 # Bump when the shape of the dataset changes: the cached file is then rebuilt.
 VERSION = 1

@@ -2,9 +2,9 @@
 import re
 import time
 
-from bench.stats import percentile
-from bench.stats import ms
 from bench.stats import Timer
+from bench.stats import ms
+from bench.stats import percentile
 
 # Tables big enough that a full scan of them is a finding.
 BIG_TABLES = ("load", "load_line", "batch_load", "audit_log", "payment", "report_upload",

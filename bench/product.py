@@ -17,14 +17,17 @@ def _require(module):
 def submit_batch(company, subsidiary, load_ids, actor):
     """Submit Batch for LOAD_IDS; returns the batch id (the job runs as the queue decides)."""
     batches = _require("webapp.services.batches")
-    return batches.create_batch(company, subsidiary, load_ids, actor).id
+    jobs = _require("webapp.jobs")
+    batch_id = batches.create_batch(company, subsidiary, load_ids, actor).id
+    jobs.start_batch(batch_id)
+    return batch_id
 
 
 def preview_report(kind, batch_id, data, filename, actor):
     """Upload a report file (parse, validate, store; no load changes); returns the upload."""
-    report_apply = _require("webapp.services.report_apply")
+    reports = _require("webapp.services.reports")
     from webapp.models import Batch
-    result = report_apply.preview(Batch.get_by_id(batch_id), kind, data, actor, filename=filename)
+    result = reports.preview(Batch.get_by_id(batch_id), kind, data, actor, filename=filename)
     if not result.ok:
         first = result.errors[0]
         raise RuntimeError(f"the preview found {len(result.errors)} error(s), first: row {first.row}, "
@@ -34,5 +37,5 @@ def preview_report(kind, batch_id, data, filename, actor):
 
 def apply_report(upload, actor):
     """Confirm a previewed upload (one transaction)."""
-    report_apply = _require("webapp.services.report_apply")
-    return report_apply.apply(upload, actor)
+    reports = _require("webapp.services.reports")
+    return reports.apply(upload, actor)

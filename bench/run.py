@@ -224,7 +224,9 @@ class Bench:
         return [r[0] for r in rows]
 
     def batch(self):
-        from webapp.models import Company, Subsidiary, User
+        from webapp.models import Company
+        from webapp.models import Subsidiary
+        from webapp.models import User
         ids = self.eligible_ids(1000)
         company = Company.get_by_id(self.facts["company_id"])
         subsidiary = Subsidiary.get_by_id(self.facts["eligible_subsidiary_id"])
@@ -258,7 +260,9 @@ class Bench:
         facts = self.facts
 
         def submit(queue_url):
-            from webapp.models import Company, Subsidiary, User
+            from webapp.models import Company
+            from webapp.models import Subsidiary
+            from webapp.models import User
             app = make_app(self.database_url, queue_url=queue_url)
             with app.app_context():
                 from webapp.database import connection

@@ -1,8 +1,17 @@
 """Shared set-up of the batch tests: the demo tenant, its subsidiaries and loads ready to batch."""
+from webapp import jobs
 from webapp.models import Company
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.services import batches
+
+
+def submit_batch(company, subsidiary, load_ids, actor):
+    """Create a batch and start its job after the commit, as Submit Batch does (in tests the
+    immediate queue runs the job at once). Returns the batch as created."""
+    batch = batches.create_batch(company, subsidiary, load_ids, actor)
+    jobs.start_batch(batch.id)
+    return batch
 
 
 class Demo:

@@ -57,7 +57,7 @@ def _fast_password_hash():
         return _HASHES[password]
 
     auth.hash_password = cached
-    import webapp.services.demo as demo
+    import webapp.ops.demo as demo
     import webapp.services.users as users
     demo.hash_password = cached
     users.hash_password = cached
@@ -80,7 +80,7 @@ def _base_config(database_url, tmp_path):
 def _template(tmp_path_factory, _fast_password_hash):
     """Build the migrated, seeded template database once per test session."""
     from webapp import database
-    from webapp.services import demo
+    from webapp.ops import demo
 
     pg_url = os.environ.get("TEST_DATABASE_URL")
     if pg_url:

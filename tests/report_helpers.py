@@ -21,9 +21,9 @@ from webapp.models import ReportUpload
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
-from webapp.services.parsing import format_cents
-from webapp.services.report_parsing import PAYMENT_COLUMNS
-from webapp.services.report_parsing import PURCHASE_COLUMNS
+from webapp.services.money import format_cents
+from webapp.services.reports.parsing import PAYMENT_COLUMNS
+from webapp.services.reports.parsing import PURCHASE_COLUMNS
 
 PURCHASE_DATE = datetime.date(2026, 11, 25)
 

@@ -10,7 +10,7 @@ from webapp.database import connection
 from webapp.models import Company
 from webapp.models import Load
 from webapp.models import db
-from webapp.services import backup as service
+from webapp.ops import backup as service
 
 
 @pytest.fixture

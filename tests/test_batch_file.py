@@ -9,6 +9,7 @@ from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 
 from tests.batch_helpers import Demo
+from tests.batch_helpers import submit_batch
 from webapp.models import Batch
 from webapp.models import Customer
 from webapp.models import ImportantInfo
@@ -17,10 +18,10 @@ from webapp.models import LoadDocument
 from webapp.models import LoadLine
 from webapp.models import StoredFile
 from webapp.models import Subsidiary
-from webapp.services import batch_file
-from webapp.services import batches
-from webapp.services.demo import CAPITAL_DEPOT_NOA
-from webapp.services.parsing import format_cents
+from webapp.ops.demo import CAPITAL_DEPOT_NOA
+from webapp.services.batches import batch_file
+from webapp.services.money import format_cents
+from webapp.services.money import format_money
 
 DAY = datetime.date(2026, 11, 20)
 
@@ -156,7 +157,7 @@ def test_schedule_pdf_has_the_header_table_totals_and_signature_line():
     assert "Capital Depot" in text and "0007" in text
     assert "40 invoices" in text
     total = sum(r.amount_cents for r in rows)
-    assert batch_file.money(total) in text
+    assert format_money(total) in text
     assert all(f"INV-{i}" in text for i in range(1, 41))
     assert "Authorized signature" in text
 
@@ -240,7 +241,7 @@ def _zip_of(batch):
 
 def test_batch_zip_holds_schedule_and_one_invoice_per_load_with_its_amount(ctx):
     ids = ctx.eligible(3)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     archive = _zip_of(batch)
     loads = {load.invoice_number: load for load in Load.select().where(Load.id.in_(ids))}
     assert sorted(archive.namelist()) == sorted(
@@ -248,14 +249,14 @@ def test_batch_zip_holds_schedule_and_one_invoice_per_load_with_its_amount(ctx):
     for number, load in loads.items():
         text = _text(archive.read(f"invoice_{number}.pdf"))
         assert load.load_number in text
-        assert batch_file.money(load.total_cents) in text
+        assert format_money(load.total_cents) in text
         assert "Capital Depot Funding, LLC" in text
         assert load.customer.mc_number in text
     table = list(csv.reader(io.StringIO(archive.read("schedule.csv").decode("utf-8-sig"))))
     assert len(table) == 1 + 3 + 1
     assert table[-1][5] == format_cents(Batch.get_by_id(batch.id).total_cents)
     schedule = _text(archive.read("schedule.pdf"))
-    assert f"{batch.number:04d}" in schedule and batch_file.money(batch.total_cents) in schedule
+    assert f"{batch.number:04d}" in schedule and format_money(batch.total_cents) in schedule
 
 
 def test_load_documents_are_inside_the_invoice_pdf_of_the_batch(ctx):
@@ -264,7 +265,7 @@ def test_load_documents_are_inside_the_invoice_pdf_of_the_batch(ctx):
     stored = StoredFile.create(company=ctx.company, filename="pod.pdf", content_type="application/pdf",
                                size=len(data), sha256="x", data=data)
     LoadDocument.create(load=ids[0], kind="pod", file=stored)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     load = Load.get_by_id(ids[0])
     pdf = _zip_of(batch).read(f"invoice_{load.invoice_number}.pdf")
     reader = PdfReader(io.BytesIO(pdf))
@@ -278,7 +279,7 @@ def test_a_noa_with_emoji_and_a_customer_with_accents_never_crash_the_job(ctx):
     ids = ctx.eligible(3)
     hernandez = Load.select().join(Customer).where(Load.id.in_(ctx.eligible()) & Customer.name.startswith("Hern")).first()
     ids = list({*ids, hernandez.id})
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     assert Batch.get_by_id(batch.id).status == "ready"
     text = _text(_zip_of(batch).read(f"invoice_{hernandez.invoice_number}.pdf"))
     assert "Hernández & Söhne Imports" in text

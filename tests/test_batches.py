@@ -7,6 +7,8 @@ import pytest
 
 from tests.batch_helpers import Demo
 from tests.batch_helpers import count_queries
+from tests.batch_helpers import submit_batch
+from webapp import jobs
 from webapp.models import BATCH_CANCELLED
 from webapp.models import BATCH_FAILED
 from webapp.models import BATCH_PENDING
@@ -26,8 +28,9 @@ from webapp.models import Load
 from webapp.models import LoadLine
 from webapp.models import StoredFile
 from webapp.models import utcnow
-from webapp.services import batch_file
 from webapp.services import batches
+from webapp.services.batches import batch_file
+from webapp.services.batches import job as batch_job
 
 
 @pytest.fixture
@@ -112,14 +115,14 @@ def test_totals_count_and_sum_in_cents(ctx):
 
 def test_create_batch_reserves_loads_and_numbers_per_company(ctx):
     ids = ctx.eligible(3)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing, enqueue=False)
+    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
     assert batch.status == BATCH_PENDING
     assert batch.load_count == 3
     assert batch.total_cents == sum(Load.get_by_id(i).total_cents for i in ids)
     assert batch.number == 1
     assert {bl.load_id for bl in BatchLoad.select().where(BatchLoad.batch == batch, BatchLoad.live)} == set(ids)
     assert Load.select().where(Load.id.in_(ids), Load.batch == batch.id).count() == 3
-    second = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing, enqueue=False)
+    second = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
     assert second.number == 2
     assert AuditLog.select().where(AuditLog.action == "batch.submit").count() == 2
 
@@ -128,7 +131,7 @@ def test_subsidiary_without_noa_is_refused_and_nothing_is_created(ctx):
     ids = ctx.eligible(2, subsidiary=ctx.logistics)
     assert ids
     with pytest.raises(batches.BatchError, match="no Notice of Assignment"):
-        batches.create_batch(ctx.company, ctx.logistics, ids, ctx.billing)
+        submit_batch(ctx.company, ctx.logistics, ids, ctx.billing)
     assert Batch.select().count() == 0
     assert BatchLoad.select().count() == 0
 
@@ -137,14 +140,14 @@ def test_another_tenants_load_ids_are_refused_and_nothing_is_created(ctx):
     mine = ctx.eligible(2)
     theirs = [load.id for load in Load.select(Load.id).where(Load.company == ctx.other_company).limit(2)]
     with pytest.raises(batches.BatchError, match="not loads of Demo Freight LLC"):
-        batches.create_batch(ctx.company, ctx.freight, mine + theirs, ctx.billing)
+        submit_batch(ctx.company, ctx.freight, mine + theirs, ctx.billing)
     assert Batch.select().count() == 0
     assert Load.select().where(Load.batch.is_null(False)).count() == 0
 
 
 def test_another_tenants_subsidiary_is_refused(ctx):
     with pytest.raises(batches.BatchError):
-        batches.create_batch(ctx.company, ctx.other_sub, ctx.eligible(1), ctx.billing)
+        submit_batch(ctx.company, ctx.other_sub, ctx.eligible(1), ctx.billing)
     assert Batch.select().count() == 0
 
 
@@ -153,28 +156,28 @@ def test_loads_that_are_not_queued_are_refused(ctx):
     Load.update(billing_status=INVOICED).where(Load.id == second).execute()
     invoiced = Load.get_by_id(second)
     with pytest.raises(batches.BatchError, match=f"{invoiced.load_number} is Invoiced"):
-        batches.create_batch(ctx.company, ctx.freight, [first, invoiced.id], ctx.billing)
+        submit_batch(ctx.company, ctx.freight, [first, invoiced.id], ctx.billing)
     assert Batch.select().count() == 0
 
 
 def test_incomplete_loads_are_refused_with_their_reason(ctx):
     apart = batches.incomplete_loads(ctx.company, ctx.freight).first()
     with pytest.raises(batches.BatchError, match=f"{apart.load_number}: The customer .* has no MC number"):
-        batches.create_batch(ctx.company, ctx.freight, [apart.id], ctx.billing)
+        submit_batch(ctx.company, ctx.freight, [apart.id], ctx.billing)
     assert Batch.select().count() == 0
 
 
 def test_empty_selection_is_refused(ctx):
     with pytest.raises(batches.BatchError, match="Select at least one load"):
-        batches.create_batch(ctx.company, ctx.freight, [], ctx.billing)
+        submit_batch(ctx.company, ctx.freight, [], ctx.billing)
 
 
 def test_double_submit_fails_cleanly_naming_the_loads_and_the_batch(ctx):
     ids = ctx.eligible(3)
-    first = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    first = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     numbers = sorted(Load.get_by_id(i).load_number for i in ids)
     with pytest.raises(batches.BatchConflict) as caught:
-        batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+        submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     message = str(caught.value)
     assert f"batch #{first.number}" in message
     assert all(n in message for n in numbers)
@@ -185,7 +188,7 @@ def test_double_submit_fails_cleanly_naming_the_loads_and_the_batch(ctx):
 
 def test_database_refuses_a_second_live_batch_row_for_a_load(ctx):
     from peewee import IntegrityError
-    first = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing, enqueue=False)
+    first = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
     load_id = BatchLoad.get(BatchLoad.batch == first).load_id
     other = Batch.create(company=ctx.company, subsidiary=ctx.freight, number=99)
     with pytest.raises(IntegrityError):
@@ -200,7 +203,7 @@ def test_live_batch_row_without_load_reservation_is_caught_by_the_unique_index(c
     BatchLoad.create(batch=holder, load=ids[0], live=True)
     holder_number = Load.get_by_id(ids[0]).load_number
     with pytest.raises(batches.BatchConflict, match=f"{holder_number} is already in batch #41"):
-        batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+        submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     assert Batch.select().count() == 1
     assert Load.select().where(Load.id.in_(ids), Load.batch.is_null(False)).count() == 0
 
@@ -217,7 +220,7 @@ def test_submit_all_matching_takes_the_filter_not_ids(ctx):
 
 def test_job_builds_the_file_and_moves_loads_to_invoiced_with_one_audit_row_each(ctx):
     ids = ctx.eligible(3)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)  # immediate queue: runs now
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)  # immediate queue: runs now
     batch = Batch.get_by_id(batch.id)
     assert batch.status == BATCH_READY
     assert batch.progress_done == 3
@@ -237,7 +240,7 @@ def test_job_builds_the_file_and_moves_loads_to_invoiced_with_one_audit_row_each
 
 def test_running_the_job_again_duplicates_nothing(ctx):
     ids = ctx.eligible(2)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     sha = Batch.get_by_id(batch.id).file_sha256
     assert batches.run_batch(batch.id) == BATCH_READY
     assert batches.run_batch(batch.id) == BATCH_READY
@@ -257,7 +260,7 @@ def test_failed_render_marks_the_batch_failed_and_keeps_loads_queued_and_reserve
         return real(load, *args)
 
     monkeypatch.setattr(batch_file, "render_invoice", broken)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     batch = Batch.get_by_id(batch.id)
     assert batch.status == BATCH_FAILED
     assert batch.error == f"Could not render the invoice for load {victim.load_number}: font exploded"
@@ -268,6 +271,7 @@ def test_failed_render_marks_the_batch_failed_and_keeps_loads_queued_and_reserve
 
     monkeypatch.setattr(batch_file, "render_invoice", real)
     batches.retry_batch(batch, ctx.billing)
+    jobs.start_batch(batch.id)
     batch = Batch.get_by_id(batch.id)
     assert batch.status == BATCH_READY
     assert batch.error == ""
@@ -277,13 +281,13 @@ def test_failed_render_marks_the_batch_failed_and_keeps_loads_queued_and_reserve
 
 
 def test_retry_only_applies_to_a_failed_batch(ctx):
-    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
     with pytest.raises(batches.BatchError, match="not failed"):
         batches.retry_batch(Batch.get_by_id(batch.id), ctx.billing)
 
 
 def test_missing_noa_at_run_time_fails_with_a_clear_reason(ctx):
-    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing, enqueue=False)
+    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
     ImportantInfo.delete().where(ImportantInfo.subsidiary == ctx.freight, ImportantInfo.kind == INFO_NOA).execute()
     assert batches.run_batch(batch.id) == BATCH_FAILED
     assert "no Notice of Assignment" in Batch.get_by_id(batch.id).error
@@ -292,7 +296,7 @@ def test_missing_noa_at_run_time_fails_with_a_clear_reason(ctx):
 def test_cancel_releases_the_loads_of_a_failed_batch(ctx, monkeypatch):
     ids = ctx.eligible(2)
     monkeypatch.setattr(batch_file, "render_invoice", lambda *a: (_ for _ in ()).throw(ValueError("bad")))
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     assert Batch.get_by_id(batch.id).status == BATCH_FAILED
     released = batches.cancel_batch(Batch.get_by_id(batch.id), ctx.billing)
     assert released == 2
@@ -302,19 +306,19 @@ def test_cancel_releases_the_loads_of_a_failed_batch(ctx, monkeypatch):
     assert set(ids) <= {load.id for load in batches.eligible_loads(ctx.company, ctx.freight)}
     # released loads can go in a new batch
     monkeypatch.undo()
-    again = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    again = submit_batch(ctx.company, ctx.freight, ids, ctx.billing)
     assert Batch.get_by_id(again.id).status == BATCH_READY
 
 
 def test_cancelled_batch_is_never_run(ctx):
-    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing, enqueue=False)
+    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
     batches.cancel_batch(batch, ctx.billing)
     assert batches.run_batch(batch.id) == BATCH_CANCELLED
     assert StoredFile.select().count() == 0
 
 
 def test_a_ready_batch_cannot_be_cancelled(ctx):
-    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
+    batch = submit_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
     with pytest.raises(batches.BatchError, match="only a failed or waiting batch"):
         batches.cancel_batch(Batch.get_by_id(batch.id), ctx.billing)
 
@@ -322,13 +326,13 @@ def test_a_ready_batch_cannot_be_cancelled(ctx):
 def test_a_run_that_lost_its_claim_writes_nothing(ctx, monkeypatch):
     """A worker taken for dead that wakes up later must not store a second file."""
     ids = ctx.eligible(2)
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing, enqueue=False)
-    token = batches._claim(batch.id)
+    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
+    token = batch_job._claim(batch.id, batch_job.STALE_SECONDS)
     # another worker takes it over (attempts moves on) and finishes
     Batch.update(heartbeat_at=utcnow() - datetime.timedelta(hours=1)).where(Batch.id == batch.id).execute()
     assert batches.run_batch(batch.id) == BATCH_READY
-    with pytest.raises(batches._Superseded):
-        batches._finish(Batch.get_by_id(batch.id), token, "x.zip", b"late", ids)
+    with pytest.raises(batch_job._Superseded):
+        batch_job._finish(Batch.get_by_id(batch.id), token, "x.zip", b"late", ids)
     assert StoredFile.select().count() == 1
     assert _status_audits(ids) == 2
 
@@ -336,7 +340,7 @@ def test_a_run_that_lost_its_claim_writes_nothing(ctx, monkeypatch):
 # --- recovery ----------------------------------------------------------------------
 
 def _left_running(ctx, ids, minutes_ago, attempts=1):
-    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing, enqueue=False)
+    batch = batches.create_batch(ctx.company, ctx.freight, ids, ctx.billing)
     Batch.update(status=BATCH_RUNNING, attempts=attempts, progress_done=1,
                  heartbeat_at=utcnow() - datetime.timedelta(minutes=minutes_ago)).where(Batch.id == batch.id).execute()
     return batch
@@ -352,40 +356,41 @@ def test_recovery_reruns_a_batch_whose_worker_died(ctx, app):
     assert StoredFile.select().count() == 1
     assert _status_audits(ids) == 3
     # running recovery again finds nothing to do and duplicates nothing
-    assert batches.recover_batches() == []
+    assert jobs.recover() == []
     assert StoredFile.select().count() == 1
     assert _status_audits(ids) == 3
 
 
 def test_recovery_leaves_a_batch_with_a_fresh_heartbeat_alone(ctx):
     batch = _left_running(ctx, ctx.eligible(1), minutes_ago=0)
-    assert batches.recover_batches() == []
+    assert jobs.recover() == []
     assert Batch.get_by_id(batch.id).status == BATCH_RUNNING
 
 
 def test_recovery_fails_a_batch_lost_too_often_with_a_reason(ctx):
     ids = ctx.eligible(1)
     batch = _left_running(ctx, ids, minutes_ago=30, attempts=batches.MAX_ATTEMPTS)
-    assert batches.recover_batches() == []
+    assert jobs.recover() == []
     batch = Batch.get_by_id(batch.id)
     assert batch.status == BATCH_FAILED
     assert "worker stopped" in batch.error
     assert Load.get_by_id(ids[0]).batch_id == batch.id  # still reserved: Retry or Cancel
     batches.retry_batch(batch, ctx.billing)
+    jobs.start_batch(batch.id)
     assert Batch.get_by_id(batch.id).status == BATCH_READY
 
 
 def test_recovery_restarts_a_waiting_batch_whose_job_was_lost(ctx):
-    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing, enqueue=False)
-    assert batches.recover_batches() == []  # young: its job may still be in the queue
+    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
+    assert jobs.recover() == []  # young: its job may still be in the queue
     Batch.update(created_at=utcnow() - datetime.timedelta(minutes=10)).where(Batch.id == batch.id).execute()
-    assert batches.recover_batches() == [batch.id]
+    assert jobs.recover() == [batch.id]
     assert Batch.get_by_id(batch.id).status == BATCH_READY
 
 
 def test_worker_start_restarts_every_waiting_batch(ctx):
-    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing, enqueue=False)
-    assert batches.recover_batches(startup=True) == [batch.id]
+    batch = batches.create_batch(ctx.company, ctx.freight, ctx.eligible(1), ctx.billing)
+    assert jobs.recover(startup=True) == [batch.id]
     assert Batch.get_by_id(batch.id).status == BATCH_READY
 
 
@@ -405,8 +410,8 @@ def test_factoring_state_follows_from_the_loads(counts, state):
 
 def test_factoring_states_of_many_batches_in_one_query(ctx):
     ids = ctx.eligible(4)
-    first = batches.create_batch(ctx.company, ctx.freight, ids[:2], ctx.billing)
-    second = batches.create_batch(ctx.company, ctx.freight, ids[2:], ctx.billing)
+    first = submit_batch(ctx.company, ctx.freight, ids[:2], ctx.billing)
+    second = submit_batch(ctx.company, ctx.freight, ids[2:], ctx.billing)
     Load.update(billing_status=FINANCED).where(Load.id == ids[2]).execute()
     Load.update(billing_status=COMPLETED).where(Load.id.in_(ids[:2])).execute()
     pending = Batch.create(company=ctx.company, subsidiary=ctx.freight, number=50)

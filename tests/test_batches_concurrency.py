@@ -27,8 +27,7 @@ def _submit_together(app, selections):
                 demo = Demo()
                 barrier.wait(timeout=30)
                 try:
-                    results[n] = batches.create_batch(demo.company, demo.freight, ids, demo.billing,
-                                                      enqueue=False)
+                    results[n] = batches.create_batch(demo.company, demo.freight, ids, demo.billing)
                 except batches.BatchError as exc:
                     results[n] = exc
 
@@ -104,14 +103,14 @@ def queued_app(db_url, tmp_path):
 
 
 def test_a_real_consumer_runs_the_job_and_the_loads_move_to_invoiced(queued_app):
-    from webapp import queue
+    from webapp import jobs
     with queued_app.app_context():
         with connection():
             demo = Demo()
             ids = demo.eligible(3)
-            batch = batches.create_batch(demo.company, demo.freight, ids, demo.billing, enqueue=False)
+            batch = batches.create_batch(demo.company, demo.freight, ids, demo.billing)
             assert not queued_app.extensions["huey"].immediate
-            result = queue.enqueue("generate_batch", batch.id)
+            result = jobs.enqueue("generate_batch", batch.id)
         assert result.get(blocking=True, timeout=60) == BATCH_READY
         with connection():
             assert Batch.get_by_id(batch.id).status == BATCH_READY

@@ -64,14 +64,14 @@ def test_seed_demo_twice_duplicates_nothing(empty_app):
 
 
 def test_seed_demo_sends_past_batches_through_the_real_services(empty_app):
-    from webapp.models import BatchLoad
     from webapp.models import COMPLETED
     from webapp.models import FACTORING
     from webapp.models import FINANCED
     from webapp.models import INVOICED
+    from webapp.models import QUEUED
+    from webapp.models import BatchLoad
     from webapp.models import Load
     from webapp.models import Payment
-    from webapp.models import QUEUED
 
     result = _invoke(empty_app, "seed-demo")
     assert result.exit_code == 0, result.output

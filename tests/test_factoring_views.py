@@ -115,7 +115,7 @@ def test_plain_form_submit_redirects_with_303_and_the_page_shows_the_batch(clien
 
 def test_progress_component_polls_while_the_job_runs_and_stops_when_done(client, auth, demo, app):
     with _db(app):
-        batch = batches.create_batch(demo.company, demo.freight, demo.ids[:2], demo.billing, enqueue=False)
+        batch = batches.create_batch(demo.company, demo.freight, demo.ids[:2], demo.billing)
         Batch.update(status="running", progress_done=1).where(Batch.id == batch.id).execute()
     auth.login("billing")
     url = f"/reports/factoring/batches/{batch.id}/progress"

@@ -14,7 +14,7 @@ from webapp.models import Load
 from webapp.models import LoadLine
 from webapp.models import StoredFile
 from webapp.models import Subsidiary
-from webapp.services import load_import
+from webapp.services.loads import importing as load_import
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 HEADER = ["Load Number", "Invoice Number", "Subsidiary", "Customer", "Linehaul", "Fuel Surcharge",

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from webapp.models import BILLING_STATUSES
 from webapp.models import COMPLETED
 from webapp.models import DIRECT
 from webapp.models import FACTORING
@@ -24,6 +25,8 @@ from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.services import audit
 from webapp.services import loads as service
+from webapp.services.loads import listing as load_listing
+from webapp.services.validation import Invalid
 
 
 def _demo(name="Demo Trucking"):
@@ -118,7 +121,7 @@ def test_list_filters(client, auth, dbconn, args, check):
 
 
 def test_search_matching_very_many_loads_still_filters(client, auth, dbconn, monkeypatch):
-    monkeypatch.setattr(service, "SEARCH_IDS", 5)
+    monkeypatch.setattr(load_listing, "SEARCH_IDS", 5)
     auth.login("admin")
     numbers = _load_numbers(client.get("/loads/?per_page=200&q=dt-10").get_data(as_text=True))
     assert len(numbers) == 72 and all(n.startswith("DT-10") for n in numbers)
@@ -137,7 +140,7 @@ def test_filter_by_another_tenants_subsidiary_shows_nothing(client, auth, dbconn
     ("load", lambda l: (l.load_number, l.id)),
     ("delivery", lambda l: (l.delivery_date, l.id)),
     ("customer", lambda l: (l.customer.name, l.id)),
-    ("status", lambda l: (list(service.BILLING_STATUSES).index(l.billing_status), l.id)),
+    ("status", lambda l: (list(BILLING_STATUSES).index(l.billing_status), l.id)),
 ])
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 def test_list_sorts(client, auth, dbconn, sort, key, direction):
@@ -349,7 +352,7 @@ def test_invoicing_method_defaults_from_the_customer(client, auth, dbconn):
 def test_create_refuses_bad_input_with_a_message(client, auth, dbconn, overrides, lines, field,
                                                  message):
     before = Load.select().count()
-    with pytest.raises(service.LoadError) as caught:
+    with pytest.raises(Invalid) as caught:
         service.create_load(_demo(), None, _form(_demo(), **overrides), lines)
     assert message in caught.value.errors[field]
     auth.login("admin")

@@ -9,16 +9,16 @@ from hypothesis import example
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.filters import money
-from webapp.services.parsing import FileFormatError
-from webapp.services.parsing import csv_safe
-from webapp.services.parsing import format_cents
-from webapp.services.parsing import normalize_header
-from webapp.services.parsing import parse_date
-from webapp.services.parsing import parse_money
-from webapp.services.parsing import parse_yes_no
-from webapp.services.parsing import read_table
-from webapp.services.parsing import write_csv
+from webapp.services.money import format_cents
+from webapp.services.money import format_money as money
+from webapp.services.money import parse_money
+from webapp.services.tables import FileFormatError
+from webapp.services.tables import csv_safe
+from webapp.services.tables import normalize_header
+from webapp.services.tables import parse_date
+from webapp.services.tables import parse_yes_no
+from webapp.services.tables import read_table
+from webapp.services.tables import write_csv
 
 cents = st.integers(min_value=-10 ** 12, max_value=10 ** 12)
 dates = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2100, 12, 31))

@@ -19,10 +19,10 @@ from webapp.models import QUEUED
 from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import ReportUpload
-from webapp.services import report_apply
-from webapp.services.parsing import format_cents
-from webapp.services.report_parsing import PAYMENT_COLUMNS
-from webapp.services.report_parsing import PURCHASE_COLUMNS
+from webapp.services import reports as report_apply
+from webapp.services.money import format_cents
+from webapp.services.reports.parsing import PAYMENT_COLUMNS
+from webapp.services.reports.parsing import PURCHASE_COLUMNS
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import db
-from webapp.services import report_apply
-from webapp.services.report_parsing import PAYMENT_COLUMNS
+from webapp.services import reports as report_apply
+from webapp.services.reports.parsing import PAYMENT_COLUMNS
 
 
 def race(*jobs):

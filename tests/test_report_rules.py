@@ -24,11 +24,12 @@ from webapp.models import BatchLoad
 from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import ReportUpload
-from webapp.services import report_apply
-from webapp.services import report_files
-from webapp.services.parsing import format_cents
-from webapp.services.report_parsing import PAYMENT_COLUMNS
-from webapp.services.report_parsing import PURCHASE_COLUMNS
+from webapp.services import reports as report_apply
+from webapp.services.money import format_cents
+from webapp.services.reports import templates as report_files
+from webapp.services.reports import uploads as report_apply_module
+from webapp.services.reports.parsing import PAYMENT_COLUMNS
+from webapp.services.reports.parsing import PURCHASE_COLUMNS
 
 
 @pytest.fixture
@@ -200,7 +201,7 @@ def test_a_conditional_update_that_misses_rolls_everything_back(setup, monkeypat
         checked = real(*args)
         Load.update(billing_status=FINANCED).where(Load.id == loads[3].id).execute()
         return checked
-    monkeypatch.setattr(report_apply, "evaluate", evaluate_then_interfere)
+    monkeypatch.setattr(report_apply_module, "evaluate", evaluate_then_interfere)
     with pytest.raises(report_apply.ReportRefused, match="Someone else changed this batch"):
         report_apply.apply(result.upload, user)
     assert snapshot() == before

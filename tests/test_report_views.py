@@ -13,9 +13,9 @@ from tests.report_helpers import snapshot
 from webapp.database import connection
 from webapp.models import FINANCED
 from webapp.models import ReportUpload
-from webapp.services import report_apply
-from webapp.services.report_parsing import PAYMENT_COLUMNS
-from webapp.services.report_parsing import PURCHASE_COLUMNS
+from webapp.services import reports as report_apply
+from webapp.services.reports.parsing import PAYMENT_COLUMNS
+from webapp.services.reports.parsing import PURCHASE_COLUMNS
 
 HX = {"HX-Request": "true"}
 

@@ -7,6 +7,7 @@ import pytest
 
 from tests.batch_helpers import Demo
 from tests.batch_helpers import count_queries
+from tests.batch_helpers import submit_batch
 from webapp.database import connection
 from webapp.models import BATCH_CANCELLED
 from webapp.models import BATCH_FAILED
@@ -14,8 +15,9 @@ from webapp.models import BATCH_READY
 from webapp.models import FINANCED
 from webapp.models import Batch
 from webapp.models import Load
-from webapp.services import batch_file
 from webapp.services import batches
+from webapp.services.batches import batch_file
+from webapp.services.money import format_money
 
 HX = {"HX-Request": "true"}
 
@@ -42,7 +44,7 @@ class Setup:
 def ready_batch(app):
     with Setup(app) as demo:
         ids = demo.eligible(3)
-        batch = batches.create_batch(demo.company, demo.freight, ids, demo.billing)
+        batch = submit_batch(demo.company, demo.freight, ids, demo.billing)
         return Batch.get_by_id(batch.id), ids
 
 
@@ -50,7 +52,7 @@ def ready_batch(app):
 def failed_batch(app, monkeypatch):
     with Setup(app) as demo:
         monkeypatch.setattr(batch_file, "render_invoice", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
-        batch = batches.create_batch(demo.company, demo.freight, demo.eligible(2), demo.billing)
+        batch = submit_batch(demo.company, demo.freight, demo.eligible(2), demo.billing)
         monkeypatch.undo()
         batch = Batch.get_by_id(batch.id)
         assert batch.status == BATCH_FAILED
@@ -65,7 +67,7 @@ def test_list_shows_number_date_submitter_count_total_state_and_download(client,
     page = client.get("/reports/factoring/").get_data(as_text=True)
     assert f">#{batch.number}</a>" in page
     assert "Blair Billing" in page
-    assert batch_file.money(batch.total_cents) in page
+    assert format_money(batch.total_cents) in page
     assert ">Partially financed</span>" in page
     assert f'href="/reports/factoring/batches/{batch.id}/download"' in page
     assert "File ready" in page
@@ -169,7 +171,7 @@ def test_cancel_releases_the_loads(client, auth, failed_batch, app):
 
 def test_row_polls_while_running_and_stops_when_ready(client, auth, app):
     with Setup(app) as demo:
-        batch = batches.create_batch(demo.company, demo.freight, demo.eligible(2), demo.billing, enqueue=False)
+        batch = batches.create_batch(demo.company, demo.freight, demo.eligible(2), demo.billing)
         Batch.update(status="running", progress_done=1).where(Batch.id == batch.id).execute()
     auth.login("billing")
     row = client.get(f"/reports/factoring/batches/{batch.id}/row", headers=HX).get_data(as_text=True)
@@ -195,13 +197,13 @@ def test_the_list_runs_a_bounded_number_of_queries_whatever_the_number_of_batche
     auth.login("billing")
     with Setup(app) as demo:
         ids = demo.eligible(6)
-        batches.create_batch(demo.company, demo.freight, ids[:1], demo.billing)
+        submit_batch(demo.company, demo.freight, ids[:1], demo.billing)
     client.get("/reports/factoring/")
     with count_queries() as one:
         client.get("/reports/factoring/")
     with Setup(app) as demo:
         for i in range(1, 6):
-            batches.create_batch(demo.company, demo.freight, ids[i:i + 1], demo.billing)
+            submit_batch(demo.company, demo.freight, ids[i:i + 1], demo.billing)
     with count_queries() as six:
         client.get("/reports/factoring/")
     assert one.count == six.count

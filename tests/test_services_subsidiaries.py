@@ -155,8 +155,8 @@ def test_entries_of_different_kinds_live_side_by_side_in_kind_order(demo, admin)
     subsidiaries.save_info(sub, "invoice_footer", "Thank you.", actor=admin)
     subsidiaries.save_info(sub, INFO_NOA, "Notice.", actor=admin)
     assert [e.kind for e in subsidiaries.entries(sub)] == [INFO_NOA, "invoice_footer"]
-    assert subsidiaries.has_noa(sub)
-    assert subsidiaries.noa_text(sub) == "Notice."
+    assert subsidiaries.notice_of_assignment(sub)
+    assert subsidiaries.notice_of_assignment(sub) == "Notice."
 
 
 def test_text_keeps_inner_spacing_and_line_breaks(demo, admin):
@@ -217,7 +217,7 @@ def test_remove_info_deletes_and_keeps_the_text_in_history(demo, admin):
     sub = _sub(demo)
     entry, _ = subsidiaries.save_info(sub, INFO_NOA, "Old notice.", actor=admin)
     assert subsidiaries.remove_info(sub, entry.id, actor=admin) == "Notice of Assignment"
-    assert not subsidiaries.has_noa(sub)
+    assert not subsidiaries.notice_of_assignment(sub)
     latest = subsidiaries.info_history(sub)[0]
     assert latest.action == "Removed" and latest.before == "Old notice."
 

@@ -46,8 +46,8 @@ def create_app(test_config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from webapp import queue
-    queue.init_app(app)
+    from webapp import jobs
+    jobs.init_app(app)
 
     from webapp import auth
     from webapp import errors
@@ -81,7 +81,6 @@ def _check_secret(app):
 
 def _register_blueprints(app):
     """One blueprint per area the user sees."""
-    from webapp.accounts.views import bp as accounts_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.company.views import bp as company_bp
     from webapp.customers.views import bp as customers_bp
@@ -91,8 +90,9 @@ def _register_blueprints(app):
     from webapp.main.views import bp as main_bp
     from webapp.reports.uploads import bp as report_uploads_bp
     from webapp.reports.views import bp as reports_bp
+    from webapp.users.views import bp as users_bp
 
-    for bp in (main_bp, auth_bp, accounts_bp, company_bp, customers_bp, loads_bp,
+    for bp in (main_bp, auth_bp, users_bp, company_bp, customers_bp, loads_bp,
                factoring_bp, reports_bp, report_uploads_bp, health_bp):
         app.register_blueprint(bp)
 
@@ -129,21 +129,11 @@ def _init_request_hooks(app):
         return response
 
 
-class _RequestIdFilter(logging.Filter):
-    """Adds the request id to every log record (empty outside a request)."""
-
-    def filter(self, record):
-        from flask import has_request_context
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
-
-
 def _init_logging(app):
-    """Structured (key=value) log lines carrying the request id."""
+    """One key=value line per record, carrying the request id (webapp/logs.py)."""
+    from webapp import logs
     handler = logging.StreamHandler()
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        'time=%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s '
-        'msg="%(message)s"'))
+    handler.addFilter(logs.RequestIdFilter())
+    handler.setFormatter(logs.Formatter())
     app.logger.handlers[:] = [handler]
     app.logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))

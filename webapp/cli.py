@@ -22,7 +22,7 @@ def init_app(app):
     @app.cli.command("seed-demo")
     def seed_demo():
         """Load the demo tenants, users, customers and loads (running it twice duplicates nothing)."""
-        from webapp.services import demo
+        from webapp.ops import demo
         database.migrate()
         with database.connection():
             demo.seed()
@@ -61,7 +61,7 @@ def init_app(app):
     @click.option("--company", "company_name", required=True, help="Company that owns the loads.")
     def import_loads(file, company_name):
         """Import loads from a CSV file (all rows or none)."""
-        from webapp.services import load_import
+        from webapp.services.loads import importing as load_import
         with database.connection():
             company = Company.get_or_none(Company.name == company_name)
             if company is None:
@@ -91,7 +91,7 @@ def init_app(app):
     @click.argument("file", type=click.Path(dir_okay=False))
     def backup(file):
         """Write a consistent copy of the database to FILE while the app runs."""
-        from webapp.services import backup as service
+        from webapp.ops import backup as service
         try:
             size = service.backup(current_app.config["DATABASE_URL"], file,
                                   pg_bin_dir=current_app.config["PG_BIN_DIR"])
@@ -104,7 +104,7 @@ def init_app(app):
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     def restore(file, yes):
         """Replace the whole database with the backup in FILE, then apply pending migrations."""
-        from webapp.services import backup as service
+        from webapp.ops import backup as service
         if not yes:
             click.confirm(f"Replace ALL data of the database with {file}?", abort=True)
         try:

@@ -4,15 +4,7 @@ from flask_login import current_user
 from webapp import models
 from webapp.permissions import accessible_companies
 from webapp.permissions import current_company
-
-
-def money(cents):
-    """Integer cents as $1,234.56 (negative as -$12.50); blank for None."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    cents = abs(int(cents))
-    return f"{sign}${cents // 100:,}.{cents % 100:02d}"
+from webapp.services.money import format_money
 
 
 def date(value):
@@ -27,7 +19,7 @@ def datetime_(value):
 
 def init_app(app):
     """Register the filters and the context every page needs."""
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_
 

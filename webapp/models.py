@@ -85,8 +85,6 @@ BATCH_STATUSES = {
     BATCH_FAILED: "Failed",
     BATCH_CANCELLED: "Cancelled",
 }
-# Batches whose loads are reserved: a load is in at most one of these.
-LIVE_BATCH_STATUSES = (BATCH_PENDING, BATCH_RUNNING, BATCH_READY, BATCH_FAILED)
 
 REPORT_PURCHASE = "purchase"
 REPORT_PAYMENT = "payment"
@@ -429,9 +427,10 @@ class AuditLog(BaseModel):
 
 
 # Partial unique indexes (migration 0007): a load is in at most one live batch;
-# a report file is applied once per batch.
+# a report file is applied once per batch. "WHERE live", not "live = true": the
+# condition the migrations create, so create_tables() builds the same index.
 BatchLoad.add_index(BatchLoad.index(BatchLoad.load, unique=True, name="batch_load_one_live",
-                                    where=(BatchLoad.live == True)))  # noqa: E712
+                                    where=BatchLoad.live))
 ReportUpload.add_index(ReportUpload.index(
     ReportUpload.batch, ReportUpload.kind, ReportUpload.sha256, unique=True,
     name="report_upload_applied_once", where=(ReportUpload.status == UPLOAD_APPLIED)))

@@ -12,14 +12,14 @@ from flask import session
 from flask_login import current_user
 from flask_login import login_required as _flask_login_required
 
-from webapp.models import Company
 from webapp.models import MANAGER_ROLES
 from webapp.models import ROLE_PARTNER_ADMIN
 from webapp.models import ROLE_SUPPORT
+from webapp.models import Company
 
 __all__ = [
     "public", "login_required", "manager_required", "billing_required",
-    "accessible_companies", "current_company", "scoped", "get_scoped_or_404",
+    "accessible_companies", "current_company", "actor", "scoped", "get_scoped_or_404",
 ]
 
 
@@ -87,6 +87,11 @@ def current_company():
             company = current_user.company
     g.company = company
     return company
+
+
+def actor():
+    """The signed-in user as services take them (the `actor` of every change and audit row)."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def scoped(model, *fields):

@@ -9,9 +9,9 @@ import zipfile
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from webapp.services.parsing import format_cents
-from webapp.services.parsing import parse_money
-from webapp.services.report_parsing import PURCHASE_COLUMNS
+from webapp.services.money import format_cents
+from webapp.services.money import parse_money
+from webapp.services.reports.parsing import PURCHASE_COLUMNS
 
 
 def _read_csv(data):

@@ -12,6 +12,7 @@ from flask_login import current_user
 from webapp.extensions import htmx
 from webapp.models import INFO_KINDS
 from webapp.models import Subsidiary
+from webapp.permissions import actor
 from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
@@ -21,10 +22,6 @@ from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
 
 bp = Blueprint("company", __name__, url_prefix="/management/company-profile")
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _doc_config(subsidiary, notice=None):
@@ -69,7 +66,7 @@ def create():
     if company is None:
         abort(404)
     try:
-        sub = subsidiaries.create_subsidiary(company, request.form, actor=_actor())
+        sub = subsidiaries.create_subsidiary(company, request.form, actor=actor())
     except Invalid as exc:
         return _subsidiary_form(None, request.form, exc.errors, 400)
     flash(f"Subsidiary {sub.name} added.", "success")
@@ -85,7 +82,7 @@ def update(subsidiary_id):
         values = {name: getattr(sub, name) for name, _ in subsidiaries.SUBSIDIARY_FIELDS}
         return _subsidiary_form(sub, values, {})
     try:
-        subsidiaries.update_subsidiary(sub, request.form, actor=_actor())
+        subsidiaries.update_subsidiary(sub, request.form, actor=actor())
     except Invalid as exc:
         return _subsidiary_form(sub, request.form, exc.errors, 400)
     flash(f"Subsidiary {sub.name} saved.", "success")
@@ -150,7 +147,7 @@ def save_info(subsidiary_id):
     sub = get_scoped_or_404(Subsidiary, subsidiary_id)
     kind, text = request.form.get("kind", ""), request.form.get("text", "")
     try:
-        entry, outcome = subsidiaries.save_info(sub, kind, text, actor=_actor())
+        entry, outcome = subsidiaries.save_info(sub, kind, text, actor=actor())
     except subsidiaries.InfoError as exc:
         existing = subsidiaries.get_entry(sub, request.form.get("info_id", type=int) or 0)
         return _info_form(sub, kind, text, exc.errors, entry=existing, status=400)
@@ -168,7 +165,7 @@ def remove_info(subsidiary_id, info_id):
     """Remove an entry; its text stays in History."""
     sub = get_scoped_or_404(Subsidiary, subsidiary_id)
     try:
-        label = subsidiaries.remove_info(sub, info_id, actor=_actor())
+        label = subsidiaries.remove_info(sub, info_id, actor=actor())
     except subsidiaries.EntryNotFound:
         abort(404)
     return _section_response(sub, f"{label} removed from {sub.name}.")

@@ -6,38 +6,23 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 
 from webapp.extensions import htmx
-from webapp.listing import paginate
-from webapp.listing import sort_args
 from webapp.models import Customer
+from webapp.permissions import actor
 from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
-from webapp.permissions import scoped
 from webapp.services import customers
 from webapp.services.validation import Invalid
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
-SORT_COLUMNS = {
-    "name": Customer.name,
-    "mc": Customer.mc_number,
-    "city": (Customer.state, Customer.city),
-    "terms": Customer.payment_terms_days,
-    "method": Customer.invoicing_method,
-}
-
-
 @bp.route("/")
 @login_required
 def index():
     """Customers of the company in view; ?q= searches name and MC number."""
-    q = request.args.get("q", "").strip()
-    sort, desc, order_by = sort_args(SORT_COLUMNS, "name")
-    page = paginate(customers.search(scoped(Customer), q), order_by, Customer)
-    context = {"page": page, "q": q, "sort": sort, "desc": desc}
+    context = customers.list_from_args(current_company(), request.args)
     if htmx.target == "customer-list":  # the search box asks for the list alone
         return render_template("customers/_partials/list.html", **context)
     return render_template("customers/index.html", **context)
@@ -59,7 +44,7 @@ def create():
         abort(404)
     try:
         customer = customers.create_customer(company, request.form,
-                                             actor=current_user._get_current_object())
+                                             actor=actor())
     except Invalid as exc:
         return _form(None, request.form, exc.errors, 400)
     flash(f"Customer {customer.name} added.", "success")
@@ -75,7 +60,7 @@ def update(customer_id):
         values = {name: getattr(customer, name) for name, _ in customers.CUSTOMER_FIELDS}
         return _form(customer, values, {})
     try:
-        customers.update_customer(customer, request.form, actor=current_user._get_current_object())
+        customers.update_customer(customer, request.form, actor=actor())
     except Invalid as exc:
         return _form(customer, request.form, exc.errors, 400)
     flash(f"Customer {customer.name} saved.", "success")

@@ -3,7 +3,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import jsonify
 
-from webapp import queue
+from webapp import jobs
 from webapp.models import db
 from webapp.permissions import public
 
@@ -25,7 +25,7 @@ def healthz():
         current_app.logger.warning("healthz: database unreachable: %s", exc)
         result["database"] = f"error: {type(exc).__name__}"
     try:
-        queue.ping()
+        jobs.ping()
         result["queue"] = "ok"
     except Exception as exc:
         current_app.logger.warning("healthz: queue unreachable: %s", exc)

@@ -11,18 +11,16 @@ from flask import render_template
 from flask import request
 from flask import send_file
 from flask import url_for
-from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from webapp.extensions import htmx
-from webapp.listing import page_args
-from webapp.listing import sort_args
 from webapp.models import Load
+from webapp.permissions import actor
 from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
-from webapp.services import load_import
 from webapp.services import loads as service
+from webapp.services.loads import importing as load_import
+from webapp.services.validation import Invalid
 
 bp = Blueprint("loads", __name__, url_prefix="/loads")
 
@@ -36,10 +34,8 @@ def _partial():
 @login_required
 def index():
     """Loads of the company in view: filters, sorting, pages; the table alone for htmx."""
-    filters = service.Filters.from_args(request.args)
-    sort, desc, _ = sort_args(service.SORT_COLUMNS, "load")
-    page = service.list_page(current_company(), filters, sort, desc, *page_args())
-    context = {"page": page, "filters": filters, "sort": sort, "desc": desc, "batch_url": _batch_url}
+    view = service.list_from_args(current_company(), request.args)
+    context = {"page": view.page, "filters": view.filters, "sort": view.sort, "desc": view.desc}
     if _partial():
         return render_template("loads/_partials/table.html", **context)
     subsidiaries, customers = service.choices(current_company())
@@ -47,24 +43,12 @@ def index():
                            **context)
 
 
-def _batch_url(batch_id):
-    """The batch page on Reports > Factoring."""
-    try:
-        return url_for("reports.batch", batch_id=batch_id)
-    except BuildError:
-        return f"{url_for('reports.index')}batches/{batch_id}"
-
-
 @bp.route("/<int:load_id>")
 @login_required
 def detail(load_id):
     """Every field of one load, its lines, money, documents and history."""
     load = get_scoped_or_404(Load, load_id)
-    return render_template(
-        "loads/detail.html", load=load, lines=service.lines_of(load),
-        payments=service.payments_of(load), documents=service.documents_of(load),
-        history=service.history(load), batch_url=_batch_url,
-        document_kinds=service.DOCUMENT_KINDS)
+    return render_template("loads/detail.html", load=load, **service.load_page(load))
 
 
 def _submitted_lines():
@@ -89,9 +73,9 @@ def create():
     """Enter a new load by hand."""
     if request.method == "POST":
         try:
-            load = service.create_load(current_company(), current_user.id, request.form,
+            load = service.create_load(current_company(), actor(), request.form,
                                        _submitted_lines())
-        except service.LoadError as exc:
+        except Invalid as exc:
             return _render_form(None, request.form, _filled(_submitted_lines()), exc.errors, 422)
         flash(f"Load {load.load_number} was created (Queued).", "success")
         return redirect(url_for("loads.detail", load_id=load.id), 303)
@@ -109,11 +93,11 @@ def update(load_id):
     load = get_scoped_or_404(Load, load_id)
     if request.method == "POST":
         try:
-            service.update_load(load, current_user.id, request.form, _submitted_lines())
+            service.update_load(load, actor(), request.form, _submitted_lines())
         except service.LoadLocked as exc:
             flash(str(exc), "error")
             return redirect(url_for("loads.detail", load_id=load.id), 303)
-        except service.LoadError as exc:
+        except Invalid as exc:
             return _render_form(load, request.form, _filled(_submitted_lines()), exc.errors, 422)
         flash(f"Load {load.load_number} was saved.", "success")
         return redirect(url_for("loads.detail", load_id=load.id), 303)
@@ -165,7 +149,7 @@ def import_commit():
         flash("This file was already imported, or its preview expired. Upload it again.", "error")
         return redirect(url_for("loads.import_loads"), 303)
     try:
-        count, preview = load_import.commit_stored(stored, current_company(), current_user.id)
+        count, preview = load_import.commit_stored(stored, current_company(), actor())
     except load_import.ImportRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("loads.import_loads"), 303)
@@ -201,7 +185,7 @@ def add_document(load_id):
     try:
         if upload is None or not upload.filename:
             raise service.DocumentError("Choose a PDF file to upload.")
-        service.add_document(load, current_user.id, request.form.get("kind", ""), upload.filename,
+        service.add_document(load, actor(), request.form.get("kind", ""), upload.filename,
                              upload.read(), current_app.config.get("MAX_CONTENT_LENGTH"))
     except service.DocumentError as exc:
         error = str(exc)
@@ -228,7 +212,7 @@ def download_document(load_id, document_id):
 def remove_document(load_id, document_id):
     """Remove a document from the load."""
     load = get_scoped_or_404(Load, load_id)
-    if not service.remove_document(load, current_user.id, document_id):
+    if not service.remove_document(load, actor(), document_id):
         abort(404)
     if _partial():
         return _documents_fragment(load)

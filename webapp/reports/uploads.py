@@ -1,8 +1,7 @@
 """Reports > Factoring: Purchase and Payment Report templates, uploads, preview, confirm.
 
-The batch page (someone else's view) includes two partials of this area; the
-helpers they need are exposed to every template by the context processor below,
-so that page's view needs to know nothing about reports.
+Every page and fragment here shows the batch's reports section, so each render
+carries the batch's BatchReports read model (services.reports.batch_reports).
 """
 from urllib.parse import quote
 
@@ -13,8 +12,6 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from webapp.extensions import htmx
 from webapp.models import REPORT_KINDS
@@ -23,11 +20,12 @@ from webapp.models import REPORT_PURCHASE
 from webapp.models import UPLOAD_APPLIED
 from webapp.models import Batch
 from webapp.models import ReportUpload
+from webapp.permissions import actor
 from webapp.permissions import billing_required
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
-from webapp.services import report_apply
-from webapp.services import report_files
+from webapp.services import reports
+from webapp.services.reports import templates as report_templates
 
 bp = Blueprint("report_uploads", __name__, url_prefix="/reports/factoring")
 
@@ -36,50 +34,20 @@ RESULT = "reports/uploads/_partials/result.html"
 REFUSED = "reports/uploads/_partials/refused.html"
 
 
-@bp.app_context_processor
-def _report_helpers():
-    """What the batch page's report partials call (computed only when they render)."""
-    return {
-        "report_money": report_apply.batch_money,
-        "report_exceptions": report_apply.batch_exceptions,
-        "report_uploads": report_apply.batch_uploads,
-        "report_counts_text": report_apply.counts_text,
-        "report_batch_refusal": report_apply.batch_refusal,
-        "report_batch_url": batch_url,
-        "report_load_url": load_url,
-    }
-
-
-def batch_url(batch_id):
-    """The batch page (another area's endpoint; its fixed URL if that is not registered)."""
-    try:
-        return url_for("reports.batch", batch_id=batch_id)
-    except BuildError:
-        return f"/reports/factoring/batches/{batch_id}"
-
-
-def load_url(load_id):
-    """A load's page (another area's endpoint; its fixed URL if that is not registered)."""
-    try:
-        return url_for("loads.detail", load_id=load_id)
-    except BuildError:
-        return f"/loads/{load_id}"
-
-
 # --- templates --------------------------------------------------------------------
 
 @bp.route("/templates/Purchase_Report.csv")
 @login_required
 def purchase_template():
     """The Purchase Report template: headers only."""
-    return _csv(report_files.blank_template(REPORT_PURCHASE), "Purchase_Report.csv")
+    return _csv(report_templates.blank_template(REPORT_PURCHASE), "Purchase_Report.csv")
 
 
 @bp.route("/templates/Payments_Report.csv")
 @login_required
 def payment_template():
     """The Payment Report template: headers only."""
-    return _csv(report_files.blank_template(REPORT_PAYMENT), "Payments_Report.csv")
+    return _csv(report_templates.blank_template(REPORT_PAYMENT), "Payments_Report.csv")
 
 
 @bp.route("/batches/<int:batch_id>/Purchase_Report.csv")
@@ -87,7 +55,7 @@ def payment_template():
 def batch_purchase_template(batch_id):
     """The Purchase Report pre-filled with the batch's invoices still Invoiced."""
     batch = get_scoped_or_404(Batch, batch_id)
-    return _csv(report_files.prefilled_template(batch, REPORT_PURCHASE),
+    return _csv(report_templates.prefilled_template(batch, REPORT_PURCHASE),
                 f"Purchase_Report_batch_{batch.number}.csv")
 
 
@@ -96,7 +64,7 @@ def batch_purchase_template(batch_id):
 def batch_payment_template(batch_id):
     """The Payment Report pre-filled with the batch's Financed invoices and their balances."""
     batch = get_scoped_or_404(Batch, batch_id)
-    return _csv(report_files.prefilled_template(batch, REPORT_PAYMENT),
+    return _csv(report_templates.prefilled_template(batch, REPORT_PAYMENT),
                 f"Payments_Report_batch_{batch.number}.csv")
 
 
@@ -122,17 +90,18 @@ def _upload(batch_id, kind):
     if upload is None or not upload.filename:
         return _refused(batch, kind, f"Choose the {REPORT_KINDS[kind]} file (CSV) to upload.", 422)
     try:
-        result = report_apply.preview(batch, kind, upload.read(), current_user._get_current_object(),
+        result = reports.preview(batch, kind, upload.read(), actor(),
                                       upload.filename)
-    except report_apply.ReportRefused as exc:
+    except reports.ReportRefused as exc:
         return _refused(batch, kind, exc.message, exc.status)
     if htmx:
-        return render_template(PREVIEW, batch=batch, preview=result)
+        return render_template(PREVIEW, batch=batch, preview=result, reports=reports.batch_reports(batch))
     return redirect(url_for(".show", upload_id=result.upload.id), 303)
 
 
 def _refused(batch, kind, message, status):
-    context = {"batch": batch, "kind": kind, "kind_label": REPORT_KINDS[kind], "message": message}
+    context = {"batch": batch, "kind": kind, "kind_label": REPORT_KINDS[kind], "message": message,
+               "reports": reports.batch_reports(batch)}
     if htmx:
         return render_template(REFUSED, **context), status
     return render_template("reports/uploads/page.html", refusal=context, **context), status
@@ -144,12 +113,13 @@ def show(upload_id):
     """A report upload: its preview (checked again now) or, once applied, its result."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
     batch = upload.batch
-    context = {"batch": batch, "upload": upload, "kind": upload.kind, "kind_label": REPORT_KINDS[upload.kind]}
+    context = {"batch": batch, "upload": upload, "kind": upload.kind, "kind_label": REPORT_KINDS[upload.kind],
+               "reports": reports.batch_reports(batch)}
     if upload.status == UPLOAD_APPLIED:
-        context["result_info"] = report_apply.summary_of(upload)
+        context.update(reports.upload_result(upload))
         fragment = RESULT
     else:
-        context["preview"] = report_apply.review(upload)
+        context["preview"] = reports.review(upload)
         fragment = PREVIEW
     if htmx:
         return render_template(fragment, **context)
@@ -163,8 +133,8 @@ def confirm(upload_id):
     upload = get_scoped_or_404(ReportUpload, upload_id)
     batch = upload.batch
     try:
-        result = report_apply.apply(upload, current_user._get_current_object())
-    except report_apply.ReportRefused as exc:
+        result = reports.apply(upload, actor())
+    except reports.ReportRefused as exc:
         if not htmx:
             flash(exc.message, "error")
             return redirect(url_for(".show", upload_id=upload.id), 303)
@@ -173,16 +143,16 @@ def confirm(upload_id):
             fresh = ReportUpload.get_by_id(upload.id)
             if fresh.status == UPLOAD_APPLIED:
                 return _refused(batch, upload.kind, exc.message, exc.status)
-            preview = report_apply.review(fresh)
-        return render_template(PREVIEW, batch=batch, preview=preview, refusal_message=exc.message), exc.status
+            preview = reports.review(fresh)
+        return render_template(PREVIEW, batch=batch, preview=preview, refusal_message=exc.message,
+                               reports=reports.batch_reports(batch)), exc.status
     if not htmx:
         flash(f"{REPORT_KINDS[upload.kind]} applied: "
-              f"{report_apply.counts_text(upload.kind, result.counts)}.", "success")
+              f"{reports.counts_text(upload.kind, result.counts)}.", "success")
         return redirect(url_for(".show", upload_id=upload.id), 303)
     upload = ReportUpload.get_by_id(upload.id)
-    return render_template(RESULT, batch=batch, upload=upload, kind=upload.kind,
-                           kind_label=REPORT_KINDS[upload.kind], result_info=report_apply.summary_of(upload),
-                           oob=True)
+    return render_template(RESULT, batch=batch, upload=upload, kind=upload.kind, kind_label=REPORT_KINDS[upload.kind],
+                           reports=reports.batch_reports(batch), oob=True, **reports.upload_result(upload))
 
 
 @bp.route("/uploads/<int:upload_id>/errors.csv")
@@ -191,9 +161,9 @@ def errors_csv(upload_id):
     """Download rows with errors: the bad rows as uploaded, with an Error column."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
     if upload.status == UPLOAD_APPLIED:
-        text = report_files.errors_csv(None)
+        text = report_templates.errors_csv(None)
     else:
-        text = report_files.errors_csv(report_apply.review(upload))
+        text = report_templates.errors_csv(reports.review(upload))
     stem = upload.filename.rsplit(".", 1)[0] if upload.filename else "report"
     return _csv(text, f"{stem}_errors.csv")
 
@@ -203,7 +173,7 @@ def errors_csv(upload_id):
 def original(upload_id):
     """The uploaded file itself, byte for byte."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
-    response = Response(report_apply.stored_bytes(upload), mimetype="text/csv")
+    response = Response(reports.stored_bytes(upload), mimetype="text/csv")
     response.headers["Content-Disposition"] = _attachment(upload.filename or "report.csv")
     return response
 

@@ -9,19 +9,15 @@ from flask import render_template
 from flask import request
 from flask import send_file
 from flask import url_for
-from flask_login import current_user
 
+from webapp import jobs
 from webapp.errors import render_error
 from webapp.extensions import htmx
-from webapp.listing import paginate
-from webapp.listing import sort_args
 from webapp.models import BATCH_PENDING
 from webapp.models import BATCH_RUNNING
 from webapp.models import Batch
-from webapp.models import BatchLoad
-from webapp.models import Customer
-from webapp.models import Load
 from webapp.models import Subsidiary
+from webapp.permissions import actor
 from webapp.permissions import billing_required
 from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
@@ -29,22 +25,6 @@ from webapp.permissions import login_required
 from webapp.services import batches
 
 bp = Blueprint("reports", __name__, url_prefix="/reports/factoring")
-
-SORTS = {
-    "number": Batch.number,
-    "date": Batch.created_at,
-    "subsidiary": (Subsidiary.name, Batch.number),
-    "count": Batch.load_count,
-    "total": Batch.total_cents,
-}
-LOAD_SORTS = {
-    "load": Load.load_number,
-    "invoice": BatchLoad.invoice_number,
-    "customer": (Customer.name, Load.load_number),
-    "amount": BatchLoad.amount_cents,
-    "status": (Load.billing_status, Load.load_number),
-}
-
 
 @bp.context_processor
 def _labels():
@@ -62,27 +42,20 @@ def index():
     company = current_company()
     wanted = request.args.get("subsidiary_id", "")
     subsidiary = get_scoped_or_404(Subsidiary, wanted) if wanted else None
-    sort, desc, order = sort_args(SORTS, "number")
-    if "sort" not in request.args:
-        desc, order = True, [Batch.number.desc()]
-    page = paginate(batches.batch_list(company, subsidiary), order, Batch)
-    ctx = {"page": page, "sort": sort, "desc": desc, "subsidiary": subsidiary,
-           "states": batches.factoring_states(page.items)}
+    view = batches.batch_index(company, subsidiary, request.args)
+    ctx = {"page": view.page, "sort": view.sort, "desc": view.desc, "subsidiary": view.subsidiary,
+           "states": view.states}
     if htmx:
         return render_template("reports/_partials/batch_table.html", **ctx)
-    return render_template("reports/index.html", subsidiaries=batches.subsidiaries(company), **ctx)
+    return render_template("reports/index.html", subsidiaries=view.subsidiaries, **ctx)
 
 
 @bp.route("/batches/<int:batch_id>")
 @login_required
 def batch(batch_id):
     """One batch: its file, its loads and their current statuses, Retry / Cancel / Download."""
-    batch = get_scoped_or_404(Batch, batch_id)
-    sort, desc, order = sort_args(LOAD_SORTS, "load")
-    page = paginate(batches.batch_loads(batch), [BatchLoad.live.desc()] + order, BatchLoad, default_per_page=100)
-    return render_template(
-        "reports/batch.html", batch=batch, page=page, sort=sort, desc=desc,
-        state=batches.factoring_states([batch]).get(batch.id), file_size=batches.file_size(batch))
+    view = batches.batch_page(get_scoped_or_404(Batch, batch_id), request.args)
+    return render_template("reports/batch.html", **vars(view))
 
 
 @bp.route("/batches/<int:batch_id>/progress")
@@ -104,13 +77,13 @@ def progress(batch_id):
 @login_required
 def row(batch_id):
     """One row of the batch list (polled by htmx while the job runs)."""
-    batch = (batches.batch_list(current_company()).where(Batch.id == batch_id).first())
-    if batch is None:
+    found = batches.batch_row(current_company(), batch_id)
+    if found is None:
         return render_error(404)
+    batch, states = found
     if not htmx:
         return redirect(url_for("reports.batch", batch_id=batch.id), code=303)
-    return render_template("reports/_partials/batch_row.html", batch=batch,
-                           states=batches.factoring_states([batch]))
+    return render_template("reports/_partials/batch_row.html", batch=batch, states=states)
 
 
 @bp.route("/batches/<int:batch_id>/download")
@@ -134,7 +107,8 @@ def retry(batch_id):
     """Run a failed batch's job again."""
     batch = get_scoped_or_404(Batch, batch_id)
     try:
-        batches.retry_batch(batch, current_user._get_current_object())
+        batches.retry_batch(batch, actor())
+        jobs.start_batch(batch.id)
         flash(f"Batch #{batch.number} is being generated again.", "success")
     except batches.BatchError as exc:
         flash(str(exc), "error")
@@ -147,7 +121,7 @@ def cancel(batch_id):
     """Cancel a failed or waiting batch; its loads go back to the Factoring Upload list."""
     batch = get_scoped_or_404(Batch, batch_id)
     try:
-        released = batches.cancel_batch(batch, current_user._get_current_object())
+        released = batches.cancel_batch(batch, actor())
         flash(f"Batch #{batch.number} was cancelled; its {released} loads are back on Factoring Upload.",
               "success")
     except batches.BatchError as exc:

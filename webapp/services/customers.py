@@ -3,6 +3,9 @@ from peewee import fn
 
 from webapp.models import INVOICING_METHODS
 from webapp.models import Customer
+from webapp.services.paging import Page
+from webapp.services.paging import PageRequest
+from webapp.services.paging import Sort
 from webapp.services.records import create_record
 from webapp.services.records import update_record
 from webapp.services.validation import Checker
@@ -35,6 +38,24 @@ def clean_customer(data, company, exclude_id=None):
     if "name" not in check.errors and _name_taken(company, check.values["name"], exclude_id):
         check.error("name", _taken_message(check.values["name"]))
     return check.done()
+
+
+SORT_COLUMNS = {
+    "name": Customer.name,
+    "mc": Customer.mc_number,
+    "city": (Customer.state, Customer.city),
+    "terms": Customer.payment_terms_days,
+    "method": Customer.invoicing_method,
+}
+
+
+def list_from_args(company, args):
+    """The Customers list as the query string ARGS asks for it: ?q= (name or MC), sort and page."""
+    q = (args.get("q") or "").strip()
+    sort = Sort.from_args(args, SORT_COLUMNS, "name")
+    query = search(Customer.select().where(Customer.company == company), q)
+    page = Page.of_query(query.order_by(*sort.order(SORT_COLUMNS), Customer.id.desc()), PageRequest.from_args(args))
+    return {"page": page, "q": q, "sort": sort.key, "desc": sort.desc}
 
 
 def search(query, text):

@@ -147,18 +147,23 @@ def get_entry(subsidiary, info_id):
         (ImportantInfo.id == info_id) & (ImportantInfo.subsidiary == subsidiary))
 
 
-def has_noa(subsidiary):
-    """True when the subsidiary has a Notice of Assignment configured."""
-    return ImportantInfo.select().where(
-        (ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA)).exists()
+def for_company(company):
+    """The company's subsidiaries by name."""
+    return list(Subsidiary.select().where(Subsidiary.company == company).order_by(Subsidiary.name))
 
 
-def noa_text(subsidiary):
-    """The subsidiary's Notice of Assignment text, or None."""
-    row = (ImportantInfo.select(ImportantInfo.text)
-           .where((ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA))
-           .first())
-    return row.text if row else None
+def document_texts(subsidiary):
+    """{kind: text} of the subsidiary's Document Configuration: what its invoices print."""
+    return dict(ImportantInfo.select(ImportantInfo.kind, ImportantInfo.text)
+                .where(ImportantInfo.subsidiary == subsidiary).tuples())
+
+
+def notice_of_assignment(subsidiary=None, texts=None):
+    """The Notice of Assignment, stripped ('' when there is none): of SUBSIDIARY, or within the
+    TEXTS that document_texts() already read. The one reader of the NOA."""
+    if texts is None:
+        texts = document_texts(subsidiary)
+    return (texts.get(INFO_NOA) or "").strip()
 
 
 def _audit_info(action, subsidiary, kind, *, actor, before="", after=""):

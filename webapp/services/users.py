@@ -109,6 +109,12 @@ def visible_users(actor, company):
     return User.select().where(where).order_by(User.name, User.email, User.id)
 
 
+def users_page(actor, company):
+    """The Users page: the users ACTOR sees in COMPANY, and the ids of those they may change."""
+    rows = list(visible_users(actor, company))
+    return {"users": rows, "changeable": {u.id for u in rows if may_change(actor, u)}}
+
+
 def get_visible_user(actor, company, user_id):
     """One user ACTOR sees on COMPANY's Users page, or None (answer 404: reveal nothing)."""
     return visible_users(actor, company).where(User.id == user_id).first()

@@ -1,4 +1,5 @@
-"""Checking what people type into forms: names, MC/USDOT numbers, addresses, contacts.
+"""Checking what people type into forms: names, MC/USDOT numbers, addresses, contacts, and
+the one error type a refused form raises.
 
 Pure functions, no database. A form's problems are collected field by field and
 raised together as Invalid, so a person sees every mistake at once.
@@ -14,10 +15,15 @@ PHONE_CHARS_RE = re.compile(r"^[0-9+().\-\s/xext]+$", re.IGNORECASE)
 
 
 class Invalid(ValueError):
-    """A form refused; ERRORS maps each field name to a message for the person."""
+    """A form or a record refused; ERRORS maps each field name to a message for the person.
 
-    def __init__(self, errors):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    The one error type of every form (loads, users, customers, subsidiaries, Document
+    Configuration). LABELS, when given, names the fields in the message.
+    """
+
+    def __init__(self, errors, labels=None):
+        labels = labels or {}
+        super().__init__("; ".join(f"{labels.get(k, k)}: {v}" for k, v in errors.items()))
         self.errors = dict(errors)
 
 

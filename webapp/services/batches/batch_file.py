@@ -27,8 +27,9 @@ from reportlab.pdfgen import canvas
 
 from webapp.models import INFO_NOA
 from webapp.models import LINE_KINDS
-from webapp.services.parsing import format_cents
-from webapp.services.parsing import write_csv
+from webapp.services.money import format_cents
+from webapp.services.money import format_money
+from webapp.services.tables import write_csv
 
 # A TrueType font with wide coverage when the system has one (Debian: fonts-dejavu-core);
 # otherwise the PDF base fonts, which draw Windows-1252 only.
@@ -165,13 +166,6 @@ def clean(text):
         else:
             out.append("?")
     return "".join(out)
-
-
-def money(cents):
-    """Integer cents as $1,234.56 (negative as -$12.50)."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(int(cents))
-    return f"{sign}${cents // 100:,}.{cents % 100:02d}"
 
 
 def long_date(value):
@@ -469,13 +463,13 @@ def _render_invoice(load, customer, subsidiary, lines, info):
         for part in parts:
             pen.text(pen.x0 + 6, y, part)
             y -= 12.5
-        pen.text(amount_x, pen.y - 15, money(cents), align="right")
+        pen.text(amount_x, pen.y - 15, format_money(cents), align="right")
         pen.y -= height
         pen.rule(pen.y)
     pen.band(pen.y, 22)
     pen.rule(pen.y, weight=1.2, color=ACCENT)
     pen.text(pen.x0 + 6, pen.y - 15, "TOTAL DUE", bold=True)
-    pen.text(amount_x, pen.y - 15, money(load.total_cents), bold=True, align="right")
+    pen.text(amount_x, pen.y - 15, format_money(load.total_cents), bold=True, align="right")
     pen.y -= 22 + 18
 
     terms = f"{terms_label(customer.payment_terms_days)}, due {long_date(due) or 'on receipt'}."
@@ -599,7 +593,7 @@ def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
         ("BATCH NO.", f"{batch_number:04d}"),
         ("DATE", long_date(batch_date)),
         ("INVOICES", str(len(rows))),
-        ("TOTAL", money(total)),
+        ("TOTAL", format_money(total)),
     ], right_width=220)
 
     full = pen.x1 - pen.x0
@@ -633,7 +627,7 @@ def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
     font = pen.font()
     for n, r in enumerate(rows, start=1):
         values = [str(n), r.invoice_number, r.load_number, short_date(r.invoice_date), r.customer_name,
-                  r.customer_mc or "—", terms_label(r.terms_days), short_date(r.due_date), money(r.amount_cents)]
+                  r.customer_mc or "—", terms_label(r.terms_days), short_date(r.due_date), format_money(r.amount_cents)]
         wrapped = [wrap(v, font, 8.5, edges[i][1] - 12)[:3] or [""] for i, v in enumerate(values)]
         height = 11 * max(len(w) for w in wrapped) + 8
         pen.need(height)
@@ -649,11 +643,11 @@ def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
     pen.rule(pen.y, weight=1.2, color=ACCENT)
     cell(1, pen.y - 14.5, f"{len(rows)} invoices", bold=True, size=9.5)
     cell(7, pen.y - 14.5, "TOTAL", bold=True, size=9.5)
-    cell(8, pen.y - 14.5, money(total), bold=True, size=9.5)
+    cell(8, pen.y - 14.5, format_money(total), bold=True, size=9.5)
     pen.y -= 22 + 22
     pen.on_new_page = None
 
-    statement = wrap(f"{name} submits the {len(rows)} invoices listed above, totalling {money(total)}, "
+    statement = wrap(f"{name} submits the {len(rows)} invoices listed above, totalling {format_money(total)}, "
                      f"to {provider_label} for purchase. The invoices and their supporting documents are "
                      "enclosed in this batch file.", pen.font(), 9.5, full)
     pen.need(12.5 * len(statement) + 70)

@@ -13,12 +13,12 @@ import re
 from webapp.models import PAYMENT_METHODS
 from webapp.models import REPORT_PAYMENT
 from webapp.models import REPORT_PURCHASE
-from webapp.services.parsing import FileFormatError
-from webapp.services.parsing import normalize_header
-from webapp.services.parsing import parse_date
-from webapp.services.parsing import parse_money
-from webapp.services.parsing import parse_yes_no
-from webapp.services.parsing import read_table
+from webapp.services.money import parse_money
+from webapp.services.tables import FileFormatError
+from webapp.services.tables import normalize_header
+from webapp.services.tables import parse_date
+from webapp.services.tables import parse_yes_no
+from webapp.services.tables import read_table
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -26,7 +26,6 @@ MAX_ROWS = 50_000
 PURCHASED = "purchased"
 REJECTED = "rejected"
 HELD = "held"
-PURCHASE_STATUSES = (PURCHASED, REJECTED, HELD)
 
 PURCHASE_COLUMNS = [
     "Invoice Number", "Load Number", "Purchase Date", "Invoice Amount", "Advance Amount",
@@ -167,19 +166,9 @@ class ParsedReport:
         self.errors.append(RowError(row, self.columns.get(column, column), message))
 
 
-def parse_purchase_report(data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
-    """Parse a Purchase Report (bytes) into PurchaseRows and RowErrors."""
-    return _parse(REPORT_PURCHASE, data, max_bytes, max_rows)
-
-
-def parse_payment_report(data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
-    """Parse a Payment Report (bytes) into PaymentRows and RowErrors."""
-    return _parse(REPORT_PAYMENT, data, max_bytes, max_rows)
-
-
-def parse_report(kind, data, **limits):
-    """parse_purchase_report or parse_payment_report, by KIND."""
-    return _parse(kind, data, limits.get("max_bytes", MAX_BYTES), limits.get("max_rows", MAX_ROWS))
+def parse_report(kind, data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
+    """Parse a Purchase or Payment Report (bytes, by KIND) into its rows and RowErrors."""
+    return _parse(kind, data, max_bytes, max_rows)
 
 
 def sha256_of(data):

@@ -1,4 +1,5 @@
-"""Reading what Excel and factor portals produce: bytes to rows, text to cents and dates.
+"""Tables in and out: the CSV files Excel and factor portals produce read into rows, dates and
+yes/no cells read from text, and formula-safe CSV written back. (Money: services.money.)
 
 Pure functions, no database. Every error is a ValueError (or FileFormatError)
 whose message is written for the person who uploaded the file.
@@ -7,8 +8,6 @@ import csv
 import datetime
 import io
 import re
-from decimal import Decimal
-from decimal import InvalidOperation
 
 
 class FileFormatError(ValueError):
@@ -130,50 +129,6 @@ def read_table(data, *, max_rows=50_000):
     return Table(headers, rows)
 
 
-# Unsigned, after the sign and any grouping commas are taken off: 12, 12.5, 12., .5
-_MONEY_RE = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
-_PLAIN_CENTS = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
-
-
-def parse_money(text):
-    """'$1,234.56', '1234.5', '(12.50)', '-12.50', 'USD 10' to integer cents."""
-    raw = (text or "").strip()
-    if not raw:
-        raise ValueError("is empty")
-    if _PLAIN_CENTS.match(raw):  # 1234.56, the common case, without the general path below
-        whole, _, part = raw.partition(".")
-        cents = int(whole) * 100 + int((part + "00")[:2])
-        if abs(cents) < 10 ** 13:
-            return cents
-    value = raw.replace("$", "").replace("USD", "").replace("usd", "").replace(" ", "").replace("\u00a0", "")
-    negative = False
-    if value.startswith("(") and value.endswith(")"):
-        negative, value = True, value[1:-1]
-    elif value.endswith("-") and not value.startswith(("-", "+")):
-        negative, value = True, value[:-1]
-    elif value.startswith("-"):
-        negative, value = True, value[1:]
-    elif value.startswith("+"):
-        value = value[1:]
-    if "," in value:
-        if not re.match(r"^\d{1,3}(,\d{3})+(\.\d*)?$", value):
-            raise ValueError(f"'{raw}' is not an amount (use 1,234.56)")
-        value = value.replace(",", "")
-    if not _MONEY_RE.match(value):
-        raise ValueError(f"'{raw}' is not an amount")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"'{raw}' is not an amount")
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"'{raw}' has more than two decimals")
-    if abs(cents) >= 10 ** 13:
-        raise ValueError(f"'{raw}' is too large")
-    cents = int(cents)
-    return -cents if negative else cents
-
-
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%Y/%m/%d")
 # The two shapes nearly every file uses, read without strptime (which is slow per call).
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -225,13 +180,6 @@ def parse_yes_no(text, default=True):
     if value in ("no", "n", "false", "f", "0", "partial"):
         return False
     raise ValueError(f"'{text}' is not yes or no")
-
-
-def format_cents(cents):
-    """Integer cents as 1234.56 for CSV cells (no currency sign, no grouping)."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(int(cents))
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")

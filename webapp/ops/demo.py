@@ -11,10 +11,13 @@ from webapp.models import DIRECT
 from webapp.models import FACTORING
 from webapp.models import INFO_NOA
 from webapp.models import QUEUED
+from webapp.models import REPORT_PAYMENT
+from webapp.models import REPORT_PURCHASE
 from webapp.models import ROLE_ADMIN
 from webapp.models import ROLE_PARTNER_ADMIN
 from webapp.models import ROLE_SUPPORT
 from webapp.models import ROLE_USER
+from webapp.models import Batch
 from webapp.models import Company
 from webapp.models import Customer
 from webapp.models import ImportantInfo
@@ -24,15 +27,12 @@ from webapp.models import Partner
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
-from webapp.models import REPORT_PAYMENT
-from webapp.models import REPORT_PURCHASE
-from webapp.models import Batch
 from webapp.services import batches
-from webapp.services import report_apply
+from webapp.services import reports
 from webapp.services.auth import hash_password
-from webapp.services.parsing import format_cents
-from webapp.services.parsing import write_csv
-from webapp.services.report_parsing import COLUMNS
+from webapp.services.money import format_cents
+from webapp.services.reports.parsing import COLUMNS
+from webapp.services.tables import write_csv
 
 DEMO_PASSWORD = "demo-password"
 
@@ -215,7 +215,7 @@ def seed_history(company, subsidiary, actor, today, stages):
         chosen, pool = pool[:_STAGE_SIZES[stage]], pool[_STAGE_SIZES[stage]:]
         if not chosen:
             return
-        batch = batches.create_batch(company, subsidiary, [l.id for l in chosen], actor, enqueue=False)
+        batch = batches.create_batch(company, subsidiary, [l.id for l in chosen], actor)
         batches.run_batch(batch.id)
         if stage == "invoiced":
             continue
@@ -247,5 +247,5 @@ def seed_history(company, subsidiary, actor, today, stages):
 def _apply(batch, kind, data, actor, filename):
     """Preview then confirm a report, as the upload screen does."""
     batch = Batch.get_by_id(batch.id)
-    result = report_apply.preview(batch, kind, data, actor, filename=filename)
-    report_apply.apply(result.upload, actor)
+    result = reports.preview(batch, kind, data, actor, filename=filename)
+    reports.apply(result.upload, actor)

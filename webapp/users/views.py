@@ -6,17 +6,13 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 
+from webapp.permissions import actor
 from webapp.permissions import current_company
 from webapp.permissions import manager_required
 from webapp.services import users
 
-bp = Blueprint("accounts", __name__, url_prefix="/users")
-
-
-def _actor():
-    return current_user._get_current_object()
+bp = Blueprint("users", __name__, url_prefix="/users")
 
 
 def _company():
@@ -28,7 +24,7 @@ def _company():
 
 def _target(user_id):
     """A user shown on this company's Users page, else 404 (another tenant's id reveals nothing)."""
-    target = users.get_visible_user(_actor(), _company(), user_id)
+    target = users.get_visible_user(actor(), _company(), user_id)
     if target is None:
         abort(404)
     return target
@@ -38,15 +34,12 @@ def _target(user_id):
 @manager_required
 def index():
     """Users of the company in view: role, Billing, active, last sign-in."""
-    actor = _actor()
-    rows = list(users.visible_users(actor, _company()))
-    changeable = {u.id for u in rows if users.may_change(actor, u)}
-    return render_template("accounts/index.html", users=rows, changeable=changeable)
+    return render_template("users/index.html", **users.users_page(actor(), _company()))
 
 
 def _form(target, values, error=None, status=200):
-    return render_template("accounts/form.html", target=target, values=values,
-                           roles=users.assignable_roles(_actor()),
+    return render_template("users/form.html", target=target, values=values,
+                           roles=users.assignable_roles(actor()),
                            errors={(error.field or "_form"): str(error)} if error else {}), status
 
 
@@ -57,13 +50,13 @@ def create():
     if request.method == "GET":
         return _form(None, {"role": "user"})
     try:
-        user = users.create_company_user(_actor(), _company(), request.form)
+        user = users.create_company_user(actor(), _company(), request.form)
     except users.UserForbidden:
         abort(403)
     except users.UserError as exc:
         return _form(None, request.form, exc, 400)
     flash(f"User {user.email} created. Give them their initial password in person or by phone.", "success")
-    return redirect(url_for("accounts.index"), 303)
+    return redirect(url_for("users.index"), 303)
 
 
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
@@ -71,25 +64,25 @@ def create():
 def update(user_id):
     """Change a user's name, role and Billing."""
     target = _target(user_id)
-    if not users.may_change(_actor(), target):
+    if not users.may_change(actor(), target):
         abort(403)
     if request.method == "GET":
         return _form(target, {"name": target.name, "role": target.role,
                               "billing": "1" if target.billing else ""})
     try:
-        user = users.update_user(_actor(), _company(), target, request.form)
+        user = users.update_user(actor(), _company(), target, request.form)
     except users.UserForbidden:
         abort(403)
     except users.UserError as exc:
         return _form(target, request.form, exc, 400)
     flash(f"{user.display_name} saved.", "success")
-    return redirect(url_for("accounts.index"), 303)
+    return redirect(url_for("users.index"), 303)
 
 
 def _set_active(user_id, active):
     target = _target(user_id)
     try:
-        user = users.set_active(_actor(), _company(), target, active)
+        user = users.set_active(actor(), _company(), target, active)
     except users.UserForbidden:
         abort(403)
     except users.UserError as exc:
@@ -97,7 +90,7 @@ def _set_active(user_id, active):
     else:
         flash(f"{user.display_name} {'reactivated' if active else 'deactivated: their sessions have ended'}.",
               "success")
-    return redirect(url_for("accounts.index"), 303)
+    return redirect(url_for("users.index"), 303)
 
 
 @bp.route("/<int:user_id>/deactivate", methods=["POST"])

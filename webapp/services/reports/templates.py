@@ -1,12 +1,16 @@
 """CSV files of the report area: the two templates (blank and pre-filled per batch)
 and "Download rows with errors". Text cells are protected against formula injection.
 """
+from peewee import fn
+
+from webapp.models import FINANCED
+from webapp.models import INVOICED
 from webapp.models import REPORT_PURCHASE
-from webapp.services.parsing import format_cents
-from webapp.services.parsing import write_csv
-from webapp.services.report_apply import payment_template_rows
-from webapp.services.report_apply import purchase_template_rows
-from webapp.services.report_parsing import COLUMNS
+from webapp.models import Load
+from webapp.services.money import format_cents
+from webapp.services.reports.checking import in_batch
+from webapp.services.reports.parsing import COLUMNS
+from webapp.services.tables import write_csv
 
 
 def blank_template(kind):
@@ -53,3 +57,22 @@ def errors_csv(preview):
         messages = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in by_row[number])
         rows.append([number] + [cells.get(h, "") for h in headers] + [messages])
     return write_csv(["Row"] + headers + ["Error"], rows)
+
+
+def purchase_template_rows(batch):
+    """Rows of the pre-filled Purchase Report: the batch's loads still Invoiced."""
+    query = (Load.select(Load.invoice_number, Load.load_number, Load.total_cents)
+             .where(in_batch(batch)
+                    & (Load.billing_status == INVOICED))
+             .order_by(Load.invoice_number, Load.load_number).tuples())
+    return list(query)
+
+
+def payment_template_rows(batch):
+    """Rows of the pre-filled Payment Report: the batch's Financed loads and what each still owes."""
+    query = (Load.select(Load.invoice_number, Load.load_number,
+                         fn.COALESCE(Load.purchase_amount_cents, Load.total_cents) - Load.paid_cents)
+             .where(in_batch(batch)
+                    & (Load.billing_status == FINANCED))
+             .order_by(Load.invoice_number, Load.load_number).tuples())
+    return list(query)

@@ -21,11 +21,11 @@ from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import db
 from webapp.models import utcnow
-from webapp.services import loads as load_rules
-from webapp.services.parsing import FileFormatError
-from webapp.services.parsing import normalize_header
-from webapp.services.parsing import read_table
-from webapp.services.parsing import write_csv
+from webapp.services.loads import fields as load_rules
+from webapp.services.tables import FileFormatError
+from webapp.services.tables import normalize_header
+from webapp.services.tables import read_table
+from webapp.services.tables import write_csv
 
 MAX_ROWS = 10_000
 MAX_BYTES = 10 * 1024 * 1024

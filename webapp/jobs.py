@@ -1,0 +1,116 @@
+"""The job queue (Huey) and its tasks, bound in create_app().
+
+Services never enqueue: a service returns what must run (a batch id), and the
+caller starts it here after the commit. QUEUE_URL picks the storage: empty means
+a SQLite file in the instance folder (nothing extra to start, one machine),
+sqlite:///path a SQLite file elsewhere, redis://host:port/db (or rediss:// for
+TLS) Redis, postgresql://... tables in a PostgreSQL database (huey's SqlHuey; it
+may be the app's own database), and "immediate" runs every task in-process as
+soon as it is enqueued (tests). Redis or PostgreSQL let several web machines and
+workers share one queue.
+"""
+import logging
+import os
+
+from flask import current_app
+from huey import MemoryHuey
+from huey import RedisHuey
+from huey import SqliteHuey
+from huey import crontab
+
+from webapp.database import connection
+from webapp.services.batches import job as batch_job
+
+log = logging.getLogger(__name__)
+
+
+def build_huey(url, instance_path):
+    """A Huey for QUEUE_URL; see the module docstring."""
+    if url == "immediate":
+        return MemoryHuey("factor-desk", immediate=True)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("factor-desk", url=url)
+    if url.startswith(("postgres://", "postgresql://")):
+        from huey.contrib.sql_huey import SqlHuey
+        return SqlHuey("factor-desk", database=url)
+    if url.startswith("sqlite:///"):
+        filename = url[len("sqlite:///"):]
+    elif not url:
+        filename = os.path.join(instance_path, "queue.db")
+    else:
+        # A typo must not quietly give each machine a private queue that no worker reads.
+        raise ValueError(f"QUEUE_URL {url!r} is not understood: use redis://, postgresql://, "
+                         "sqlite:///path, immediate, or leave it empty.")
+    return SqliteHuey("factor-desk", filename=filename)
+
+
+def init_app(app):
+    """Create the app's Huey and define its tasks on it."""
+    huey = build_huey(app.config["QUEUE_URL"], app.instance_path)
+    app.extensions["huey"] = huey
+    app.extensions["tasks"] = _register(huey, app)
+
+
+def _register(huey, app):
+    """Define the tasks on HUEY; return them by name."""
+    stale_seconds = int(app.config.get("JOB_STALE_SECONDS", batch_job.STALE_SECONDS))
+
+    def in_app(fn):
+        """Run FN inside the app context with its own database connection."""
+        def run(*args, **kwargs):
+            with app.app_context():
+                with connection():
+                    return fn(*args, **kwargs)
+        run.__name__ = fn.__name__
+        return run
+
+    @huey.task(name="generate_batch")
+    @in_app
+    def generate_batch(batch_id):
+        """Build a batch's file and move its loads to Invoiced (safe to run twice)."""
+        return batch_job.run_batch(batch_id, stale_seconds=stale_seconds)
+
+    @huey.periodic_task(crontab(minute="*"), name="recover_batches")
+    @in_app
+    def recover_batches():
+        """Every minute: restart batches whose worker died or whose job was lost."""
+        return recover()
+
+    @huey.on_startup("recover_batches_on_start")
+    def recover_on_start():
+        """When a worker starts: restart what the previous worker left unfinished."""
+        try:
+            in_app(recover)(startup=True)
+        except Exception:  # the periodic task will try again; a worker must still start
+            app.logger.exception("batch recovery at worker start failed")
+
+    return {"generate_batch": generate_batch, "recover_batches": recover_batches}
+
+
+def enqueue(name, *args):
+    """Put task NAME on the queue (or run it now in immediate mode)."""
+    return current_app.extensions["tasks"][name](*args)
+
+
+def start_batch(batch_id):
+    """Start a batch's job, after the commit that created (or retried) it. A queue that is down
+    only delays it: the batch stays waiting and recovery enqueues it again."""
+    try:
+        enqueue("generate_batch", batch_id)
+    except Exception:
+        log.exception("could not enqueue batch %s", batch_id)
+
+
+def recover(startup=False):
+    """Fail the batches lost too often, start again those whose job was lost; the ids restarted."""
+    stale_seconds = int(current_app.config.get("JOB_STALE_SECONDS", batch_job.STALE_SECONDS))
+    restart = batch_job.recover_batches(startup=startup, stale_seconds=stale_seconds)
+    for batch_id in restart:
+        start_batch(batch_id)
+    return restart
+
+
+def ping():
+    """Reachability of the queue's storage, for /healthz (raises when down)."""
+    current_app.extensions["huey"].pending_count()
+    return True

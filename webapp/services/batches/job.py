@@ -1,0 +1,249 @@
+"""The job that builds a batch file and moves its loads to Invoiced.
+
+It claims the batch with a conditional UPDATE and fences every later write by
+`attempts`, so a retried, recovered or doubled job never writes twice. Recovery
+returns the ids to restart; the job layer (webapp.jobs) enqueues them.
+"""
+import datetime
+import hashlib
+import logging
+import time
+
+from peewee import fn
+
+from webapp.models import BATCH_FAILED
+from webapp.models import BATCH_PENDING
+from webapp.models import BATCH_READY
+from webapp.models import BATCH_RUNNING
+from webapp.models import BILLING_STATUSES
+from webapp.models import INVOICED
+from webapp.models import PROVIDERS
+from webapp.models import QUEUED
+from webapp.models import AuditLog
+from webapp.models import Batch
+from webapp.models import BatchLoad
+from webapp.models import Customer
+from webapp.models import Load
+from webapp.models import LoadLine
+from webapp.models import StoredFile
+from webapp.models import Subsidiary
+from webapp.models import db
+from webapp.models import utcnow
+from webapp.services import audit
+from webapp.services import subsidiaries
+from webapp.services.batches import batch_file
+from webapp.services.batches.errors import names
+from webapp.services.loads.documents import documents_for_merge
+from webapp.services.sql import chunks
+from webapp.services.subsidiaries import notice_of_assignment
+
+log = logging.getLogger(__name__)
+
+# Progress (and the heartbeat) is written every few invoices, and at least this often.
+PROGRESS_EVERY = 5
+PROGRESS_SECONDS = 1.0
+# A job the worker lost this many times is failed rather than started again.
+MAX_ATTEMPTS = 3
+# A running batch whose heartbeat is older than this lost its worker (JOB_STALE_SECONDS).
+STALE_SECONDS = 120
+
+ZIP_TYPE = "application/zip"
+
+
+class JobError(Exception):
+    """The job failed for a reason a person understands (the message says which)."""
+
+
+class _Superseded(Exception):
+    """Another run took the batch over (or it was cancelled): stop quietly."""
+
+def _claim(batch_id, stale_seconds):
+    """Take the batch (waiting, or running with a dead worker); its new attempts count, or None."""
+    now = utcnow()
+    cutoff = now - datetime.timedelta(seconds=stale_seconds)
+    claimed = (Batch.update(status=BATCH_RUNNING, heartbeat_at=now, attempts=Batch.attempts + 1,
+                            progress_done=0, error="")
+               .where((Batch.id == batch_id)
+                      & ((Batch.status == BATCH_PENDING)
+                         | ((Batch.status == BATCH_RUNNING) & (Batch.heartbeat_at < cutoff))))
+               .execute())
+    if not claimed:
+        return None
+    return Batch.select(Batch.attempts).where(Batch.id == batch_id).scalar()
+
+
+def _beat(batch_id, token, done):
+    """Progress and heartbeat; a run that lost its claim stops here."""
+    changed = (Batch.update(progress_done=done, heartbeat_at=utcnow())
+               .where((Batch.id == batch_id) & (Batch.status == BATCH_RUNNING) & (Batch.attempts == token))
+               .execute())
+    if not changed:
+        raise _Superseded()
+
+
+def _fail(batch_id, token, message):
+    """Mark the batch failed (loads stay Queued and reserved to it)."""
+    with db.atomic():
+        changed = (Batch.update(status=BATCH_FAILED, error=message, heartbeat_at=utcnow())
+                   .where((Batch.id == batch_id) & (Batch.status == BATCH_RUNNING) & (Batch.attempts == token))
+                   .execute())
+        if changed:
+            batch = Batch.get_by_id(batch_id)
+            audit.record("batch.failed", "batch", batch_id, company=batch.company_id,
+                         before=BATCH_RUNNING, after=BATCH_FAILED, details=message)
+    return changed
+
+
+def _collect(batch):
+    """Everything the file needs, read once: loads, customers, lines, important info, documents."""
+    subsidiary = Subsidiary.get_by_id(batch.subsidiary_id)
+    info = subsidiaries.document_texts(subsidiary)
+    if not notice_of_assignment(texts=info):
+        raise JobError(f"{subsidiary.name} has no Notice of Assignment any more. Add it in Management > "
+                       "Company Profile, then Retry.")
+    loads = list(Load.select(Load, Customer)
+                 .join(BatchLoad, on=(BatchLoad.load == Load.id))
+                 .switch(Load).join(Customer, on=(Load.customer == Customer.id))
+                 .where((BatchLoad.batch == batch.id) & BatchLoad.live)
+                 .order_by(Load.invoice_number, Load.load_number, Load.id))
+    ids = [load.id for load in loads]
+    lines = {}
+    for chunk in chunks(ids):
+        for line in LoadLine.select().where(LoadLine.load.in_(chunk)):
+            lines.setdefault(line.load_id, []).append(line)
+    return subsidiary, info, loads, lines, documents_for_merge(ids)
+
+
+def _build(batch, token):
+    """The ZIP bytes of the batch, writing progress as the invoices are drawn."""
+    subsidiary, info, loads, lines, documents = _collect(batch)
+    provider = PROVIDERS.get(batch.provider, batch.provider)
+    entries = []
+    rows = []
+    last_beat = time.monotonic()
+    taken = {"schedule.csv", "schedule.pdf"}
+    for n, load in enumerate(loads, start=1):
+        try:
+            pdf = batch_file.render_invoice(load, load.customer, subsidiary, lines.get(load.id, []), info)
+        except Exception as exc:
+            log.exception("invoice of load %s", load.load_number)
+            raise JobError(f"Could not render the invoice for load {load.load_number}: {exc}") from exc
+        try:
+            pdf = batch_file.merge_pdfs(pdf, documents.get(load.id, []))
+        except Exception as exc:
+            raise JobError(f"Could not attach the documents of load {load.load_number}: {exc}.") from exc
+        name = batch_file.invoice_filename(load.invoice_number, taken)
+        taken.add(name)
+        entries.append((name, pdf))
+        rows.append(batch_file.ScheduleRow(
+            invoice_number=load.invoice_number, load_number=load.load_number,
+            invoice_date=load.invoice_date, customer_name=load.customer.name,
+            customer_mc=load.customer.mc_number, amount_cents=load.total_cents,
+            terms_days=load.customer.payment_terms_days,
+            due_date=batch_file.due_date(load.invoice_date, load.customer.payment_terms_days)))
+        if n % PROGRESS_EVERY == 0 or time.monotonic() - last_beat >= PROGRESS_SECONDS:
+            _beat(batch.id, token, n)
+            last_beat = time.monotonic()
+    _beat(batch.id, token, len(loads))
+    try:
+        schedule_date = batch.created_at.date()
+        head = [("schedule.csv", batch_file.schedule_csv(rows)),
+                ("schedule.pdf", batch_file.render_schedule(subsidiary, provider, batch.number,
+                                                            schedule_date, rows))]
+    except Exception as exc:
+        log.exception("schedule of batch %s", batch.id)
+        raise JobError(f"Could not build the schedule of accounts: {exc}") from exc
+    name = batch_file.zip_filename(provider, subsidiary.name, batch.number)
+    return name, batch_file.build_zip(head + entries, batch.created_at), [load.id for load in loads]
+
+
+def _finish(batch, token, name, data, load_ids):
+    """One transaction: store the file, mark the batch ready, move its loads Queued -> Invoiced."""
+    digest = hashlib.sha256(data).hexdigest()
+    now = utcnow()
+    with db.atomic():
+        stored = StoredFile.create(company=batch.company_id, filename=name, content_type=ZIP_TYPE,
+                                   size=len(data), sha256=digest, data=data)
+        changed = (Batch.update(status=BATCH_READY, file=stored.id, file_name=name, file_sha256=digest,
+                                completed_at=now, heartbeat_at=now, progress_done=len(load_ids), error="")
+                   .where((Batch.id == batch.id) & (Batch.status == BATCH_RUNNING)
+                          & (Batch.attempts == token)).execute())
+        if not changed:
+            raise _Superseded()
+        moved = 0
+        for chunk in chunks(load_ids):
+            moved += (Load.update(billing_status=INVOICED, updated_at=now)
+                      .where(Load.id.in_(chunk) & (Load.batch == batch.id) & (Load.billing_status == QUEUED))
+                      .execute())
+        if moved != len(load_ids):
+            stuck = [f"{number} ({BILLING_STATUSES.get(status, status)})" for number, status in
+                     Load.select(Load.load_number, Load.billing_status)
+                     .where(Load.id.in_(load_ids) & ((Load.billing_status != QUEUED)
+                                                     | (Load.batch != batch.id) | Load.batch.is_null()))
+                     .tuples()]
+            raise JobError(f"Some loads are no longer Queued in this batch: {names(stuck, 5)}. "
+                           "Cancel the batch and submit the loads again.")
+        rows = audit.status_change_rows([(batch.company_id, i) for i in load_ids], QUEUED, INVOICED,
+                                        actor=batch.created_by_id, batch=batch.id,
+                                        details={"batch": batch.number})
+        for chunk in chunks(rows, 200):
+            AuditLog.insert_many(chunk).execute()
+
+
+def run_batch(batch_id, stale_seconds=STALE_SECONDS):
+    """The job: build and store the batch file, then move its loads to Invoiced.
+
+    Safe to run any number of times: only a waiting batch (or a running one whose
+    worker stopped beating) is taken, and every write is fenced by the attempt
+    that took it. Returns the batch's status afterwards.
+    """
+    token = _claim(batch_id, stale_seconds)
+    if token is None:
+        return Batch.select(Batch.status).where(Batch.id == batch_id).scalar()
+    batch = Batch.get_by_id(batch_id)
+    try:
+        name, data, load_ids = _build(batch, token)
+        _finish(batch, token, name, data, load_ids)
+    except _Superseded:
+        log.info("batch %s: taken over or cancelled; this run stops", batch_id)
+    except JobError as exc:
+        _fail(batch_id, token, str(exc))
+    except Exception as exc:
+        log.exception("batch %s failed", batch_id)
+        _fail(batch_id, token, f"The batch file could not be generated ({type(exc).__name__}: {exc}). "
+                               "Retry it; if it fails again, contact support.")
+    return Batch.select(Batch.status).where(Batch.id == batch_id).scalar()
+
+
+def recover_batches(startup=False, stale_seconds=STALE_SECONDS):
+    """Fail batches whose job was lost too often; return the ids of those to start again.
+
+    A running batch whose heartbeat is older than STALE_SECONDS lost its worker.
+    A waiting batch whose job has not started within that time lost its queue entry
+    (at worker start every waiting batch is re-enqueued: duplicates are harmless,
+    the first run claims it and the others find nothing to do).
+    """
+    cutoff = utcnow() - datetime.timedelta(seconds=stale_seconds)
+    restart = []
+    stale = Batch.select(Batch.id, Batch.attempts).where(
+        (Batch.status == BATCH_RUNNING) & (Batch.heartbeat_at < cutoff))
+    for batch_id, attempts in stale.tuples():
+        if attempts >= MAX_ATTEMPTS:
+            message = (f"The worker stopped {attempts} times while generating this batch. "
+                       "Retry it, or Cancel it to release its loads.")
+            with db.atomic():
+                changed = (Batch.update(status=BATCH_FAILED, error=message)
+                           .where((Batch.id == batch_id) & (Batch.status == BATCH_RUNNING)
+                                  & (Batch.heartbeat_at < cutoff)).execute())
+                if changed:
+                    company_id = Batch.select(Batch.company).where(Batch.id == batch_id).scalar()
+                    audit.record("batch.failed", "batch", batch_id, company=company_id,
+                                 before=BATCH_RUNNING, after=BATCH_FAILED, details=message)
+        else:
+            restart.append(batch_id)
+    waiting = Batch.select(Batch.id).where(Batch.status == BATCH_PENDING)
+    if not startup:
+        waiting = waiting.where(fn.COALESCE(Batch.heartbeat_at, Batch.created_at) < cutoff)
+    restart += [batch_id for (batch_id,) in waiting.tuples()]
+    return restart
+

@@ -1,0 +1,29 @@
+"""Purchase and Payment Reports: parsing the factor's file, checking it against the batch,
+applying it once, and what the batch page shows of them.
+
+The package's public face; each module's docstring says what it holds:
+parsing (bytes to rows), checking (what each row will do), uploads (preview, review,
+apply), writing (the bulk writes of an apply), summary (the batch page's money,
+exceptions and uploads), templates (the CSV templates and rows with errors).
+"""
+from webapp.services.reports.checking import evaluate
+from webapp.services.reports.summary import batch_exceptions
+from webapp.services.reports.summary import batch_money
+from webapp.services.reports.summary import batch_reports
+from webapp.services.reports.summary import batch_uploads
+from webapp.services.reports.summary import counts_text
+from webapp.services.reports.summary import summary_of
+from webapp.services.reports.summary import upload_result
+from webapp.services.reports.uploads import ReportRefused
+from webapp.services.reports.uploads import already_applied_message
+from webapp.services.reports.uploads import apply
+from webapp.services.reports.uploads import batch_refusal
+from webapp.services.reports.uploads import preview
+from webapp.services.reports.uploads import review
+from webapp.services.reports.uploads import stored_bytes
+
+__all__ = [
+    "ReportRefused", "already_applied_message", "apply", "batch_refusal", "preview", "review",
+    "stored_bytes", "evaluate", "batch_exceptions", "batch_money", "batch_reports", "batch_uploads", "counts_text",
+    "summary_of", "upload_result",
+]

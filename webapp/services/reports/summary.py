@@ -1,0 +1,137 @@
+"""What the batch page shows of its reports: the money, the loads that need a look, the
+applied uploads and what each did."""
+import dataclasses
+import json
+
+from peewee import JOIN
+from peewee import Case
+from peewee import fn
+
+from webapp.models import COMPLETED
+from webapp.models import FINANCED
+from webapp.models import INVOICED
+from webapp.models import REPORT_PURCHASE
+from webapp.models import UPLOAD_APPLIED
+from webapp.models import BatchLoad
+from webapp.models import Load
+from webapp.models import Payment
+from webapp.models import ReportUpload
+from webapp.models import User
+from webapp.services.reports.checking import in_batch
+from webapp.services.reports.uploads import batch_refusal
+
+# --- what the batch page shows -------------------------------------------------------
+
+def batch_money(batch):
+    """The batch's money from its live loads and their payments (two aggregate queries)."""
+    face = fn.COALESCE(Load.purchase_amount_cents, Load.total_cents)
+    bought = Load.billing_status.in_((FINANCED, COMPLETED))
+
+    def when(cond, value):
+        return fn.COALESCE(fn.SUM(Case(None, [(cond, value)], 0)), 0)
+
+    row = (Load.select(
+        fn.COUNT(Load.id).alias("count"),
+        fn.COALESCE(fn.SUM(Load.total_cents), 0).alias("invoiced"),
+        when(bought, face).alias("purchased"),
+        when(bought, fn.COALESCE(Load.advance_cents, 0)).alias("advanced"),
+        when(bought, fn.COALESCE(Load.fee_cents, 0)).alias("fees"),
+        when(bought, fn.COALESCE(Load.reserve_cents, 0)).alias("reserve"),
+        fn.COALESCE(fn.SUM(Load.paid_cents), 0).alias("collected"),
+        fn.COALESCE(fn.SUM(Load.short_pay_cents), 0).alias("short_pays"),
+        fn.COALESCE(fn.SUM(Load.overpay_cents), 0).alias("overpays"),
+        when((Load.billing_status == FINANCED) & (face > Load.paid_cents), face - Load.paid_cents).alias("outstanding"),
+        when(Load.billing_status == INVOICED, 1).alias("n_invoiced"),
+        when(Load.billing_status == FINANCED, 1).alias("n_financed"),
+        when(Load.billing_status == COMPLETED, 1).alias("n_completed"),
+        when(Load.factor_hold == True, 1).alias("n_held"),  # noqa: E712
+    ).where(in_batch(batch)).dicts().get())
+    money = {k: int(v or 0) for k, v in row.items()}
+    pay = (Payment.select(
+        fn.COUNT(Payment.id).alias("payments"),
+        fn.COALESCE(fn.SUM(Payment.reserve_released_cents), 0).alias("reserve_released"),
+        fn.COALESCE(fn.SUM(Payment.fee_adjustment_cents), 0).alias("fee_adjustments"),
+        fn.COALESCE(fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)), 0).alias("n_additional"),  # noqa: E712
+    ).join(Load, on=(Payment.load == Load.id))
+        .where(in_batch(batch)).dicts().get())
+    money.update({k: int(v or 0) for k, v in pay.items()})
+    return money
+
+
+def batch_exceptions(batch, limit=200):
+    """Loads of the batch that need a look: held, short or over paid, rejected (left the batch)."""
+    held_or_paid = list(
+        Load.select(Load.id, Load.load_number, Load.invoice_number, Load.billing_status, Load.total_cents,
+                    Load.purchase_amount_cents, Load.paid_cents, Load.short_pay_cents, Load.overpay_cents,
+                    Load.factor_hold, Load.status_reason, Load.amount_warning)
+        .where(in_batch(batch)
+               & ((Load.factor_hold == True) | (Load.short_pay_cents > 0) | (Load.overpay_cents > 0)  # noqa: E712
+                  | (Load.amount_warning != "")))
+        .order_by(Load.load_number).limit(limit))
+    rejected = list(
+        BatchLoad.select(BatchLoad.id, BatchLoad.invoice_number, BatchLoad.amount_cents,
+                         BatchLoad.removed_reason, Load.id.alias("load_id"), Load.load_number,
+                         Load.billing_status)
+        .join(Load, on=(BatchLoad.load == Load.id))
+        .where((BatchLoad.batch == batch.id) & (BatchLoad.live == False))  # noqa: E712
+        .order_by(Load.load_number).limit(limit).namedtuples())
+    return {
+        "held": [x for x in held_or_paid if x.factor_hold],
+        "short": [x for x in held_or_paid if x.short_pay_cents > 0],
+        "over": [x for x in held_or_paid if x.overpay_cents > 0],
+        "warned": [x for x in held_or_paid if x.amount_warning],
+        "rejected": rejected,
+    }
+
+
+def batch_uploads(batch):
+    """The batch's applied reports, newest first, with who uploaded them and what they did."""
+    uploads = list(ReportUpload.select(ReportUpload, User)
+                   .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
+                   .where((ReportUpload.batch == batch.id) & (ReportUpload.company == batch.company_id)
+                          & (ReportUpload.status == UPLOAD_APPLIED))
+                   .order_by(ReportUpload.applied_at.desc(), ReportUpload.id.desc()))
+    for upload in uploads:
+        upload.info = summary_of(upload)
+        upload.counts_text = counts_text(upload.kind, upload.info.get("counts", {}))
+    return uploads
+
+
+def summary_of(upload):
+    """The upload's stored summary as a dict (empty when missing or unreadable)."""
+    try:
+        return json.loads(upload.summary) if upload.summary else {}
+    except ValueError:
+        return {}
+
+
+def counts_text(kind, counts):
+    """'12 financed, 1 rejected, 1 held' for the upload list."""
+    words = ([("finance", "financed"), ("reject", "rejected"), ("hold", "held"), ("skip", "unchanged"),
+              ("duplicate", "duplicate skipped")] if kind == REPORT_PURCHASE else
+             [("complete", "completed"), ("partial", "partial"), ("additional", "additional"),
+              ("duplicate", "duplicate skipped")])
+    parts = [f"{counts[k]} {w}" for k, w in words if counts.get(k)]
+    return ", ".join(parts) or "no changes"
+
+
+@dataclasses.dataclass
+class BatchReports:
+    """What the batch page shows of its reports: money, loads to look at, applied uploads, and
+    why reports cannot be uploaded now (None when they can)."""
+
+    money: dict
+    exceptions: dict
+    uploads: list
+    refusal: str
+
+
+def batch_reports(batch):
+    """The batch's reports as its page shows them (a few aggregate queries)."""
+    return BatchReports(batch_money(batch), batch_exceptions(batch), batch_uploads(batch), batch_refusal(batch))
+
+
+def upload_result(upload):
+    """What an applied upload's result shows: its stored summary and the words for its counts."""
+    info = summary_of(upload)
+    return {"result_info": info, "counts_text": counts_text(upload.kind, info.get("counts", {}))}

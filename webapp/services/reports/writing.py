@@ -1,0 +1,142 @@
+"""Writing an applied report, inside apply()'s transaction: conditional bulk UPDATEs (the load
+must still be in the status the preview saw) and one audit row per status change pointing to
+the upload and its row."""
+import json
+
+from webapp.models import FINANCED
+from webapp.models import INVOICED
+from webapp.models import QUEUED
+from webapp.models import AuditLog
+from webapp.models import BatchLoad
+from webapp.models import Load
+from webapp.models import Payment
+from webapp.models import utcnow
+from webapp.services.sql import V
+from webapp.services.sql import bulk_insert
+from webapp.services.sql import bulk_update
+
+
+class WriteConflict(Exception):
+    """A conditional UPDATE found fewer rows than the preview saw: someone moved them first."""
+
+
+def _expect(count, wanted):
+    """A conditional bulk UPDATE must touch exactly the rows the preview saw."""
+    if count != wanted:
+        raise WriteConflict()
+
+
+def write_purchase(result, upload, actor):
+    batch = result.batch
+    now = utcnow()
+    history = _History(batch, upload, actor, now)
+    still_here = [(Load.batch, batch.id), (Load.billing_status, INVOICED)]
+
+    finance = result.plan["finance"]
+    count = bulk_update(
+        Load,
+        [(o.load_id, o.data.purchase_date.isoformat(), amount, o.data.advance_cents, o.data.fee_cents,
+          o.data.reserve_cents, o.data.factor_reference, warning) for o, amount, warning in finance],
+        ["integer", "date", "integer", "integer", "integer", "integer", "text", "text"],
+        [(Load.billing_status, FINANCED), (Load.purchase_date, V(2)), (Load.purchase_amount_cents, V(3)),
+         (Load.advance_cents, V(4)), (Load.fee_cents, V(5)), (Load.reserve_cents, V(6)),
+         (Load.factor_reference, V(7)), (Load.amount_warning, V(8)), (Load.factor_hold, False),
+         (Load.status_reason, ""), (Load.updated_at, now)],
+        still_here)
+    _expect(count, len(finance))
+    for o, amount, warning in finance:
+        history.add(o.load_id, o.row, INVOICED, FINANCED, _purchase_details(o.data))
+
+    reject = [(o.load_id, o.data.reason) for o in result.plan["reject"]]
+    count = bulk_update(Load, reject, ["integer", "text"],
+                         [(Load.billing_status, QUEUED), (Load.batch, None), (Load.status_reason, V(2)),
+                          (Load.factor_hold, False), (Load.updated_at, now)],
+                         still_here)
+    _expect(count, len(reject))
+    count = bulk_update(BatchLoad, reject, ["integer", "text"],
+                         [(BatchLoad.live, False), (BatchLoad.removed_reason, V(2))],
+                         [(BatchLoad.batch, batch.id), (BatchLoad.live, True)], key=BatchLoad.load)
+    _expect(count, len(reject))
+    for o in result.plan["reject"]:
+        history.add(o.load_id, o.row, INVOICED, QUEUED,
+                    _details(report="purchase", outcome="rejected", reason=o.data.reason))
+
+    hold = [(o.load_id, o.data.reason) for o in result.plan["hold"]]
+    count = bulk_update(Load, hold, ["integer", "text"],
+                         [(Load.factor_hold, True), (Load.status_reason, V(2)), (Load.updated_at, now)],
+                         still_here)
+    _expect(count, len(hold))
+    for o in result.plan["hold"]:
+        history.add(o.load_id, o.row, INVOICED, INVOICED,
+                    _details(report="purchase", outcome="held", reason=o.data.reason), action="factor_hold")
+    history.write()
+
+
+_PAYMENT_FIELDS = (Payment.company, Payment.load, Payment.upload, Payment.row_number, Payment.payment_date,
+                   Payment.amount_cents, Payment.reference, Payment.method, Payment.reserve_released_cents,
+                   Payment.fee_adjustment_cents, Payment.final, Payment.notes, Payment.additional,
+                   Payment.created_at)
+
+
+def write_payment(result, upload, actor):
+    batch = result.batch
+    now = utcnow()
+    bulk_insert(Payment, _PAYMENT_FIELDS, [
+        (batch.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
+         o.data.reference, o.data.method, o.data.reserve_released_cents, o.data.fee_adjustment_cents,
+         o.data.final, o.data.notes, additional, now)
+        for o, load, additional in result.plan["payments"]])
+
+    changes = list(result.plan["loads"].items())
+    count = bulk_update(
+        Load,
+        [(load_id, s["old_status"], s["old_paid"], s["status"], s["paid"], s["short"], s["over"])
+         for load_id, s in changes],
+        ["integer", "text", "integer", "text", "integer", "integer", "integer"],
+        [(Load.billing_status, V(4)), (Load.paid_cents, V(5)), (Load.short_pay_cents, V(6)),
+         (Load.overpay_cents, V(7)), (Load.updated_at, now)],
+        [(Load.batch, batch.id), (Load.billing_status, V(2)), (Load.paid_cents, V(3))])
+    _expect(count, len(changes))
+    history = _History(batch, upload, actor, now)
+    for load_id, s in changes:
+        if s["status"] != s["old_status"]:
+            history.add(load_id, s["row"], s["old_status"], s["status"],
+                        f'{{"overpay_cents": {int(s["over"])}, "paid_cents": {int(s["paid"])}, '
+                        f'"report": "payment", "short_pay_cents": {int(s["short"])}}}')
+    history.write()
+
+
+_AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
+                 AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch, AuditLog.upload,
+                 AuditLog.row_number, AuditLog.created_at)
+
+
+class _History:
+    """The audit rows of one apply: one per load status change, pointing to the batch, the
+    upload and its row. The same rows as services.audit.status_change_rows, built as tuples
+    because an apply writes thousands of them."""
+
+    def __init__(self, batch, upload, actor, now):
+        self.head = (batch.company_id, actor.id if actor else None)
+        self.tail = (batch.id, upload.id)
+        self.now = now
+        self.rows = []
+
+    def add(self, load_id, row_number, before, after, details, action="status"):
+        self.rows.append(self.head + (action, "load", load_id, before, after, details)
+                         + self.tail + (row_number, self.now))
+
+    def write(self):
+        bulk_insert(AuditLog, _AUDIT_FIELDS, self.rows)
+
+
+def _details(**values):
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _purchase_details(data):
+    """_details() of a financed row, written out: it runs once per invoice."""
+    def num(v):
+        return "null" if v is None else str(int(v))
+    return (f'{{"advance_cents": {num(data.advance_cents)}, "fee_cents": {num(data.fee_cents)}, '
+            f'"report": "purchase", "reserve_cents": {num(data.reserve_cents)}}}')

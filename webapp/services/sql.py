@@ -1,0 +1,82 @@
+"""SQL the services share: ids in chunks, the write transaction, bulk UPDATE and INSERT.
+
+One copy of each. The bulk statements are plain SQL because building thousands of
+expression nodes in Python costs more than the database's own work.
+"""
+from webapp.database import is_postgres
+from webapp.models import db
+
+# Rows (or ids) per statement: well under SQLite's bound-parameter limit.
+CHUNK = 500
+
+
+def chunks(items, size=CHUNK):
+    """ITEMS in lists of at most SIZE."""
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def write_transaction():
+    """A transaction that takes SQLite's write lock at once, so two writers queue instead of
+    deadlocking on the lock upgrade; inside a transaction already, a savepoint."""
+    if is_postgres() or db.transaction_depth():
+        return db.atomic()
+    return db.atomic("IMMEDIATE")
+
+
+class V:
+    """Column N (1-based) of the VALUES list of a bulk UPDATE."""
+
+    def __init__(self, n):
+        self.n = n
+
+
+def bulk_update(model, rows, types, sets, where, key=None):
+    """UPDATE MODEL from a VALUES list, chunk by chunk; returns the rows changed.
+
+    Each row of ROWS is (key value, value 2, value 3, ...); TYPES are their SQL types
+    (PostgreSQL guesses text for a VALUES column, so every reference is cast there).
+    SETS and WHERE are (field, V(n) or a constant) pairs; the row matches on
+    KEY (the primary key unless given) = value 1.
+    """
+    pg = is_postgres()
+    mark = db.param
+    table = model._meta.table_name
+    key = key or model._meta.primary_key
+
+    def ref(n):
+        return f"CAST(v.column{n} AS {types[n - 1]})" if pg else f"v.column{n}"
+
+    def part(field, value, params):
+        if isinstance(value, V):
+            return f'"{field.column_name}" = {ref(value.n)}'
+        if value is None:
+            return f'"{field.column_name}" = NULL'
+        params.append(field.db_value(value))
+        return f'"{field.column_name}" = {mark}'
+
+    total = 0
+    width = len(types)
+    for chunk in chunks(rows):
+        set_params, where_params = [], []
+        set_sql = ", ".join(part(f, v, set_params) for f, v in sets)
+        where_sql = " AND ".join([f'"{table}"."{key.column_name}" = {ref(1)}']
+                                 + [f'"{table}".' + part(f, v, where_params) for f, v in where])
+        values_sql = ", ".join(["(" + ", ".join([mark] * width) + ")"] * len(chunk))
+        params = set_params + [value for row in chunk for value in row] + where_params
+        cursor = db.execute_sql(
+            f'UPDATE "{table}" SET {set_sql} FROM (VALUES {values_sql}) AS v WHERE {where_sql}', params)
+        total += cursor.rowcount
+    return total
+
+
+def bulk_insert(model, fields, rows):
+    """INSERT ROWS (tuples already as the database takes them) in multi-row statements."""
+    mark = db.param
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    one = "(" + ", ".join([mark] * len(fields)) + ")"
+    for chunk in chunks(rows):
+        params = [v for row in chunk for v in row]
+        db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([one] * len(chunk))}',
+                       params)
