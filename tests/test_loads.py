@@ -317,7 +317,7 @@ def test_dispatch_creates_a_load_total_from_lines_and_audited(client, auth, dbco
     assert [(x.kind, x.description, x.amount_cents) for x in service.lines_of(load)] == [
         ("linehaul", "Linehaul", 2450_00), ("fuel", "Fuel surcharge", 367_50)]
     entry = AuditLog.get((AuditLog.object_type == "load") & (AuditLog.object_id == load.id))
-    assert entry.action == "create" and entry.actor.email == "dispatch@demo.test"
+    assert entry.action == "load.create" and entry.actor.email == "dispatch@demo.test"
 
 
 def test_invoicing_method_defaults_from_the_customer(client, auth, dbconn):
@@ -394,7 +394,7 @@ def test_edit_queued_load_saves_and_audits_before_after(client, auth, dbconn):
     fresh = Load.get_by_id(load.id)
     assert (fresh.customer_reference, fresh.delivery_state, fresh.total_cents) == ("PO-CHANGED", "KY", 1085_00)
     assert LoadLine.select().where(LoadLine.load == load.id).count() == 2
-    entry = (AuditLog.select().where((AuditLog.object_id == load.id) & (AuditLog.action == "update"))
+    entry = (AuditLog.select().where((AuditLog.object_id == load.id) & (AuditLog.action == "load.update"))
              .get())
     assert '"customer_reference": "PO-CHANGED"' in entry.after
     assert "customer_reference" in entry.before and "total_cents" in entry.before
@@ -439,7 +439,7 @@ def test_edit_that_loses_the_race_changes_nothing(dbconn):
 def test_a_factor_hold_reads_as_held_in_the_history(client, auth, dbconn):
     demo = _demo()
     load = Load.get((Load.company == demo) & (Load.load_number == "DT-1002"))
-    audit.record("factor_hold", "load", load.id, company=demo, before=INVOICED, after=INVOICED,
+    audit.record("load.hold", "load", load.id, company=demo, before=INVOICED, after=INVOICED,
                  details={"reason": "Debtor over its credit limit"})
     auth.login("admin")
     page = client.get(f"/loads/{load.id}").get_data(as_text=True)

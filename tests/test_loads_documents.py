@@ -61,7 +61,7 @@ def test_upload_list_download_and_remove_a_pdf(client, auth, dbconn):
     assert not LoadDocument.select().where(LoadDocument.load == load.id).exists()
     assert not StoredFile.select().where(StoredFile.id == document.file_id).exists()
     assert AuditLog.select().where((AuditLog.object_id == load.id)
-                                   & (AuditLog.action == "document_remove")).exists()
+                                   & (AuditLog.action == "load.document_remove")).exists()
 
 
 def test_htmx_upload_answers_with_the_documents_section(client, auth, dbconn):

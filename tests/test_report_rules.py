@@ -161,15 +161,15 @@ def test_every_status_change_is_in_the_load_history_with_upload_and_row(setup):
     result = apply_file(batch, "purchase", csv_bytes(PURCHASE_COLUMNS, rows), user)
     history = {(a.object_id, a.action): a for a in AuditLog.select().where(AuditLog.upload == result.upload.id)}
     assert len(history) == 4
-    for index, (action, before, after) in enumerate([("status", "invoiced", "financed"),
-                                                     ("status", "invoiced", "financed"),
-                                                     ("factor_hold", "invoiced", "invoiced"),
-                                                     ("status", "invoiced", "queued")]):
+    for index, (action, before, after) in enumerate([("load.status", "invoiced", "financed"),
+                                                     ("load.status", "invoiced", "financed"),
+                                                     ("load.hold", "invoiced", "invoiced"),
+                                                     ("load.status", "invoiced", "queued")]):
         entry = history[(loads[index].id, action)]
         assert (entry.before, entry.after, entry.row_number) == (before, after, index + 2)
         assert (entry.batch_id, entry.actor_id, entry.company_id) == (batch.id, user.id, batch.company_id)
-    assert json.loads(history[(loads[3].id, "status")].details)["reason"] == "Duplicate invoice"
-    assert json.loads(history[(loads[2].id, "factor_hold")].details)["reason"] == "Verification pending"
+    assert json.loads(history[(loads[3].id, "load.status")].details)["reason"] == "Duplicate invoice"
+    assert json.loads(history[(loads[2].id, "load.hold")].details)["reason"] == "Verification pending"
     upload = ReportUpload.get_by_id(result.upload.id)
     assert upload.status == UPLOAD_APPLIED and upload.applied_at is not None and upload.row_count == 4
 

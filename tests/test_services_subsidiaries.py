@@ -9,6 +9,7 @@ from webapp.models import Company
 from webapp.models import ImportantInfo
 from webapp.models import Subsidiary
 from webapp.models import User
+from webapp.services import audit
 from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
 
@@ -123,7 +124,7 @@ def test_save_info_adds_an_entry_and_audits_it(demo, admin):
     assert outcome == "added"
     assert entry.text == "Pay Capital Depot.\nOnly them."
     assert entry.updated_by_id == admin.id
-    log = AuditLog.get(AuditLog.action == subsidiaries.ACTION_INFO_ADD)
+    log = AuditLog.get(AuditLog.action == audit.DOCUMENT_CONFIG_SAVE)
     assert (log.object_type, log.object_id, log.company_id) == ("subsidiary", sub.id, demo.id)
     assert log.after == "Pay Capital Depot.\nOnly them." and log.before == ""
     assert json.loads(log.details) == {"kind": INFO_NOA}

@@ -1,5 +1,23 @@
-"""The audit trail: one row per change, with who, what, before and after."""
+"""The audit trail: one row per change, with who, what, before and after.
+
+Actions are named OBJECT.VERB, one scheme for every row (migration 0008 renamed the
+rows written before it): the names below, plus `customer.create|update`,
+`subsidiary.create|update` and `user.create|update|activate|deactivate`.
+"""
 import json
+
+LOAD_CREATE = "load.create"
+LOAD_UPDATE = "load.update"
+LOAD_STATUS = "load.status"
+LOAD_HOLD = "load.hold"  # the factor holds the invoice: the status stays Invoiced
+LOAD_DOCUMENT_ADD = "load.document_add"
+LOAD_DOCUMENT_REMOVE = "load.document_remove"
+BATCH_SUBMIT = "batch.submit"
+BATCH_RETRY = "batch.retry"
+BATCH_CANCEL = "batch.cancel"
+BATCH_FAILED = "batch.failed"
+DOCUMENT_CONFIG_SAVE = "document_config.save"
+DOCUMENT_CONFIG_REMOVE = "document_config.remove"
 
 from webapp.models import AuditLog
 
@@ -21,7 +39,7 @@ def record(action, obj_type, obj_id, *, actor=None, company=None, before=None, a
         batch=batch, upload=upload, row_number=row_number)
 
 
-def status_change_rows(loads, from_status, to_status, *, actor=None, action="status",
+def status_change_rows(loads, from_status, to_status, *, actor=None, action=LOAD_STATUS,
                        batch=None, upload=None, rows=None, details=None):
     """Audit dicts for a bulk status change (insert them with AuditLog.insert_many).
 

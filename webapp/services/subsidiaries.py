@@ -40,10 +40,7 @@ SUBSIDIARY_FIELDS = (
     ("email", "Email"),
 )
 
-ACTION_INFO_ADD = "document_config.add"
-ACTION_INFO_REPLACE = "document_config.replace"
-ACTION_INFO_REMOVE = "document_config.remove"
-INFO_ACTIONS = {ACTION_INFO_ADD: "Added", ACTION_INFO_REPLACE: "Replaced", ACTION_INFO_REMOVE: "Removed"}
+INFO_ACTIONS = (audit.DOCUMENT_CONFIG_SAVE, audit.DOCUMENT_CONFIG_REMOVE)
 
 
 class EntryNotFound(LookupError):
@@ -189,7 +186,7 @@ def save_info(subsidiary, kind, text, *, actor):
                                                      updated_by=actor, updated_at=utcnow())
                 except IntegrityError:
                     continue  # someone added this kind a moment ago: replace theirs
-                _audit_info(ACTION_INFO_ADD, subsidiary, kind, actor=actor, after=text)
+                _audit_info(audit.DOCUMENT_CONFIG_SAVE, subsidiary, kind, actor=actor, after=text)
                 return entry, "added"
             if current.text == text:
                 return current, "unchanged"
@@ -199,7 +196,7 @@ def save_info(subsidiary, kind, text, *, actor):
                        .execute())
             if not changed:
                 continue  # changed or removed under us: read again
-            _audit_info(ACTION_INFO_REPLACE, subsidiary, kind, actor=actor,
+            _audit_info(audit.DOCUMENT_CONFIG_SAVE, subsidiary, kind, actor=actor,
                         before=current.text, after=text)
             current.text = text
             return current, "replaced"
@@ -216,7 +213,7 @@ def remove_info(subsidiary, info_id, *, actor):
             (ImportantInfo.id == entry.id) & (ImportantInfo.subsidiary == subsidiary)).execute()
         if not removed:
             raise EntryNotFound(info_id)
-        _audit_info(ACTION_INFO_REMOVE, subsidiary, entry.kind, actor=actor, before=entry.text)
+        _audit_info(audit.DOCUMENT_CONFIG_REMOVE, subsidiary, entry.kind, actor=actor, before=entry.text)
     return entry.kind_label
 
 
@@ -226,7 +223,10 @@ class HistoryRow:
     def __init__(self, log):
         self.when = log.created_at
         self.who = log.actor.display_name if log.actor_id and log.actor else "System"
-        self.action = INFO_ACTIONS.get(log.action, log.action)
+        if log.action == audit.DOCUMENT_CONFIG_REMOVE:
+            self.action = "Removed"
+        else:  # a save with no text before it added the entry
+            self.action = "Replaced" if log.before else "Added"
         try:
             kind = json.loads(log.details or "{}").get("kind", "")
         except ValueError:
@@ -243,7 +243,7 @@ def info_history(subsidiary, limit=10):
             .where((AuditLog.object_type == "subsidiary")
                    & (AuditLog.object_id == subsidiary.id)
                    & (AuditLog.company == subsidiary.company_id)
-                   & (AuditLog.action.in_(list(INFO_ACTIONS))))
+                   & (AuditLog.action.in_(INFO_ACTIONS)))
             .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
             .limit(limit))
     return [HistoryRow(r) for r in rows]

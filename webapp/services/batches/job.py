@@ -89,7 +89,7 @@ def _fail(batch_id, token, message):
                    .execute())
         if changed:
             batch = Batch.get_by_id(batch_id)
-            audit.record("batch.failed", "batch", batch_id, company=batch.company_id,
+            audit.record(audit.BATCH_FAILED, "batch", batch_id, company=batch.company_id,
                          before=BATCH_RUNNING, after=BATCH_FAILED, details=message)
     return changed
 
@@ -237,7 +237,7 @@ def recover_batches(startup=False, stale_seconds=STALE_SECONDS):
                                   & (Batch.heartbeat_at < cutoff)).execute())
                 if changed:
                     company_id = Batch.select(Batch.company).where(Batch.id == batch_id).scalar()
-                    audit.record("batch.failed", "batch", batch_id, company=company_id,
+                    audit.record(audit.BATCH_FAILED, "batch", batch_id, company=company_id,
                                  before=BATCH_RUNNING, after=BATCH_FAILED, details=message)
         else:
             restart.append(batch_id)

@@ -151,7 +151,7 @@ def create_batch(company, subsidiary, load_ids, actor):
                 raise _conflict(held)
             raise BatchError("Some loads changed while the batch was being created. "
                              "Refresh the list and try again.")
-        audit.record("batch.submit", "batch", batch.id, actor=actor, company=company,
+        audit.record(audit.BATCH_SUBMIT, "batch", batch.id, actor=actor, company=company,
                      after={"number": number, "subsidiary": subsidiary.name, "loads": len(loads),
                             "total_cents": total})
     return batch
@@ -175,7 +175,7 @@ def retry_batch(batch, actor):
                    .where((Batch.id == batch.id) & (Batch.status == BATCH_FAILED)).execute())
         if not changed:
             raise BatchError(f"Batch #{batch.number} is not failed any more; nothing to retry.")
-        audit.record("batch.retry", "batch", batch.id, actor=actor, company=batch.company_id,
+        audit.record(audit.BATCH_RETRY, "batch", batch.id, actor=actor, company=batch.company_id,
                      before=BATCH_FAILED, after=BATCH_PENDING)
 
 
@@ -192,7 +192,7 @@ def cancel_batch(batch, actor):
         BatchLoad.update(live=False, removed_reason="Batch cancelled").where(
             (BatchLoad.batch == batch.id) & BatchLoad.live).execute()
         released = Load.update(batch=None, updated_at=utcnow()).where(Load.batch == batch.id).execute()
-        audit.record("batch.cancel", "batch", batch.id, actor=actor, company=batch.company_id,
+        audit.record(audit.BATCH_CANCEL, "batch", batch.id, actor=actor, company=batch.company_id,
                      before=batch.status, after=BATCH_CANCELLED, details={"released_loads": released})
     return released
 

@@ -92,7 +92,7 @@ def history(load):
         if row.before in BILLING_STATUSES or row.after in BILLING_STATUSES:
             entry.from_status = row.before if row.before in BILLING_STATUSES else ""
             entry.to_status = row.after if row.after in BILLING_STATUSES else ""
-        if row.action == "create":
+        if row.action == audit.LOAD_CREATE:
             entry.what = "Created"
             if isinstance(details, dict) and details.get("source") == "import":
                 entry.cause = f"Import of {details.get('file') or 'a CSV file'}"
@@ -100,20 +100,20 @@ def history(load):
                     entry.cause += f", row {row.row_number}"
             else:
                 entry.cause = "Entered by hand"
-        elif row.action == "update":
+        elif row.action == audit.LOAD_UPDATE:
             entry.what = "Edited"
             before, after = _loads_json(row.before) or {}, _loads_json(row.after) or {}
             if isinstance(before, dict) and isinstance(after, dict):
                 entry.changes = [(FIELD_LABELS.get(k, k.replace("_", " ").capitalize()),
                                   _money_or(k, before.get(k)), _money_or(k, after.get(k)))
                                  for k in sorted(set(before) | set(after))]
-        elif row.action in ("document_add", "document_remove"):
-            entry.what = "Document added" if row.action == "document_add" else "Document removed"
+        elif row.action in (audit.LOAD_DOCUMENT_ADD, audit.LOAD_DOCUMENT_REMOVE):
+            entry.what = "Document added" if row.action == audit.LOAD_DOCUMENT_ADD else "Document removed"
             if isinstance(details, dict):
                 entry.cause = (f"{DOCUMENT_KINDS.get(details.get('kind'), 'Document')}: "
                                f"{details.get('file', '')}")
         else:
-            if row.action == "factor_hold":
+            if row.action == audit.LOAD_HOLD:
                 entry.what = "Held by the factor"
             else:
                 entry.what = "Status changed" if entry.to_status else row.action.replace("_", " ").capitalize()

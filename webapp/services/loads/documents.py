@@ -68,7 +68,7 @@ def add_document(load, actor, kind, filename, data, max_bytes):
                                    content_type="application/pdf", size=len(data),
                                    sha256=hashlib.sha256(data).hexdigest(), data=data)
         document = LoadDocument.create(load=load.id, kind=kind, file=stored, uploaded_by=actor)
-        audit.record("document_add", "load", load.id, actor=actor, company=load.company_id,
+        audit.record(audit.LOAD_DOCUMENT_ADD, "load", load.id, actor=actor, company=load.company_id,
                      details={"kind": kind, "file": filename, "document": document.id})
     return document
 
@@ -92,7 +92,7 @@ def remove_document(load, actor, document_id):
     with db.atomic():
         LoadDocument.delete().where(LoadDocument.id == document.id).execute()
         StoredFile.delete().where(StoredFile.id == document.file.id).execute()
-        audit.record("document_remove", "load", load.id, actor=actor, company=load.company_id,
+        audit.record(audit.LOAD_DOCUMENT_REMOVE, "load", load.id, actor=actor, company=load.company_id,
                      details={"kind": document.kind, "file": document.file.filename})
     return True
 

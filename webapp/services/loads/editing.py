@@ -148,7 +148,7 @@ def create_load(company, actor, form, lines):
         with db.atomic():
             load = Load.create(company=company, billing_status=QUEUED, **values)
             _insert_lines(load.id, clean_lines)
-            audit.record("create", "load", load.id, actor=actor, company=company,
+            audit.record(audit.LOAD_CREATE, "load", load.id, actor=actor, company=company,
                          after=QUEUED, details={"source": "form"})
     except IntegrityError:
         raise Invalid({"load_number": "A load with this load or invoice number was just created. "
@@ -202,7 +202,7 @@ def update_load(load, actor, form, lines):
             after = _snapshot(fresh, clean_lines)
             diff = {k for k in before if before[k] != after[k]}
             if diff:
-                audit.record("update", "load", load.id, actor=actor, company=load.company_id,
+                audit.record(audit.LOAD_UPDATE, "load", load.id, actor=actor, company=load.company_id,
                              before={k: before[k] for k in sorted(diff)},
                              after={k: after[k] for k in sorted(diff)})
     except IntegrityError:

@@ -21,6 +21,7 @@ from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import db
 from webapp.models import utcnow
+from webapp.services import audit
 from webapp.services.loads import fields as load_rules
 from webapp.services.tables import FileFormatError
 from webapp.services.tables import normalize_header
@@ -404,7 +405,7 @@ def commit(preview, company, actor):
                      "position": n}
                     for r in chunk for n, line in enumerate(r.lines)]).execute()
                 AuditLog.insert_many([
-                    {"company": company_id, "actor": actor_id, "action": "create",
+                    {"company": company_id, "actor": actor_id, "action": audit.LOAD_CREATE,
                      "object_type": "load", "object_id": ids[r.values["load_number"]],
                      "before": "", "after": QUEUED, "details": details,
                      "row_number": r.row, "created_at": now}

@@ -11,6 +11,7 @@ from webapp.models import BatchLoad
 from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import utcnow
+from webapp.services import audit
 from webapp.services.sql import V
 from webapp.services.sql import bulk_insert
 from webapp.services.sql import bulk_update
@@ -68,7 +69,7 @@ def write_purchase(result, upload, actor):
     _expect(count, len(hold))
     for o in result.plan["hold"]:
         history.add(o.load_id, o.row, INVOICED, INVOICED,
-                    _details(report="purchase", outcome="held", reason=o.data.reason), action="factor_hold")
+                    _details(report="purchase", outcome="held", reason=o.data.reason), action=audit.LOAD_HOLD)
     history.write()
 
 
@@ -122,7 +123,7 @@ class _History:
         self.now = now
         self.rows = []
 
-    def add(self, load_id, row_number, before, after, details, action="status"):
+    def add(self, load_id, row_number, before, after, details, action=audit.LOAD_STATUS):
         self.rows.append(self.head + (action, "load", load_id, before, after, details)
                          + self.tail + (row_number, self.now))
 
