@@ -178,7 +178,7 @@ def test_one_bad_row_refuses_the_whole_file(dbconn):
     data = csv_bytes(row(), row(load="IMP-2", invoice="INV-IMP-2", linehaul="oops"),
                      row(load="IMP-3", invoice="INV-IMP-3"))
     preview = load_import.parse(data, _demo())
-    assert [str(e) for e in preview.errors] == ["row 3, Linehaul: 'oops' is not an amount"]
+    assert [str(e) for e in preview.errors] == ["Row 3, Linehaul: 'oops' is not an amount"]
     with pytest.raises(load_import.ImportRefused):
         load_import.commit(preview, _demo(), None)
     assert not Load.select().where(Load.load_number.startswith("IMP-")).exists()

@@ -176,7 +176,7 @@ def test_text_keeps_inner_spacing_and_line_breaks(demo, admin):
 ])
 def test_save_info_refuses_bad_input_and_writes_nothing(demo, admin, kind, text, field, message):
     sub = _sub(demo)
-    with pytest.raises(subsidiaries.InfoError) as info:
+    with pytest.raises(Invalid) as info:
         subsidiaries.save_info(sub, kind, text, actor=admin)
     assert message in info.value.errors[field]
     assert not ImportantInfo.select().where(ImportantInfo.subsidiary == sub).exists()

@@ -12,6 +12,7 @@ from webapp.models import Company
 from webapp.models import Partner
 from webapp.models import User
 from webapp.services import users
+from webapp.services.validation import Invalid
 
 
 def _u(email):
@@ -47,14 +48,14 @@ def test_roles_each_manager_may_give(dbconn):
 
 @pytest.mark.parametrize("role", [ROLE_SUPPORT, ROLE_PARTNER_ADMIN])
 def test_admin_cannot_create_support_or_partner_admin(dbconn, role):
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.create_company_user(_u("admin"), _demo(), _new(role=role))
-    assert info.value.field == "role"
+    assert list(info.value.errors) == ["role"]
     assert not User.select().where(User.email == "new.person@demo.test").exists()
 
 
 def test_partner_admin_cannot_create_support_but_can_create_partner_admin(dbconn):
-    with pytest.raises(users.UserError):
+    with pytest.raises(Invalid):
         users.create_company_user(_u("partner"), _demo(), _new(role=ROLE_SUPPORT))
     created = users.create_company_user(_u("partner"), _demo(), _new(role=ROLE_PARTNER_ADMIN))
     assert created.company_id is None
@@ -79,7 +80,7 @@ def test_admin_cannot_manage_another_company(dbconn):
 
 
 def test_partner_admin_for_a_company_without_partner_is_refused(dbconn):
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.create_company_user(_u("support"), _other(), _new(role=ROLE_PARTNER_ADMIN))
     assert "not managed by a partner" in str(info.value)
 
@@ -101,9 +102,9 @@ def test_create_company_user_is_audited_with_the_company(dbconn):
     ({"role": "wizard"}, "role", "Choose a role you may give"),
 ])
 def test_create_refuses_bad_input(dbconn, over, field, message):
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.create_company_user(_u("admin"), _demo(), _new(**over))
-    assert info.value.field == field and message in str(info.value)
+    assert list(info.value.errors) == [field] and message in str(info.value)
 
 
 def test_visible_users_are_the_companys_plus_its_partner_admins(dbconn):
@@ -128,7 +129,7 @@ def test_update_role_and_billing_is_one_audited_change(dbconn):
 def test_update_of_a_stale_user_is_refused(dbconn):
     stale = _u("billing")
     User.update(billing=False).where(User.id == stale.id).execute()  # someone else, meanwhile
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.update_user(_u("admin"), _demo(), stale, {"name": stale.name, "role": ROLE_ADMIN, "billing": "1"})
     assert "Someone else changed this user" in str(info.value)
     assert _u("billing").role == ROLE_USER
@@ -136,7 +137,7 @@ def test_update_of_a_stale_user_is_refused(dbconn):
 
 def test_nobody_removes_their_own_manager_role(dbconn):
     admin = _u("admin")
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.update_user(admin, _demo(), admin, {"name": admin.name, "role": ROLE_USER, "billing": "1"})
     assert "your own manager role" in str(info.value)
     assert _u("admin").role == ROLE_ADMIN
@@ -156,7 +157,7 @@ def test_admin_cannot_change_a_partner_admin(dbconn):
 
 
 def test_nobody_deactivates_themselves(dbconn):
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.set_active(_u("admin"), _demo(), _u("admin"), False)
     assert "cannot deactivate yourself" in str(info.value)
     assert _u("admin").active
@@ -169,7 +170,7 @@ def test_deactivate_bumps_the_session_version_and_is_audited(dbconn):
     assert not after.active and after.session_version == before.session_version + 1
     log = AuditLog.get(AuditLog.action == "user.deactivate")
     assert json.loads(log.before)["active"] is True and json.loads(log.after)["active"] is False
-    with pytest.raises(users.UserError) as info:
+    with pytest.raises(Invalid) as info:
         users.set_active(_u("admin"), _demo(), after, False)
     assert "already deactivated" in str(info.value)
 

@@ -39,6 +39,7 @@ def init_app(app):
     def create_user(email, role, company_name, partner_name, billing, name, password):
         """Create a user; asks for the password."""
         from webapp.services import users
+        from webapp.services.validation import Invalid
         with database.connection():
             company = Company.get_or_none(Company.name == company_name) if company_name else None
             partner = Partner.get_or_none(Partner.name == partner_name) if partner_name else None
@@ -50,8 +51,8 @@ def init_app(app):
                 user = users.create_user(
                     actor=None, email=email, name=name, role=role, company=company,
                     partner=partner, billing=billing, password=password)
-            except users.UserError as exc:
-                raise click.ClickException(str(exc))
+            except Invalid as exc:
+                raise click.ClickException(exc.message)
         click.echo(f"Created {user.email} ({ROLES[user.role]}"
                    f"{', Billing' if user.billing else ''}"
                    f"{', manager' if user.role in MANAGER_ROLES else ''}).")

@@ -148,7 +148,7 @@ def save_info(subsidiary_id):
     kind, text = request.form.get("kind", ""), request.form.get("text", "")
     try:
         entry, outcome = subsidiaries.save_info(sub, kind, text, actor=actor())
-    except subsidiaries.InfoError as exc:
+    except Invalid as exc:
         existing = subsidiaries.get_entry(sub, request.form.get("info_id", type=int) or 0)
         return _info_form(sub, kind, text, exc.errors, entry=existing, status=400)
     message = {

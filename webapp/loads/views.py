@@ -20,6 +20,7 @@ from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
 from webapp.services import loads as service
 from webapp.services.loads import importing as load_import
+from webapp.services.tables import CellError
 from webapp.services.validation import Invalid
 
 bp = Blueprint("loads", __name__, url_prefix="/loads")
@@ -129,7 +130,7 @@ def import_loads():
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             preview = load_import.Preview(company_id=current_company().id)
-            preview.errors.append(load_import.Issue(1, "File", "Choose a CSV file to upload."))
+            preview.errors.append(CellError(1, "File", "Choose a CSV file to upload."))
         else:
             preview, stored = load_import.store_preview(current_company(), upload.filename,
                                                         upload.read())

@@ -47,14 +47,6 @@ class EntryNotFound(LookupError):
     """The Document Configuration entry does not exist (or was removed a moment ago)."""
 
 
-class InfoError(ValueError):
-    """A Document Configuration change refused; ERRORS maps field to message."""
-
-    def __init__(self, errors):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
 # --- subsidiaries ------------------------------------------------------------
 
 def clean_subsidiary(data, company, exclude_id=None):
@@ -113,19 +105,17 @@ def normalise_text(text):
 
 
 def clean_info(kind, text):
-    """(kind, text) checked, or raise InfoError naming what is wrong."""
-    errors = {}
-    kind = (kind or "").strip()
-    if kind not in INFO_KINDS:
-        errors["kind"] = "Choose a type: " + ", ".join(INFO_KINDS.values()) + "."
+    """(kind, text) checked, or raise Invalid naming what is wrong."""
+    check = Checker({"kind": kind})
+    kind = check.choice("kind", "type", INFO_KINDS)
+    if "kind" in check.errors:
+        check.errors["kind"] = "Choose a type: " + ", ".join(INFO_KINDS.values()) + "."
     text = normalise_text(text)
     if not text.strip():
-        errors["text"] = "Enter the text."
+        check.error("text", "Enter the text.")
     elif len(text) > INFO_TEXT_MAX:
-        errors["text"] = (f"The text is too long: {len(text):,} characters; "
-                          f"at most {INFO_TEXT_MAX:,} are allowed.")
-    if errors:
-        raise InfoError(errors)
+        check.error("text", f"The text is too long: {len(text):,} characters; at most {INFO_TEXT_MAX:,} are allowed.")
+    check.done()
     return kind, text
 
 
@@ -200,7 +190,7 @@ def save_info(subsidiary, kind, text, *, actor):
                         before=current.text, after=text)
             current.text = text
             return current, "replaced"
-    raise InfoError({"text": "Someone else is changing this entry right now. Try again."})
+    raise Invalid({"text": "Someone else is changing this entry right now. Try again."})
 
 
 def remove_info(subsidiary, info_id, *, actor):

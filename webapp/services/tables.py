@@ -5,9 +5,29 @@ Pure functions, no database. Every error is a ValueError (or FileFormatError)
 whose message is written for the person who uploaded the file.
 """
 import csv
+import dataclasses
 import datetime
 import io
 import re
+
+
+@dataclasses.dataclass
+class CellError:
+    """One problem in an uploaded file: the spreadsheet row (the header is row 1; None for the
+    whole file), the column as the file names it, and what is wrong, for the person who sent it."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    @property
+    def where(self):
+        if self.row is None:
+            return "File"
+        return f"Row {self.row}, {self.column}" if self.column else f"Row {self.row}"
+
+    def __str__(self):
+        return f"{self.where}: {self.message}"
 
 
 class FileFormatError(ValueError):

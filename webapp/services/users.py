@@ -13,22 +13,18 @@ from webapp.models import User
 from webapp.models import db
 from webapp.services import audit
 from webapp.services.auth import hash_password
+from webapp.services.validation import FORM
+from webapp.services.validation import Invalid
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class UserError(ValueError):
-    """A user change refused, with a message for the person who asked.
-
-    FIELD names the form field at fault, when there is one.
-    """
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+def _refused(message, field=FORM):
+    """The Invalid a refused user change raises: MESSAGE under FIELD (the form as a whole by default)."""
+    return Invalid({field: message})
 
 
-class UserForbidden(UserError):
+class UserForbidden(PermissionError):
     """The person asking may not make this change at all (answer 403)."""
 
 
@@ -41,22 +37,22 @@ def create_user(*, actor, email, name, role, company, partner, billing, password
     """Create a user after checking email, role and tenancy; audited."""
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise UserError("Enter a valid email address.", field="email")
+        raise _refused("Enter a valid email address.", "email")
     if role not in ROLES:
-        raise UserError("Choose a role.", field="role")
+        raise _refused("Choose a role.", "role")
     if role == ROLE_SUPPORT:
         company = partner = None
     elif role == ROLE_PARTNER_ADMIN:
         if partner is None:
-            raise UserError("A Partner Admin needs a partner.")
+            raise _refused("A Partner Admin needs a partner.")
         company = None
     elif company is None:
-        raise UserError("An Admin or User needs a company.")
+        raise _refused("An Admin or User needs a company.")
     if not password or len(password) < 8:
-        raise UserError("The password needs at least 8 characters.", field="password")
+        raise _refused("The password needs at least 8 characters.", "password")
     if len(password) > 1024:
-        raise UserError("The password is too long: at most 1,024 characters.", field="password")
-    taken = UserError(f"A user with the email {email} already exists.", field="email")
+        raise _refused("The password is too long: at most 1,024 characters.", "password")
+    taken = _refused(f"A user with the email {email} already exists.", "email")
     try:
         with db.atomic():
             if User.select().where(User.email == email).exists():
@@ -133,8 +129,8 @@ def _placement(role, company):
         return None, None
     if role == ROLE_PARTNER_ADMIN:
         if not company.partner_id:
-            raise UserError(f"{company.name} is not managed by a partner, so it can have no "
-                            "Partner Admin.", field="role")
+            raise _refused(f"{company.name} is not managed by a partner, so it can have no "
+                            "Partner Admin.", "role")
         return None, company.partner_id
     return company, None
 
@@ -149,13 +145,13 @@ def create_company_user(actor, company, data):
     _check_manager(actor, company)
     role = (data.get("role") or "").strip()
     if role not in assignable_roles(actor):
-        raise UserError("Choose a role you may give: " + ", ".join(assignable_roles(actor).values()) + ".",
+        raise _refused("Choose a role you may give: " + ", ".join(assignable_roles(actor).values()) + ".",
                         field="role")
     name = " ".join((data.get("name") or "").split())
     if not name:
-        raise UserError("Enter the person's name.", field="name")
+        raise _refused("Enter the person's name.", "name")
     if len(name) > 200:
-        raise UserError("The name is too long: at most 200 characters.", field="name")
+        raise _refused("The name is too long: at most 200 characters.", "name")
     user_company, partner = _placement(role, company)
     return create_user(actor=actor, email=data.get("email"), name=name, role=role,
                        company=user_company, partner=partner,
@@ -178,15 +174,15 @@ def update_user(actor, company, target, data):
         raise UserForbidden(f"You cannot change a {target.role_label} user.")
     role = (data.get("role") or "").strip()
     if role not in assignable_roles(actor):
-        raise UserError("Choose a role you may give: " + ", ".join(assignable_roles(actor).values()) + ".",
+        raise _refused("Choose a role you may give: " + ", ".join(assignable_roles(actor).values()) + ".",
                         field="role")
     if target.id == actor.id and role not in MANAGER_ROLES:
-        raise UserError("You cannot remove your own manager role. Ask another manager.", field="role")
+        raise _refused("You cannot remove your own manager role. Ask another manager.", "role")
     name = " ".join((data.get("name") or "").split())
     if not name:
-        raise UserError("Enter the person's name.", field="name")
+        raise _refused("Enter the person's name.", "name")
     if len(name) > 200:
-        raise UserError("The name is too long: at most 200 characters.", field="name")
+        raise _refused("The name is too long: at most 200 characters.", "name")
     billing = _truthy(data.get("billing"))
     before = _snapshot(target)
     after = dict(before, role=role, billing=billing)
@@ -203,7 +199,7 @@ def update_user(actor, company, target, data):
                           & (User.billing == target.billing) & (User.active == target.active))
                    .execute())
         if not updated:
-            raise UserError("Someone else changed this user a moment ago. Reload and try again.")
+            raise _refused("Someone else changed this user a moment ago. Reload and try again.")
         audit.record("user.update", "user", target.id, actor=actor, company=company,
                      before=before, after=after)
     return User.get_by_id(target.id)
@@ -215,7 +211,7 @@ def set_active(actor, company, target, active):
     if not may_change(actor, target):
         raise UserForbidden(f"You cannot change a {target.role_label} user.")
     if target.id == actor.id:
-        raise UserError("You cannot deactivate yourself.")
+        raise _refused("You cannot deactivate yourself.")
     changes = {"active": bool(active)}
     if not active:
         changes["session_version"] = User.session_version + 1
@@ -225,7 +221,7 @@ def set_active(actor, company, target, active):
                    .execute())
         if not updated:
             state = "active" if active else "deactivated"
-            raise UserError(f"{target.display_name} is already {state}.")
+            raise _refused(f"{target.display_name} is already {state}.")
         before = _snapshot(target)
         audit.record("user.activate" if active else "user.deactivate", "user", target.id,
                      actor=actor, company=company, before=before, after=dict(before, active=bool(active)))

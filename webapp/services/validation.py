@@ -14,6 +14,10 @@ ZIP_RE = re.compile(r"^(\d{5}(?:-\d{4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)$")
 PHONE_CHARS_RE = re.compile(r"^[0-9+().\-\s/xext]+$", re.IGNORECASE)
 
 
+# The key of a problem with the form as a whole rather than one field.
+FORM = "_form"
+
+
 class Invalid(ValueError):
     """A form or a record refused; ERRORS maps each field name to a message for the person.
 
@@ -23,8 +27,13 @@ class Invalid(ValueError):
 
     def __init__(self, errors, labels=None):
         labels = labels or {}
-        super().__init__("; ".join(f"{labels.get(k, k)}: {v}" for k, v in errors.items()))
+        super().__init__("; ".join(v if k == FORM else f"{labels.get(k, k)}: {v}" for k, v in errors.items()))
         self.errors = dict(errors)
+
+    @property
+    def message(self):
+        """The problems in words alone, for a flash message or the command line."""
+        return " ".join(self.errors.values())
 
 
 class Checker:
@@ -135,12 +144,23 @@ class Checker:
         self.values[name] = value
         return value
 
+    def field(self, name, clean, *args):
+        """A field checked by CLEAN(raw value, *ARGS), whose ValueError message is the field's error
+        (the checks shared by a form and the CSV import)."""
+        try:
+            value = clean(self.data.get(name), *args)
+        except ValueError as exc:
+            self.errors[name] = str(exc)
+            return None
+        self.values[name] = value
+        return value
+
     def error(self, name, message):
         """Record a problem found by a rule outside the field checks (e.g. a duplicate)."""
         self.errors.setdefault(name, message)
 
-    def done(self):
-        """The cleaned values, or raise Invalid with every problem found."""
+    def done(self, labels=None):
+        """The cleaned values, or raise Invalid with every problem found (LABELS name the fields)."""
         if self.errors:
-            raise Invalid(self.errors)
+            raise Invalid(self.errors, labels)
         return self.values

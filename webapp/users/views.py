@@ -11,6 +11,7 @@ from webapp.permissions import actor
 from webapp.permissions import current_company
 from webapp.permissions import manager_required
 from webapp.services import users
+from webapp.services.validation import Invalid
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -39,8 +40,7 @@ def index():
 
 def _form(target, values, error=None, status=200):
     return render_template("users/form.html", target=target, values=values,
-                           roles=users.assignable_roles(actor()),
-                           errors={(error.field or "_form"): str(error)} if error else {}), status
+                           roles=users.assignable_roles(actor()), errors=error.errors if error else {}), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -53,7 +53,7 @@ def create():
         user = users.create_company_user(actor(), _company(), request.form)
     except users.UserForbidden:
         abort(403)
-    except users.UserError as exc:
+    except Invalid as exc:
         return _form(None, request.form, exc, 400)
     flash(f"User {user.email} created. Give them their initial password in person or by phone.", "success")
     return redirect(url_for("users.index"), 303)
@@ -73,7 +73,7 @@ def update(user_id):
         user = users.update_user(actor(), _company(), target, request.form)
     except users.UserForbidden:
         abort(403)
-    except users.UserError as exc:
+    except Invalid as exc:
         return _form(target, request.form, exc, 400)
     flash(f"{user.display_name} saved.", "success")
     return redirect(url_for("users.index"), 303)
@@ -85,8 +85,8 @@ def _set_active(user_id, active):
         user = users.set_active(actor(), _company(), target, active)
     except users.UserForbidden:
         abort(403)
-    except users.UserError as exc:
-        flash(str(exc), "error")
+    except Invalid as exc:
+        flash(exc.message, "error")
     else:
         flash(f"{user.display_name} {'reactivated' if active else 'deactivated: their sessions have ended'}.",
               "success")

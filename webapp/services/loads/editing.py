@@ -20,6 +20,7 @@ from webapp.services.loads.fields import clean_text
 
 # Kinds of document kept with a load, in the order they are merged behind the invoice.
 from webapp.services.money import format_cents
+from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
 
 
@@ -53,14 +54,9 @@ def _iso(value):
 
 def _clean(company, form, lines, load=None):
     """Validate the form's text. Returns (values for Load, line dicts) or raises Invalid."""
-    errors = {}
-    values = {}
-
-    def take(field, fn_, *args):
-        try:
-            values[field] = fn_(form.get(field), *args)
-        except ValueError as exc:
-            errors[field] = str(exc)
+    check = Checker(form)
+    values, errors = check.values, check.errors
+    take = check.field
 
     subsidiary = _own(Subsidiary, company, form.get("subsidiary_id"))
     if subsidiary is None:
@@ -121,8 +117,7 @@ def _clean(company, form, lines, load=None):
     elif not clean_lines:
         errors["lines"] = "Enter at least one line item (the linehaul) with its amount."
 
-    if errors:
-        raise Invalid(errors, FIELD_LABELS)
+    check.done(FIELD_LABELS)
     values.update(subsidiary=subsidiary, customer=customer,
                   total_cents=sum(line["amount_cents"] for line in clean_lines))
     return values, clean_lines

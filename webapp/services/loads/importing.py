@@ -23,6 +23,7 @@ from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import audit
 from webapp.services.loads import fields as load_rules
+from webapp.services.tables import CellError
 from webapp.services.tables import FileFormatError
 from webapp.services.tables import normalize_header
 from webapp.services.tables import read_table
@@ -72,18 +73,6 @@ for _name, _aliases in COLUMNS:
 
 
 @dataclasses.dataclass
-class Issue:
-    """What is wrong, and where: ROW is the spreadsheet row (the header is row 1)."""
-
-    row: int
-    column: str
-    message: str
-
-    def __str__(self):
-        return f"row {self.row}, {self.column}: {self.message}"
-
-
-@dataclasses.dataclass
 class ImportRow:
     """One load as it will be created."""
 
@@ -118,7 +107,7 @@ class Preview:
         return sum(r.total_cents for r in self.rows)
 
     def errors_by_row(self):
-        """{row number: [Issue, ...]} for the preview table."""
+        """{row number: [CellError, ...]} for the preview table."""
         out = {}
         for issue in self.errors:
             out.setdefault(issue.row, []).append(issue)
@@ -146,7 +135,7 @@ def parse(data, company, *, filename="", max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
     preview = Preview(company_id=company_id, filename=filename)
 
     def file_error(message, column="File"):
-        preview.errors.append(Issue(1, column, message))
+        preview.errors.append(CellError(1, column, message))
         return preview
 
     if data is not None and max_bytes and len(data) > max_bytes:
@@ -206,23 +195,23 @@ def _check_numbers(number, cells, keys, written, preview, seen_loads, seen_invoi
     load_number = cells.get(keys["Load Number"], "")
     if load_number:
         if load_number in seen_loads:
-            preview.errors.append(Issue(number, written["Load Number"],
+            preview.errors.append(CellError(number, written["Load Number"],
                                         f"load {load_number} is also on row {seen_loads[load_number]}; "
                                         "each load may appear once in the file."))
             bad = True
         elif load_number in existing_loads:
-            preview.errors.append(Issue(number, written["Load Number"],
+            preview.errors.append(CellError(number, written["Load Number"],
                                         f"load {load_number} already exists."))
             bad = True
         seen_loads.setdefault(load_number, number)
     invoice = cells.get(keys["Invoice Number"], "") if "Invoice Number" in keys else ""
     if invoice:
         if invoice in seen_invoices:
-            preview.errors.append(Issue(number, written["Invoice Number"],
+            preview.errors.append(CellError(number, written["Invoice Number"],
                                         f"invoice {invoice} is also on row {seen_invoices[invoice]}."))
             bad = True
         elif invoice in existing_invoices:
-            preview.errors.append(Issue(number, written["Invoice Number"],
+            preview.errors.append(CellError(number, written["Invoice Number"],
                                         f"invoice {invoice} is already used by another load."))
             bad = True
         seen_invoices.setdefault(invoice, number)
@@ -275,13 +264,13 @@ def _parse_row(number, cells, keys, written, preview, subsidiaries, by_name, by_
         try:
             return fn(cell(name), *args)
         except ValueError as exc:
-            issues.append(Issue(number, written[name], str(exc)))
+            issues.append(CellError(number, written[name], str(exc)))
             return None
 
     values = {}
     values["load_number"] = check("Load Number", load_rules.clean_text, "load_number")
     if values["load_number"] == "":
-        issues.append(Issue(number, written["Load Number"], "the load number is empty."))
+        issues.append(CellError(number, written["Load Number"], "the load number is empty."))
     values["invoice_number"] = check("Invoice Number", load_rules.clean_text, "invoice_number") or None
     values["customer_reference"] = check("Customer Reference", load_rules.clean_text,
                                          "customer_reference") or ""
@@ -293,16 +282,16 @@ def _parse_row(number, cells, keys, written, preview, subsidiaries, by_name, by_
                         ("delivery_date", "Delivery Date")):
         values[field] = check(name, load_rules.clean_date)
     if values["pickup_date"] and values["delivery_date"] and values["delivery_date"] < values["pickup_date"]:
-        issues.append(Issue(number, written["Delivery Date"],
+        issues.append(CellError(number, written["Delivery Date"],
                             f"the delivery date {values['delivery_date']:%Y-%m-%d} is before the pickup "
                             f"date {values['pickup_date']:%Y-%m-%d}."))
 
     sub_text = cell("Subsidiary").strip()
     subsidiary = subsidiaries.get(sub_text.lower())
     if not sub_text:
-        issues.append(Issue(number, written["Subsidiary"], "the subsidiary is empty."))
+        issues.append(CellError(number, written["Subsidiary"], "the subsidiary is empty."))
     elif subsidiary is None:
-        issues.append(Issue(number, written["Subsidiary"],
+        issues.append(CellError(number, written["Subsidiary"],
                             f"no subsidiary named '{sub_text}' in this company."))
 
     customer = _customer(number, cell("Customer").strip(), cell("Customer MC").strip(),
@@ -314,7 +303,7 @@ def _parse_row(number, cells, keys, written, preview, subsidiaries, by_name, by_
     lines = []
     linehaul = check("Linehaul", load_rules.clean_amount)
     if linehaul is None and not any(i.column == written["Linehaul"] for i in issues):
-        issues.append(Issue(number, written["Linehaul"], "the linehaul amount is empty or zero."))
+        issues.append(CellError(number, written["Linehaul"], "the linehaul amount is empty or zero."))
     elif linehaul:
         lines.append({"kind": "linehaul", "description": LINE_KINDS["linehaul"], "amount_cents": linehaul})
     fuel = check("Fuel Surcharge", load_rules.clean_amount)
@@ -327,7 +316,7 @@ def _parse_row(number, cells, keys, written, preview, subsidiaries, by_name, by_
                       "amount_cents": accessorials})
     elif description and "Accessorials" in written and not any(
             i.column == written["Accessorials"] for i in issues):
-        issues.append(Issue(number, written["Accessorials"],
+        issues.append(CellError(number, written["Accessorials"],
                             f"there is a description ('{description}') but no amount."))
 
     if issues:
@@ -344,10 +333,10 @@ def _customer(number, name, mc, written, by_name, by_mc, issues):
     if name:
         customer = by_name.get(name.lower())
         if customer is None:
-            issues.append(Issue(number, written["Customer"], f"no customer named '{name}' in this company."))
+            issues.append(CellError(number, written["Customer"], f"no customer named '{name}' in this company."))
             return None
         if mc and _normal_mc(mc) and _normal_mc(mc) != _normal_mc(customer.mc_number):
-            issues.append(Issue(number, written["Customer MC"],
+            issues.append(CellError(number, written["Customer MC"],
                                 f"'{mc}' is not the MC number of {customer.name} "
                                 f"({customer.mc_number or 'none on file'})."))
             return None
@@ -358,10 +347,10 @@ def _customer(number, name, mc, written, by_name, by_mc, issues):
             return found[0]
         message = (f"no customer with MC number '{mc}' in this company." if not found else
                    f"several customers have MC number '{mc}'; put the customer's name in the Customer column.")
-        issues.append(Issue(number, written["Customer MC"], message))
+        issues.append(CellError(number, written["Customer MC"], message))
         return None
     column = written.get("Customer") or written["Customer MC"]
-    issues.append(Issue(number, column, "the customer is empty."))
+    issues.append(CellError(number, column, "the customer is empty."))
     return None
 
 

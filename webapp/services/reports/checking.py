@@ -24,8 +24,8 @@ from webapp.models import db
 from webapp.services.money import format_money
 from webapp.services.reports.parsing import PURCHASED
 from webapp.services.reports.parsing import REJECTED
-from webapp.services.reports.parsing import RowError
 from webapp.services.sql import chunks
+from webapp.services.tables import CellError
 
 ACTIONS = {
     "finance": "Finance",
@@ -281,7 +281,7 @@ def in_batch(batch):
 
 
 def _err(row, column, message):
-    return RowError(row, column, message)
+    return CellError(row, column, message)
 
 
 def _evaluate_purchase(result, finder):

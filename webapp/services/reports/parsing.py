@@ -14,6 +14,7 @@ from webapp.models import PAYMENT_METHODS
 from webapp.models import REPORT_PAYMENT
 from webapp.models import REPORT_PURCHASE
 from webapp.services.money import parse_money
+from webapp.services.tables import CellError
 from webapp.services.tables import FileFormatError
 from webapp.services.tables import normalize_header
 from webapp.services.tables import parse_date
@@ -72,24 +73,6 @@ _SPECIFIC = {
 # Headers of the batch schedule (the file sent to the factor), uploaded back by mistake.
 _SCHEDULE_ONLY = {"invoicedate", "customer", "customername", "customermc", "customermcnumber",
                   "terms", "duedate"}
-
-
-@dataclasses.dataclass
-class RowError:
-    """One problem: the spreadsheet row (None for the whole file) and the column."""
-
-    row: int | None
-    column: str | None
-    message: str
-
-    @property
-    def where(self):
-        if self.row is None:
-            return "File"
-        return f"Row {self.row}, {self.column}" if self.column else f"Row {self.row}"
-
-    def __str__(self):
-        return f"{self.where}: {self.message}"
 
 
 @dataclasses.dataclass(slots=True)
@@ -163,11 +146,11 @@ class ParsedReport:
         return next((e for e in self.errors if e.row is None), None)
 
     def add(self, row, column, message):
-        self.errors.append(RowError(row, self.columns.get(column, column), message))
+        self.errors.append(CellError(row, self.columns.get(column, column), message))
 
 
 def parse_report(kind, data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
-    """Parse a Purchase or Payment Report (bytes, by KIND) into its rows and RowErrors."""
+    """Parse a Purchase or Payment Report (bytes, by KIND) into its rows and CellErrors."""
     return _parse(kind, data, max_bytes, max_rows)
 
 
