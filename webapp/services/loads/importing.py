@@ -4,8 +4,6 @@ parse() never writes; commit() writes every load of a clean preview in one
 transaction, in bulk. The columns are documented in docs/load-import.md.
 """
 import dataclasses
-import datetime
-import hashlib
 import json
 import re
 
@@ -17,11 +15,11 @@ from webapp.models import AuditLog
 from webapp.models import Customer
 from webapp.models import Load
 from webapp.models import LoadLine
-from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import audit
+from webapp.services import previews
 from webapp.services.loads import fields as load_rules
 from webapp.services.tables import CellError
 from webapp.services.tables import FileFormatError
@@ -33,8 +31,6 @@ MAX_ROWS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 CHUNK = 200
 # Marks the StoredFile of a preview waiting to be imported (and nothing else).
-PREVIEW_CONTENT_TYPE = "text/csv; purpose=load-import"
-PREVIEW_MAX_AGE = datetime.timedelta(days=2)
 
 # (column as documented, other spellings accepted). Matching ignores case, spaces,
 # underscores, dashes and dots.
@@ -408,21 +404,16 @@ def commit(preview, company, actor):
 def store_preview(company, filename, data):
     """Parse an uploaded file; when it can be imported, keep its bytes for the commit step.
 
-    Returns (preview, stored file or None). Previews older than two days are cleared.
+    Returns (preview, stored file or None). Previews older than two days are forgotten.
     """
-    filename = (filename or "loads.csv").replace("\\", "/").rsplit("/", 1)[-1][-120:]
+    filename = previews.clean_filename(filename, "loads.csv")
     preview = parse(data, company, filename=filename)
     if not preview.ok:
         return preview, None
     company_id = getattr(company, "id", company)
     with db.atomic():
-        StoredFile.delete().where(
-            (StoredFile.company == company_id)
-            & (StoredFile.content_type == PREVIEW_CONTENT_TYPE)
-            & (StoredFile.created_at < utcnow() - PREVIEW_MAX_AGE)).execute()
-        stored = StoredFile.create(company=company_id, filename=filename,
-                                   content_type=PREVIEW_CONTENT_TYPE, size=len(data),
-                                   sha256=hashlib.sha256(data).hexdigest(), data=data)
+        previews.forget(previews.stale(company_id, previews.LOAD_IMPORT))
+        stored = previews.keep(company_id, filename, data, previews.LOAD_IMPORT)
     return preview, stored
 
 
@@ -431,21 +422,17 @@ def commit_stored(stored, company, actor):
 
     Returns (count, preview): count is 0 when the file no longer passes (see preview.errors).
     """
-    if stored.content_type != PREVIEW_CONTENT_TYPE:
+    if stored.content_type != previews.content_type(previews.LOAD_IMPORT):
         raise ImportRefused("That file is not a load import.")
-    preview = parse(bytes(stored.data), company, filename=stored.filename)
+    preview = parse(previews.data_of(stored.id), company, filename=stored.filename)
     if not preview.ok:
         return 0, preview
     with db.atomic():
         count = commit(preview, company, actor)
-        StoredFile.delete().where(StoredFile.id == stored.id).execute()
+        previews.forget([stored.id])
     return count, preview
 
 
 def find_preview(company, upload_id):
     """The stored preview UPLOAD_ID of COMPANY, or None (imported already, or expired)."""
-    if not upload_id:
-        return None
-    company_id = getattr(company, "id", company)
-    return StoredFile.get_or_none((StoredFile.id == upload_id) & (StoredFile.company == company_id)
-                                  & (StoredFile.content_type == PREVIEW_CONTENT_TYPE))
+    return previews.find(getattr(company, "id", company), upload_id, previews.LOAD_IMPORT)

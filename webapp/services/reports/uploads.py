@@ -8,7 +8,6 @@ audit row per status change pointing to the upload and its row. A second apply
 of the same file for the same batch is impossible: a partial unique index on
 report_upload(batch, kind, sha256) WHERE status = 'applied' guards it.
 """
-import datetime
 import json
 
 from peewee import JOIN
@@ -23,10 +22,10 @@ from webapp.models import UPLOAD_APPLIED
 from webapp.models import UPLOAD_PREVIEW
 from webapp.models import Batch
 from webapp.models import ReportUpload
-from webapp.models import StoredFile
 from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
+from webapp.services import previews
 from webapp.services.reports.checking import evaluate
 from webapp.services.reports.parsing import parse_report
 from webapp.services.reports.writing import WriteConflict
@@ -34,8 +33,6 @@ from webapp.services.reports.writing import write_payment
 from webapp.services.reports.writing import write_purchase
 from webapp.services.sql import chunks
 from webapp.services.sql import write_transaction
-
-PREVIEW_KEEP = datetime.timedelta(days=2)  # unconfirmed previews older than this are pruned
 
 
 class ReportRefused(Exception):
@@ -74,9 +71,9 @@ def preview(batch, kind, data, actor, filename=""):
     result = evaluate(batch, kind, parsed)
     with db.atomic():
         _prune_previews(batch.company_id)
-        stored = StoredFile.create(
-            company=batch.company_id, filename=_clean_name(filename, kind), content_type="text/csv",
-            size=len(data), sha256=parsed.sha256, data=data)
+        default = "Purchase_Report.csv" if kind == REPORT_PURCHASE else "Payments_Report.csv"
+        stored = previews.keep(batch.company_id, previews.clean_filename(filename, default, 200), data,
+                              previews.REPORT, sha256=parsed.sha256)
         result.upload = ReportUpload.create(
             company=batch.company_id, batch=batch.id, kind=kind, status=UPLOAD_PREVIEW, file=stored,
             filename=stored.filename, sha256=parsed.sha256, uploaded_by=actor,
@@ -137,9 +134,8 @@ def apply(upload, actor):
 
 
 def stored_bytes(upload):
-    """The uploaded file's bytes (PostgreSQL hands back a memoryview)."""
-    data = StoredFile.select(StoredFile.data).where(StoredFile.id == upload.file_id).scalar()
-    return bytes(data) if data is not None else b""
+    """The uploaded file's bytes."""
+    return previews.data_of(upload.file_id)
 
 
 def batch_refusal(batch):
@@ -173,15 +169,9 @@ def _applied_twin(batch_id, kind, sha256):
             .first())
 
 
-def _clean_name(filename, kind):
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    name = "".join(ch for ch in name if ch.isprintable())[:200]
-    return name or ("Purchase_Report.csv" if kind == REPORT_PURCHASE else "Payments_Report.csv")
-
-
 def _prune_previews(company_id):
-    """Forget unconfirmed previews older than PREVIEW_KEEP (and their stored files)."""
-    cutoff = utcnow() - PREVIEW_KEEP
+    """Forget unconfirmed previews older than previews.PREVIEW_MAX_AGE (and their kept files)."""
+    cutoff = utcnow() - previews.PREVIEW_MAX_AGE
     stale = list(ReportUpload.select(ReportUpload.id, ReportUpload.file)
                  .where((ReportUpload.company == company_id) & (ReportUpload.status == UPLOAD_PREVIEW)
                         & (ReportUpload.created_at < cutoff)).tuples())
@@ -191,5 +181,4 @@ def _prune_previews(company_id):
     files = [f for _, f in stale]
     for chunk in chunks(ids):
         ReportUpload.delete().where(ReportUpload.id.in_(chunk)).execute()
-    for chunk in chunks(files):
-        StoredFile.delete().where(StoredFile.id.in_(chunk)).execute()
+    previews.forget(files)
