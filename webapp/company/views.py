@@ -17,7 +17,6 @@ from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
 from webapp.permissions import manager_required
-from webapp.permissions import scoped
 from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
 
@@ -26,28 +25,18 @@ bp = Blueprint("company", __name__, url_prefix="/management/company-profile")
 
 def _doc_config(subsidiary, notice=None):
     """What the Document Configuration section (and its History) needs."""
-    return {
-        "subsidiary": subsidiary,
-        "entries": subsidiaries.entries(subsidiary),
-        "history": subsidiaries.info_history(subsidiary),
-        "can_manage": current_user.is_manager,
-        "kinds": INFO_KINDS,
-        "notice": notice,
-    }
+    return dict(subsidiaries.document_configuration(subsidiary), can_manage=current_user.is_manager, notice=notice)
 
 
 @bp.route("/")
 @login_required
 def index():
     """Choose a subsidiary; see its details and Document Configuration."""
-    subs = list(scoped(Subsidiary).order_by(Subsidiary.name, Subsidiary.id))
     wanted = request.args.get("subsidiary_id")
-    if wanted:
-        subsidiary = get_scoped_or_404(Subsidiary, wanted)
-    else:
-        subsidiary = subs[0] if subs else None
-    context = _doc_config(subsidiary) if subsidiary else {"can_manage": current_user.is_manager}
-    return render_template("company/index.html", subsidiaries=subs, **context)
+    subsidiary = get_scoped_or_404(Subsidiary, wanted) if wanted else None
+    context = subsidiaries.profile(current_company(), subsidiary)
+    context["can_manage"] = current_user.is_manager
+    return render_template("company/index.html", **context)
 
 
 def _subsidiary_form(subsidiary, values, errors, status=200):

@@ -136,7 +136,23 @@ def get_entry(subsidiary, info_id):
 
 def for_company(company):
     """The company's subsidiaries by name."""
-    return list(Subsidiary.select().where(Subsidiary.company == company).order_by(Subsidiary.name))
+    return list(Subsidiary.select().where(Subsidiary.company == company).order_by(Subsidiary.name, Subsidiary.id))
+
+
+def document_configuration(subsidiary):
+    """What the Document Configuration section shows: the entries, their history, the kinds."""
+    return {"subsidiary": subsidiary, "entries": entries(subsidiary), "history": info_history(subsidiary),
+            "kinds": INFO_KINDS}
+
+
+def profile(company, subsidiary=None):
+    """Management > Company Profile: the subsidiaries, and the one chosen (else the first) with its
+    Document Configuration."""
+    subs = for_company(company)
+    subsidiary = subsidiary or (subs[0] if subs else None)
+    context = document_configuration(subsidiary) if subsidiary else {}
+    context["subsidiaries"] = subs
+    return context
 
 
 def document_texts(subsidiary):
