@@ -45,6 +45,8 @@ from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
 from webapp.ops.demo import CAPITAL_DEPOT_NOA
+from webapp.ops.demo import line_items
+from webapp.services.reports.parsing import COLUMNS as REPORT_COLUMNS
 
 # Bump when the shape of the dataset changes: the cached file is then rebuilt.
 VERSION = 1
@@ -227,17 +229,18 @@ def build(spec=None, password_hash=None):
     facts.other_company_id = plan[1][0] if len(plan) > 1 else 0
     facts.eligible_subsidiary_id = plan[0][1][0]
 
+    def applied(upload_id, company_id, batch_id, kind, filename, rows, actor, when, summary):
+        """An applied report of KIND: its CSV file (the template's columns) and its upload row."""
+        data = _csv_text(REPORT_COLUMNS[kind], rows).encode()
+        fid = stored(company_id, filename, "text/csv", data, when)
+        uploads.append((upload_id, company_id, batch_id, kind, UPLOAD_APPLIED, fid, filename,
+                        hashlib.sha256(data).hexdigest(), actor, when, when, len(rows), summary))
+
     def make_load(company_id, number, sub, cust, status, delivered, batch=None, reason=""):
         load_id = next_id("load")
         p_city, p_state = CITIES[load_id % len(CITIES)]
         d_city, d_state = CITIES[(load_id * 7 + 3) % len(CITIES)]
-        linehaul = rng.randrange(900_00, 4200_00, 25_00)
-        fuel = linehaul * rng.choice((12, 15, 18)) // 100
-        items = [("linehaul", "Linehaul", linehaul), ("fuel", "Fuel surcharge", fuel)]
-        if load_id % 5 == 0:
-            items.append(("accessorial", "Detention (2 h)", 150_00))
-        if load_id % 7 == 0:
-            items.append(("accessorial", "Lumper", 85_00))
+        items = line_items(rng, load_id)
         total = sum(a for _, _, a in items)
         for pos, (kind, desc, amount) in enumerate(items):
             lines.append((next_id("line"), load_id, kind, desc, amount, pos))
@@ -355,13 +358,8 @@ def build(spec=None, password_hash=None):
                                  _money(total), _money(total - fee), _money(fee), "0.00",
                                  "purchased", "", f"CD-{r[0]}"))
                     audit(company_id, actor, r[0], INVOICED, FINANCED, bought, upload=upload_id, row=n)
-                data = _csv_text(["Invoice Number", "Load Number", "Purchase Date", "Invoice Amount",
-                                  "Advance Amount", "Fee Amount", "Reserve Amount", "Status",
-                                  "Reason", "Factor Reference"], rows).encode()
-                fid = stored(company_id, "Purchase_Report.csv", "text/csv", data, bought)
-                uploads.append((upload_id, company_id, batch_id, REPORT_PURCHASE, UPLOAD_APPLIED, fid,
-                                "Purchase_Report.csv", hashlib.sha256(data).hexdigest(), actor,
-                                bought, bought, len(rows), '{"purchased": %d}' % len(rows)))
+                applied(upload_id, company_id, batch_id, REPORT_PURCHASE, "Purchase_Report.csv", rows, actor,
+                        bought, '{"purchased": %d}' % len(rows))
             if stage == COMPLETED:
                 paid_at = created + datetime.timedelta(days=rng.randrange(20, 50))
                 rows = []
@@ -379,13 +377,8 @@ def build(spec=None, password_hash=None):
                     rows.append((r[col["invoice_number"]], r[col["load_number"]], str(paid_at.date()),
                                  _money(amount), ref, "ACH", "0.00", "0.00", "yes", ""))
                     audit(company_id, actor, r[0], FINANCED, COMPLETED, paid_at, upload=upload_id, row=n)
-                data = _csv_text(["Invoice Number", "Load Number", "Payment Date", "Amount Paid",
-                                  "Reference", "Payment Method", "Reserve Released", "Fee Adjustment",
-                                  "Final", "Notes"], rows).encode()
-                fid = stored(company_id, "Payments_Report.csv", "text/csv", data, paid_at)
-                uploads.append((upload_id, company_id, batch_id, REPORT_PAYMENT, UPLOAD_APPLIED, fid,
-                                "Payments_Report.csv", hashlib.sha256(data).hexdigest(), actor,
-                                paid_at, paid_at, len(rows), '{"paid": %d}' % len(rows)))
+                applied(upload_id, company_id, batch_id, REPORT_PAYMENT, "Payments_Report.csv", rows, actor,
+                        paid_at, '{"paid": %d}' % len(rows))
         # The rest: loose loads in every subsidiary but the eligible one.
         others = sub_ids[1:] or sub_ids
         while made < n_loads:

@@ -19,6 +19,9 @@ from webapp.permissions import login_required
 from webapp.permissions import manager_required
 from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
+from webapp.web import found_or_404
+from webapp.web import record_form
+from webapp.web import submit_form
 
 bp = Blueprint("company", __name__, url_prefix="/management/company-profile")
 
@@ -54,12 +57,9 @@ def create():
     company = current_company()
     if company is None:
         abort(404)
-    try:
-        sub = subsidiaries.create_subsidiary(company, request.form, actor=actor())
-    except Invalid as exc:
-        return _subsidiary_form(None, request.form, exc.errors, 400)
-    flash(f"Subsidiary {sub.name} added.", "success")
-    return redirect(url_for("company.index", subsidiary_id=sub.id), 303)
+    return submit_form(lambda: subsidiaries.create_subsidiary(company, request.form, actor=actor()),
+                       lambda values, errors, status: _subsidiary_form(None, values, errors, status),
+                       lambda sub: (f"Subsidiary {sub.name} added.", url_for("company.index", subsidiary_id=sub.id)))
 
 
 @bp.route("/<int:subsidiary_id>/edit", methods=["GET", "POST"])
@@ -67,15 +67,11 @@ def create():
 def update(subsidiary_id):
     """Edit a subsidiary's names, MC/USDOT numbers, address, phone and email."""
     sub = get_scoped_or_404(Subsidiary, subsidiary_id)
-    if request.method == "GET":
-        values = {name: getattr(sub, name) for name, _ in subsidiaries.SUBSIDIARY_FIELDS}
-        return _subsidiary_form(sub, values, {})
-    try:
-        subsidiaries.update_subsidiary(sub, request.form, actor=actor())
-    except Invalid as exc:
-        return _subsidiary_form(sub, request.form, exc.errors, 400)
-    flash(f"Subsidiary {sub.name} saved.", "success")
-    return redirect(url_for("company.index", subsidiary_id=sub.id), 303)
+    return record_form(sub, subsidiaries.SUBSIDIARY_FIELDS,
+                       lambda values, errors, status: _subsidiary_form(sub, values, errors, status),
+                       lambda: subsidiaries.update_subsidiary(sub, request.form, actor=actor()),
+                       lambda saved: (f"Subsidiary {saved.name} saved.",
+                                      url_for("company.index", subsidiary_id=saved.id)))
 
 
 def _info_form(sub, kind, text, errors, *, entry=None, status=200):
@@ -111,9 +107,7 @@ def new_info(subsidiary_id):
 def edit_info(subsidiary_id, info_id):
     """Manage Important Info for an existing entry: its type is fixed, its text editable."""
     sub = get_scoped_or_404(Subsidiary, subsidiary_id)
-    entry = subsidiaries.get_entry(sub, info_id)
-    if entry is None:
-        abort(404)
+    entry = found_or_404(subsidiaries.get_entry(sub, info_id))
     return _info_form(sub, entry.kind, entry.text, {}, entry=entry)
 
 

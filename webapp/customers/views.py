@@ -1,8 +1,6 @@
 """Customers (debtors): list with search, sort and pages; create; edit."""
 from flask import Blueprint
 from flask import abort
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -14,7 +12,8 @@ from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
 from webapp.services import customers
-from webapp.services.validation import Invalid
+from webapp.web import record_form
+from webapp.web import submit_form
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -42,13 +41,10 @@ def create():
     company = current_company()
     if company is None:
         abort(404)
-    try:
-        customer = customers.create_customer(company, request.form,
-                                             actor=actor())
-    except Invalid as exc:
-        return _form(None, request.form, exc.errors, 400)
-    flash(f"Customer {customer.name} added.", "success")
-    return redirect(url_for("customers.index", q=customer.name), 303)
+    return submit_form(lambda: customers.create_customer(company, request.form, actor=actor()),
+                       lambda values, errors, status: _form(None, values, errors, status),
+                       lambda customer: (f"Customer {customer.name} added.",
+                                         url_for("customers.index", q=customer.name)))
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -56,12 +52,7 @@ def create():
 def update(customer_id):
     """Edit a customer."""
     customer = get_scoped_or_404(Customer, customer_id)
-    if request.method == "GET":
-        values = {name: getattr(customer, name) for name, _ in customers.CUSTOMER_FIELDS}
-        return _form(customer, values, {})
-    try:
-        customers.update_customer(customer, request.form, actor=actor())
-    except Invalid as exc:
-        return _form(customer, request.form, exc.errors, 400)
-    flash(f"Customer {customer.name} saved.", "success")
-    return redirect(url_for("customers.index"), 303)
+    return record_form(customer, customers.CUSTOMER_FIELDS,
+                       lambda values, errors, status: _form(customer, values, errors, status),
+                       lambda: customers.update_customer(customer, request.form, actor=actor()),
+                       lambda saved: (f"Customer {saved.name} saved.", url_for("customers.index")))

@@ -22,6 +22,7 @@ from webapp.services import loads as service
 from webapp.services.loads import importing as load_import
 from webapp.services.tables import CellError
 from webapp.services.validation import Invalid
+from webapp.web import found_or_404
 
 bp = Blueprint("loads", __name__, url_prefix="/loads")
 
@@ -201,9 +202,7 @@ def add_document(load_id):
 def download_document(load_id, document_id):
     """The PDF itself."""
     load = get_scoped_or_404(Load, load_id)
-    document = service.document_of(load, document_id)
-    if document is None:
-        abort(404)
+    document = found_or_404(service.document_of(load, document_id))
     return send_file(io.BytesIO(bytes(document.file.data)), mimetype="application/pdf",
                      as_attachment=True, download_name=document.file.filename)
 

@@ -80,6 +80,24 @@ def _user(email, name, role, *, company=None, partner=None, billing=False):
                     billing=billing, password_hash=hash_password(DEMO_PASSWORD))
 
 
+def _subsidiary(company, values):
+    """The subsidiary of COMPANY named in VALUES, created with VALUES when missing."""
+    return _get_or_create(Subsidiary, (Subsidiary.company == company) & (Subsidiary.name == values["name"]),
+                          company=company, **values)
+
+
+def line_items(rng, n):
+    """The line items of the Nth demo load: linehaul, fuel surcharge, now and then accessorials
+    (the benchmark's dataset draws its loads the same way)."""
+    linehaul = rng.randrange(900_00, 4200_00, 25_00)
+    lines = [("linehaul", "Linehaul", linehaul), ("fuel", "Fuel surcharge", linehaul * rng.choice((12, 15, 18)) // 100)]
+    if n % 5 == 0:
+        lines.append(("accessorial", "Detention (2 h)", 150_00))
+    if n % 7 == 0:
+        lines.append(("accessorial", "Lumper", 85_00))
+    return lines
+
+
 def _customers(company, specs):
     out = []
     for name, mc, addr, city, state, zip_, terms, method in specs:
@@ -106,13 +124,7 @@ def _loads(company, prefix, subsidiaries, customers, count, rng, today):
             status = COMPLETED
         p_city, p_state, d_city, d_state = LANES[i % len(LANES)]
         delivered = today - datetime.timedelta(days=1 + (i * 7) % 40)
-        linehaul = rng.randrange(900_00, 4200_00, 25_00)
-        fuel = round(linehaul * rng.choice((0.12, 0.15, 0.18)))
-        lines = [("linehaul", "Linehaul", linehaul), ("fuel", "Fuel surcharge", fuel)]
-        if i % 5 == 0:
-            lines.append(("accessorial", "Detention (2 h)", 150_00))
-        if i % 7 == 0:
-            lines.append(("accessorial", "Lumper", 85_00))
+        lines = line_items(rng, i)
         total = sum(a for _, _, a in lines)
         load = Load.create(
             company=company, subsidiary=sub, customer=customer, load_number=number,
@@ -140,24 +152,19 @@ def seed(today=None, history=True):
         demo = _get_or_create(Company, Company.name == "Demo Trucking", name="Demo Trucking", partner=partner)
         other = _get_or_create(Company, Company.name == "Other Carrier Co", name="Other Carrier Co")
 
-        freight = _get_or_create(
-            Subsidiary, (Subsidiary.company == demo) & (Subsidiary.name == "Demo Freight LLC"),
-            company=demo, name="Demo Freight LLC", legal_name="Demo Freight LLC",
-            mc_number="MC-1234567", usdot_number="3456789", address_line1="2100 Logistics Pkwy",
-            city="Fort Worth", state="TX", postal_code="76177", phone="(817) 555-0100",
-            email="billing@demofreight.example")
-        logistics = _get_or_create(
-            Subsidiary, (Subsidiary.company == demo) & (Subsidiary.name == "Demo Logistics Inc"),
-            company=demo, name="Demo Logistics Inc", legal_name="Demo Logistics Incorporated",
-            mc_number="MC-7654321", usdot_number="9876543", address_line1="45 Warehouse Row",
-            city="Memphis", state="TN", postal_code="38118", phone="(901) 555-0177",
-            email="ar@demologistics.example")
-        other_sub = _get_or_create(
-            Subsidiary, (Subsidiary.company == other) & (Subsidiary.name == "Other Carrier Transport"),
-            company=other, name="Other Carrier Transport", legal_name="Other Carrier Transport LP",
-            mc_number="MC-5550001", usdot_number="5550002", address_line1="9 Depot St",
-            city="Tulsa", state="OK", postal_code="74103", phone="(918) 555-0190",
-            email="office@othercarrier.example")
+        freight, logistics, other_sub = [_subsidiary(company, values) for company, values in (
+            (demo, dict(name="Demo Freight LLC", legal_name="Demo Freight LLC", mc_number="MC-1234567",
+                        usdot_number="3456789", address_line1="2100 Logistics Pkwy", city="Fort Worth",
+                        state="TX", postal_code="76177", phone="(817) 555-0100",
+                        email="billing@demofreight.example")),
+            (demo, dict(name="Demo Logistics Inc", legal_name="Demo Logistics Incorporated",
+                        mc_number="MC-7654321", usdot_number="9876543", address_line1="45 Warehouse Row",
+                        city="Memphis", state="TN", postal_code="38118", phone="(901) 555-0177",
+                        email="ar@demologistics.example")),
+            (other, dict(name="Other Carrier Transport", legal_name="Other Carrier Transport LP",
+                         mc_number="MC-5550001", usdot_number="5550002", address_line1="9 Depot St",
+                         city="Tulsa", state="OK", postal_code="74103", phone="(918) 555-0190",
+                         email="office@othercarrier.example")))]
         _get_or_create(
             ImportantInfo, (ImportantInfo.subsidiary == freight) & (ImportantInfo.kind == INFO_NOA),
             subsidiary=freight, kind=INFO_NOA, text=CAPITAL_DEPOT_NOA)

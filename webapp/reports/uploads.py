@@ -54,18 +54,19 @@ def payment_template():
 @login_required
 def batch_purchase_template(batch_id):
     """The Purchase Report pre-filled with the batch's invoices still Invoiced."""
-    batch = get_scoped_or_404(Batch, batch_id)
-    return _csv(report_templates.prefilled_template(batch, REPORT_PURCHASE),
-                f"Purchase_Report_batch_{batch.number}.csv")
+    return _prefilled(batch_id, REPORT_PURCHASE, "Purchase_Report")
 
 
 @bp.route("/batches/<int:batch_id>/Payments_Report.csv")
 @login_required
 def batch_payment_template(batch_id):
     """The Payment Report pre-filled with the batch's Financed invoices and their balances."""
+    return _prefilled(batch_id, REPORT_PAYMENT, "Payments_Report")
+
+
+def _prefilled(batch_id, kind, stem):
     batch = get_scoped_or_404(Batch, batch_id)
-    return _csv(report_templates.prefilled_template(batch, REPORT_PAYMENT),
-                f"Payments_Report_batch_{batch.number}.csv")
+    return _csv(report_templates.prefilled_template(batch, kind), f"{stem}_batch_{batch.number}.csv")
 
 
 # --- upload, preview, confirm --------------------------------------------------------

@@ -12,6 +12,7 @@ from webapp.permissions import current_company
 from webapp.permissions import manager_required
 from webapp.services import users
 from webapp.services.validation import Invalid
+from webapp.web import submit_form
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -38,9 +39,9 @@ def index():
     return render_template("users/index.html", **users.users_page(actor(), _company()))
 
 
-def _form(target, values, error=None, status=200):
+def _form(target, values, errors=None, status=200):
     return render_template("users/form.html", target=target, values=values,
-                           roles=users.assignable_roles(actor()), errors=error.errors if error else {}), status
+                           roles=users.assignable_roles(actor()), errors=errors or {}), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -49,14 +50,10 @@ def create():
     """Create a user of the company in view with an initial password."""
     if request.method == "GET":
         return _form(None, {"role": "user"})
-    try:
-        user = users.create_company_user(actor(), _company(), request.form)
-    except users.UserForbidden:
-        abort(403)
-    except Invalid as exc:
-        return _form(None, request.form, exc, 400)
-    flash(f"User {user.email} created. Give them their initial password in person or by phone.", "success")
-    return redirect(url_for("users.index"), 303)
+    return submit_form(lambda: users.create_company_user(actor(), _company(), request.form),
+                       lambda values, errors, status: _form(None, values, errors, status),
+                       lambda user: (f"User {user.email} created. Give them their initial password in person "
+                                     "or by phone.", url_for("users.index")))
 
 
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
@@ -69,14 +66,9 @@ def update(user_id):
     if request.method == "GET":
         return _form(target, {"name": target.name, "role": target.role,
                               "billing": "1" if target.billing else ""})
-    try:
-        user = users.update_user(actor(), _company(), target, request.form)
-    except users.UserForbidden:
-        abort(403)
-    except Invalid as exc:
-        return _form(target, request.form, exc, 400)
-    flash(f"{user.display_name} saved.", "success")
-    return redirect(url_for("users.index"), 303)
+    return submit_form(lambda: users.update_user(actor(), _company(), target, request.form),
+                       lambda values, errors, status: _form(target, values, errors, status),
+                       lambda user: (f"{user.display_name} saved.", url_for("users.index")))
 
 
 def _set_active(user_id, active):

@@ -188,29 +188,21 @@ def _check_numbers(number, cells, keys, written, preview, seen_loads, seen_invoi
                    existing_loads, existing_invoices):
     """Flag a load or invoice number used twice in the file or already taken; True if so."""
     bad = False
-    load_number = cells.get(keys["Load Number"], "")
-    if load_number:
-        if load_number in seen_loads:
-            preview.errors.append(CellError(number, written["Load Number"],
-                                        f"load {load_number} is also on row {seen_loads[load_number]}; "
-                                        "each load may appear once in the file."))
+    for column, seen, existing, again, taken in (
+            ("Load Number", seen_loads, existing_loads,
+             "load {v} is also on row {row}; each load may appear once in the file.", "load {v} already exists."),
+            ("Invoice Number", seen_invoices, existing_invoices,
+             "invoice {v} is also on row {row}.", "invoice {v} is already used by another load.")):
+        value = cells.get(keys[column], "") if column in keys else ""
+        if not value:
+            continue
+        if value in seen:
+            preview.errors.append(CellError(number, written[column], again.format(v=value, row=seen[value])))
             bad = True
-        elif load_number in existing_loads:
-            preview.errors.append(CellError(number, written["Load Number"],
-                                        f"load {load_number} already exists."))
+        elif value in existing:
+            preview.errors.append(CellError(number, written[column], taken.format(v=value)))
             bad = True
-        seen_loads.setdefault(load_number, number)
-    invoice = cells.get(keys["Invoice Number"], "") if "Invoice Number" in keys else ""
-    if invoice:
-        if invoice in seen_invoices:
-            preview.errors.append(CellError(number, written["Invoice Number"],
-                                        f"invoice {invoice} is also on row {seen_invoices[invoice]}."))
-            bad = True
-        elif invoice in existing_invoices:
-            preview.errors.append(CellError(number, written["Invoice Number"],
-                                        f"invoice {invoice} is already used by another load."))
-            bad = True
-        seen_invoices.setdefault(invoice, number)
+        seen.setdefault(value, number)
     return bad
 
 

@@ -76,12 +76,22 @@ _SCHEDULE_ONLY = {"invoicedate", "customer", "customername", "customermc", "cust
 
 
 @dataclasses.dataclass(slots=True)
-class PurchaseRow:
-    """One line of a Purchase Report, typed (None where blank or unreadable)."""
+class ReportRow:
+    """What every line of a report has: its spreadsheet row and the invoice or load it names."""
 
     row: int
     invoice_number: str = ""
     load_number: str = ""
+
+    @property
+    def ident(self):
+        return self.invoice_number or self.load_number
+
+
+@dataclasses.dataclass(slots=True)
+class PurchaseRow(ReportRow):
+    """One line of a Purchase Report, typed (None where blank or unreadable)."""
+
     purchase_date: datetime.date | None = None
     invoice_amount_cents: int | None = None
     advance_cents: int | None = None
@@ -93,18 +103,11 @@ class PurchaseRow:
     duplicate_of: int | None = None  # an identical earlier row of the same file
     ok: bool = True  # False when the row has a parse error
 
-    @property
-    def ident(self):
-        return self.invoice_number or self.load_number
-
 
 @dataclasses.dataclass(slots=True)
-class PaymentRow:
+class PaymentRow(ReportRow):
     """One line of a Payment Report, typed."""
 
-    row: int
-    invoice_number: str = ""
-    load_number: str = ""
     payment_date: datetime.date | None = None
     amount_cents: int | None = None
     reference: str = ""
@@ -115,10 +118,6 @@ class PaymentRow:
     notes: str = ""
     duplicate_of: int | None = None
     ok: bool = True
-
-    @property
-    def ident(self):
-        return self.invoice_number or self.load_number
 
 
 @dataclasses.dataclass
@@ -248,6 +247,22 @@ _PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?\Z").match
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z").match
 
 
+def _typed(report, row, column, text, parse, required):
+    """A cell off the fast path: blank (an error when REQUIRED), else PARSE(TEXT); what cannot be
+    read is recorded against the row and gives None."""
+    if not text.strip():
+        if required:
+            report.add(row.row, column, f"{column} is required.")
+            row.ok = False
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        report.add(row.row, column, _sentence(exc))
+        row.ok = False
+        return None
+
+
 def _money(report, row, values, column, *, minimum=None, required=False):
     """Cents of VALUES[COLUMN], or None when blank; records an error when unreadable."""
     text = values.get(column, "")
@@ -256,16 +271,8 @@ def _money(report, row, values, column, *, minimum=None, required=False):
         cents = int(whole) * 100 + (int(part) * (10 if len(part) == 1 else 1) if part else 0)
         if minimum is None or cents >= minimum:
             return cents
-    if not text.strip():
-        if required:
-            report.add(row.row, column, f"{column} is required.")
-            row.ok = False
-        return None
-    try:
-        cents = parse_money(text)
-    except ValueError as exc:
-        report.add(row.row, column, _sentence(exc))
-        row.ok = False
+    cents = _typed(report, row, column, text, parse_money, required)
+    if cents is None:
         return None
     if minimum is not None and cents < minimum:
         report.add(row.row, column, f"{column} cannot be {'negative' if minimum == 0 else 'zero or negative'} "
@@ -284,17 +291,7 @@ def _date(report, row, values, column, *, required=False):
             day = None
         if day is not None and 1990 <= day.year <= 2100:
             return day
-    if not text.strip():
-        if required:
-            report.add(row.row, column, f"{column} is required.")
-            row.ok = False
-        return None
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        report.add(row.row, column, _sentence(exc))
-        row.ok = False
-        return None
+    return _typed(report, row, column, text, parse_date, required)
 
 
 def _sentence(exc):
