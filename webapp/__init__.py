@@ -22,6 +22,8 @@ def create_app(test_config=None):
         template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
         static_folder=os.path.join(os.path.dirname(__file__), "..", "static"),
     )
+    from webapp.web import IdConverter
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(Config)
     if test_config:
         app.config.update(test_config)
@@ -104,7 +106,8 @@ def _init_request_hooks(app):
     @app.before_request
     def _open():
         # The proxy's id when it is a plain token (it goes into log lines), else a new one.
-        incoming = request.headers.get("X-Request-Id", "")
+        # Without a proxy in front, the header is the client's own words: not trusted.
+        incoming = request.headers.get("X-Request-Id", "") if app.config["PROXY_COUNT"] else ""
         g.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex[:16]
         # /healthz connects by itself, so that a database that is down answers 503, not 500.
         if db.is_closed() and request.endpoint != "health.healthz":
@@ -118,6 +121,12 @@ def _init_request_hooks(app):
     @app.after_request
     def _headers(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers["Server"] = "Factor Desk"
+        if request.endpoint != "static":
+            # Pages and downloads carry tenant data: no browser or proxy cache may keep them.
+            response.headers["Cache-Control"] = "no-store"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.vary.add("HX-Request")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -125,7 +134,7 @@ def _init_request_hooks(app):
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+            "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
         return response
 
 

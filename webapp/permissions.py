@@ -16,6 +16,7 @@ from webapp.models import MANAGER_ROLES
 from webapp.models import ROLE_PARTNER_ADMIN
 from webapp.models import ROLE_SUPPORT
 from webapp.models import Company
+from webapp.services.validation import db_id
 
 __all__ = [
     "public", "login_required", "manager_required", "billing_required",
@@ -105,9 +106,8 @@ def scoped(model, *fields):
 
 def get_scoped_or_404(model, object_id):
     """One row of the company in view, or 404 (never 403: reveal nothing)."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
+    object_id = db_id(object_id)
+    if object_id is None:
         abort(404)
     row = scoped(model).where(model.id == object_id).first()
     if row is None:

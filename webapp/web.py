@@ -1,10 +1,33 @@
-"""What every blueprint's views share: the round trip of a record form, and 404 for what is missing."""
+"""What every blueprint's views share: the round trip of a record form, 404 for what is missing,
+addresses that carry a query string, and the URL converter for row ids."""
+from urllib.parse import urlencode
+
 from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
+from werkzeug.routing import IntegerConverter
 
+from webapp.services.validation import MAX_ID
 from webapp.services.validation import Invalid
+
+
+class IdConverter(IntegerConverter):
+    """<int:…> in a route: a row id the database can hold (up to 2**63 - 1); a bigger number
+    matches no route (404) instead of overflowing the database driver."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def with_query(address, args, **changes):
+    """ADDRESS with the query string ARGS (a MultiDict, e.g. request.args) and CHANGES. The query
+    never reaches url_for() as keyword arguments, where `_external` or `_method` would change
+    the address itself."""
+    pairs = [(k, v) for k, v in (args.items(multi=True) if hasattr(args, "items") else args) if k not in changes]
+    pairs += [(k, v) for k, v in changes.items() if v is not None]
+    return f"{address}?{urlencode(pairs)}" if pairs else address
 
 
 def found_or_404(row):

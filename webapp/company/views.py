@@ -19,6 +19,7 @@ from webapp.permissions import login_required
 from webapp.permissions import manager_required
 from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
+from webapp.services.validation import db_id
 from webapp.web import found_or_404
 from webapp.web import record_form
 from webapp.web import submit_form
@@ -132,7 +133,7 @@ def save_info(subsidiary_id):
     try:
         entry, outcome = subsidiaries.save_info(sub, kind, text, actor=actor())
     except Invalid as exc:
-        existing = subsidiaries.get_entry(sub, request.form.get("info_id", type=int) or 0)
+        existing = subsidiaries.get_entry(sub, db_id(request.form.get("info_id")) or 0)
         return _info_form(sub, kind, text, exc.errors, entry=existing, status=400)
     message = {
         "added": f"{entry.kind_label} saved for {sub.name}.",

@@ -19,6 +19,7 @@ from webapp.permissions import login_required
 from webapp.permissions import scoped
 from webapp.services import batches
 from webapp.services import subsidiaries
+from webapp.web import with_query
 
 bp = Blueprint("factoring", __name__, url_prefix="/accounting/factoring-upload")
 
@@ -32,10 +33,9 @@ def _subsidiary():
 
 def _workspace(subsidiary, **extra):
     """Context of the page's working area (one service call), plus the Submit form's address."""
-    args = request.args.to_dict()
-    args["subsidiary_id"] = subsidiary.id
     ctx = batches.workspace(current_company(), subsidiary, request.args)
-    ctx.update(submit_url=url_for("factoring.submit", **args), selected=set())
+    ctx.update(submit_url=with_query(url_for("factoring.submit"), request.args, subsidiary_id=subsidiary.id),
+               selected=set())
     ctx.update(extra)
     return ctx
 
@@ -72,7 +72,7 @@ def submit():
                                    **_workspace(subsidiary, error=str(exc), selected=selected,
                                                 conflict_batch=getattr(exc, "batch", None)))
         flash(str(exc), "error")
-        return redirect(url_for("factoring.index", **request.args.to_dict()), code=303)
+        return redirect(with_query(url_for("factoring.index"), request.args), code=303)
     jobs.start_batch(batch.id)
     if htmx:
         return render_template("factoring/_partials/workspace.html",

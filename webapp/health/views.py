@@ -34,5 +34,4 @@ def healthz():
     result["status"] = "ok" if ok else "degraded"
     response = jsonify(result)
     response.status_code = 200 if ok else 503
-    response.headers["Cache-Control"] = "no-store"
     return response

@@ -22,6 +22,7 @@ from webapp.services import loads as service
 from webapp.services.loads import importing as load_import
 from webapp.services.tables import CellError
 from webapp.services.validation import Invalid
+from webapp.services.validation import db_id
 from webapp.web import found_or_404
 
 bp = Blueprint("loads", __name__, url_prefix="/loads")
@@ -146,7 +147,7 @@ def import_loads():
 @login_required
 def import_commit():
     """Import the loads of a previewed file (its stored copy, by id): all of them or none."""
-    stored = load_import.find_preview(current_company(), request.form.get("upload_id", type=int))
+    stored = load_import.find_preview(current_company(), db_id(request.form.get("upload_id")))
     if stored is None:
         flash("This file was already imported, or its preview expired. Upload it again.", "error")
         return redirect(url_for("loads.import_loads"), 303)

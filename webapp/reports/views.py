@@ -97,7 +97,6 @@ def download(batch_id):
         return render_error(404, str(exc))
     response = send_file(io.BytesIO(data), mimetype=batches.ZIP_TYPE, as_attachment=True,
                          download_name=name, etag=digest, conditional=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

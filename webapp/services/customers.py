@@ -10,6 +10,7 @@ from webapp.services.records import create_record
 from webapp.services.records import update_record
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
+from webapp.services.validation import search_text
 
 # Form fields in order: (name, label).
 CUSTOMER_FIELDS = (
@@ -51,7 +52,7 @@ SORT_COLUMNS = {
 
 def list_from_args(company, args):
     """The Customers list as the query string ARGS asks for it: ?q= (name or MC), sort and page."""
-    q = (args.get("q") or "").strip()
+    q = search_text(args.get("q"), 100)
     sort = Sort.from_args(args, SORT_COLUMNS, "name")
     query = search(Customer.select().where(Customer.company == company), q)
     page = Page.of_query(query.order_by(*sort.order(SORT_COLUMNS), Customer.id.desc()), PageRequest.from_args(args))
@@ -60,7 +61,7 @@ def list_from_args(company, args):
 
 def search(query, text):
     """Narrow a Customer QUERY to names or MC numbers containing TEXT (case-insensitive)."""
-    text = (text or "").strip()[:100]
+    text = search_text(text, 100)
     if not text:
         return query
     where = Customer.name.contains(text) | Customer.mc_number.contains(text)

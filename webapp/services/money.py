@@ -8,8 +8,8 @@ from decimal import Decimal
 from decimal import InvalidOperation
 
 # Unsigned, after the sign and any grouping commas are taken off: 12, 12.5, 12., .5
-_MONEY_RE = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
-_PLAIN_CENTS = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
+_MONEY_RE = re.compile(r"^(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+_PLAIN_CENTS = re.compile(r"^\d{1,15}(\.\d{1,2})?$", re.ASCII)
 
 
 def format_money(cents):

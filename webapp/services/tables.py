@@ -101,11 +101,62 @@ class Table:
         self.rows = rows  # list of (row_number, {normalized_key: value})
 
 
+# A file's header is checked against these before any work per column: past them a file is
+# refused (the work stays linear in the file's size and bounded whatever the file).
+MAX_COLUMNS = 500
+MAX_HEADER_LENGTH = 200
+
+
+def column_letter(index):
+    """The spreadsheet letter of the 0-based column INDEX: 0 is A, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def unprotect(text):
+    """A cell as the person typed it: the quote csv_safe() put before a formula sign is taken off."""
+    if text[:1] == "'" and text[1:2] in _FORMULA_SIGNS:
+        return text[1:]
+    return text
+
+
+def _header_columns(cells):
+    """[(index, key)] of the named columns of a header row; refuses too many columns, a header
+    cell too long, and two headers that are the same column once normalised."""
+    if len(cells) > MAX_COLUMNS:
+        raise FileFormatError(f"The header row has {len(cells):,} columns; a file may have at most "
+                              f"{MAX_COLUMNS}. Remove the empty or extra columns and upload it again.")
+    headers = [unprotect(c.strip()) for c in cells]
+    for i, header in enumerate(headers):
+        if len(header) > MAX_HEADER_LENGTH:
+            raise FileFormatError(f"The header of column {column_letter(i)} is {len(header):,} characters long; "
+                                  f"a header may have at most {MAX_HEADER_LENGTH}.")
+    seen = {}
+    columns = []
+    for i, header in enumerate(headers):
+        key = normalize_header(header)
+        if not key:
+            continue
+        if key in seen:
+            first = seen[key]
+            raise FileFormatError(
+                f"Columns {column_letter(first)} ('{headers[first]}') and {column_letter(i)} ('{header}') "
+                "have the same header. Keep one of them, or rename the other, and upload the file again.")
+        seen[key] = i
+        columns.append((i, key))
+    return headers, columns
+
+
 def read_table(data, *, max_rows=50_000):
     """Parse CSV bytes into a Table. Row numbers count the header as row 1, as Excel does.
 
-    Blank rows are skipped; surrounding spaces are trimmed; cells beyond the header
-    and under a blank header are dropped; a short row lacks its missing keys.
+    Blank rows are skipped; surrounding spaces are trimmed; a quote protecting a formula
+    sign is taken off; cells beyond the header and under a blank header are dropped; a
+    short row lacks its missing keys. Linear in the file's size.
     """
     text = decode_text(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -133,15 +184,12 @@ def read_table(data, *, max_rows=50_000):
                 skip_first = False
                 continue
             if headers is None:
-                headers = [c.strip() for c in cells]
-                keys = [normalize_header(h) for h in headers]
-                # Each named column once (the first of duplicated headers wins).
-                columns = [(i, key) for i, key in enumerate(keys) if key and key not in keys[:i]]
+                headers, columns = _header_columns(cells)
                 continue
             if len(rows) >= max_rows:
                 raise FileFormatError(f"The file has more than {max_rows:,} rows. Split it and upload the parts.")
             width = len(cells)
-            rows.append((number - offset, {key: cells[i].strip() for i, key in columns if i < width}))
+            rows.append((number - offset, {key: unprotect(cells[i].strip()) for i, key in columns if i < width}))
     except csv.Error as exc:
         raise FileFormatError(f"The file is not valid CSV near line {reader.line_num}: {exc}.")
     if headers is None:
@@ -151,8 +199,8 @@ def read_table(data, *, max_rows=50_000):
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%Y/%m/%d")
 # The two shapes nearly every file uses, read without strptime (which is slow per call).
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$", re.ASCII)
 
 
 def parse_date(text):
@@ -179,6 +227,8 @@ def parse_date(text):
         if not 1990 <= parsed.year <= 2100:
             raise ValueError(f"'{raw}' is out of range")
         return parsed
+    if not value.isascii():
+        raise ValueError(f"'{raw}' is not a date (use 2026-11-25 or 11/25/2026)")
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.datetime.strptime(value, fmt).date()
@@ -203,9 +253,10 @@ def parse_yes_no(text, default=True):
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_FORMULA_SIGNS = frozenset(_FORMULA_START)
 
 
-_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$", re.ASCII)
 
 
 def csv_safe(value):
@@ -220,10 +271,10 @@ def csv_safe(value):
 
 
 def write_csv(headers, rows):
-    """CSV text with CRLF line ends (what Excel expects); text cells formula-safe."""
+    """CSV text with CRLF line ends (what Excel expects); the header and text cells formula-safe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
+    writer.writerow([csv_safe(header) for header in headers])
     for row in rows:
         writer.writerow([cell if isinstance(cell, (int, float)) else csv_safe(cell) for cell in row])
     return out.getvalue()

@@ -55,8 +55,9 @@ def create_user(*, actor, email, name, role, company, partner, billing, password
     taken = _refused(f"A user with the email {email} already exists.", "email")
     try:
         with db.atomic():
-            if User.select().where(User.email == email).exists():
-                raise taken
+            holder = User.select(User.company, User.partner).where(User.email == email).first()
+            if holder is not None:
+                raise taken if _visible_to(holder, company or audit_company) else _elsewhere(email)
             user = User.create(email=email, name=(name or "").strip()[:200], role=role,
                                company=company, partner=partner, billing=bool(billing),
                                password_hash=hash_password(password))
@@ -65,6 +66,17 @@ def create_user(*, actor, email, name, role, company, partner, billing, password
     except IntegrityError:
         raise taken  # created by someone else between the check and the insert
     return user
+
+
+def _visible_to(holder, company):
+    """Whether the person creating a user of COMPANY can see HOLDER on their Users page."""
+    return company is not None and holder.company_id == getattr(company, "id", company)
+
+
+def _elsewhere(email):
+    """The refusal for an address another tenant uses: it says nothing of that tenant."""
+    return _refused(f"The email {email} cannot be used for a new user here. Ask the person for another "
+                    "address, or ask Support to help.", "email")
 
 
 # --- managing the users of a company -----------------------------------------

@@ -7,10 +7,10 @@ raised together as Invalid, so a person sees every mistake at once.
 import re
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MC_RE = re.compile(r"^(?:MC)?[\s#-]*(\d{1,8})$", re.IGNORECASE)
-USDOT_RE = re.compile(r"^(?:US\s*DOT|DOT)?[\s#-]*(\d{1,8})$", re.IGNORECASE)
+MC_RE = re.compile(r"^(?:MC)?[\s#-]*(\d{1,8})$", re.IGNORECASE | re.ASCII)
+USDOT_RE = re.compile(r"^(?:US\s*DOT|DOT)?[\s#-]*(\d{1,8})$", re.IGNORECASE | re.ASCII)
 STATE_RE = re.compile(r"^[A-Za-z]{2}$")
-ZIP_RE = re.compile(r"^(\d{5}(?:-\d{4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)$")
+ZIP_RE = re.compile(r"^(\d{5}(?:-\d{4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)$", re.ASCII)
 PHONE_CHARS_RE = re.compile(r"^[0-9+().\-\s/xext]+$", re.IGNORECASE)
 
 
@@ -34,6 +34,27 @@ class Invalid(ValueError):
     def message(self):
         """The problems in words alone, for a flash message or the command line."""
         return " ".join(self.errors.values())
+
+
+# The database's integers (SQLite and PostgreSQL bigint) end here: an id past it matches no row.
+MAX_ID = 2 ** 63 - 1
+
+
+def db_id(value):
+    """A row id typed or sent by a person (a URL, a query string, a form), or None when it is not
+    a whole number from 1 to MAX_ID (ASCII digits only)."""
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def search_text(value, max_length=64):
+    """What a search box may look for: control characters (a NUL matches every row in SQL) and
+    runs of spaces taken out, at most MAX_LENGTH characters."""
+    text = "".join(ch for ch in str(value or "") if ch.isprintable() or ch == " ")
+    return " ".join(text.split())[:max_length]
 
 
 class Checker:

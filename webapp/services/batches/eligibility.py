@@ -20,6 +20,8 @@ from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
 from webapp.services.sql import chunks
 from webapp.services.subsidiaries import notice_of_assignment
+from webapp.services.validation import db_id
+from webapp.services.validation import search_text
 
 # --- what can go to the factor ---------------------------------------------
 
@@ -167,12 +169,8 @@ def _date(args, name, errors):
 
 def load_filter_from_args(args, errors):
     """The list filters from the query string ARGS; a filter that cannot be read is named in ERRORS."""
-    try:
-        customer = int(args.get("customer_id") or 0) or None
-    except ValueError:
-        customer = None
-    return LoadFilter(customer_id=customer, date_from=_date(args, "date_from", errors),
-                      date_to=_date(args, "date_to", errors), q=(args.get("q") or "")[:100])
+    return LoadFilter(customer_id=db_id(args.get("customer_id")), date_from=_date(args, "date_from", errors),
+                      date_to=_date(args, "date_to", errors), q=search_text(args.get("q"), 100))
 
 
 def workspace(company, subsidiary, args):

@@ -29,6 +29,7 @@ from webapp.services.batches.reading import status_label
 from webapp.services.sql import chunks
 from webapp.services.sql import write_transaction
 from webapp.services.subsidiaries import notice_of_assignment
+from webapp.services.validation import db_id
 
 # --- submitting --------------------------------------------------------------
 
@@ -84,7 +85,9 @@ def create_batch(company, subsidiary, load_ids, actor):
     of the loads) and nothing is written.
     """
     try:
-        ids = sorted({int(i) for i in load_ids})
+        ids = sorted({db_id(i) for i in load_ids})
+        if None in ids:
+            raise ValueError(load_ids)
     except (TypeError, ValueError):
         raise BatchError("The selection could not be read. Refresh the page and try again.")
     if not ids:

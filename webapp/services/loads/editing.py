@@ -22,6 +22,7 @@ from webapp.services.loads.fields import clean_text
 from webapp.services.money import format_cents
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
+from webapp.services.validation import db_id
 
 
 class LoadLocked(ValueError):
@@ -125,9 +126,8 @@ def _clean(company, form, lines, load=None):
 
 def _own(model, company, raw_id):
     """A row of COMPANY by the id typed in a form, or None."""
-    try:
-        row_id = int(raw_id or 0)
-    except (TypeError, ValueError):
+    row_id = db_id(raw_id)
+    if row_id is None:
         return None
     return model.get_or_none((model.id == row_id) & (model.company == company))
 

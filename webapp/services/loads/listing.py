@@ -16,6 +16,8 @@ from webapp.models import Subsidiary
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
+from webapp.services.validation import db_id
+from webapp.services.validation import search_text
 
 CHUNK = 500
 # A search by a fragment of a number keeps up to this many matching ids.
@@ -38,10 +40,7 @@ class Filters:
     def from_args(cls, args):
         """Read the filters from a query-string mapping, dropping values that mean nothing."""
         def as_int(name):
-            try:
-                return int(args.get(name) or 0) or None
-            except ValueError:
-                return None
+            return db_id(args.get(name))
         status = args.get("status", "")
         method = args.get("method", "")
         return cls(
@@ -49,7 +48,7 @@ class Filters:
             status=status if status in BILLING_STATUSES else "",
             customer_id=as_int("customer"),
             method=method if method in INVOICING_METHODS else "",
-            q=(args.get("q") or "").strip()[:64],
+            q=search_text(args.get("q")),
         )
 
     @property

@@ -243,8 +243,8 @@ def _map_columns(report, table):
 
 # Shapes almost every cell has, read here without the general parsers (a report has
 # tens of thousands of such cells and is read twice: at preview and again at apply).
-_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?\Z").match
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z").match
+_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?\Z", re.ASCII).match
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII).match
 
 
 def _typed(report, row, column, text, parse, required):
