@@ -1,4 +1,5 @@
 """Configuration read from the environment. No Flask import here."""
+import datetime
 import os
 
 
@@ -37,6 +38,15 @@ class Config:
     # Failed sign-ins allowed per email (and per address) in the window below.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+    # A signed-in session ends on the server (webapp/services/auth.py) at sign-out, on
+    # deactivation or a password change, this many hours after sign-in, and after this many
+    # minutes without a request.
+    SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    # The signed session cookie, and the remember cookie (sign-in never sets one), are good
+    # for no longer than that; webapp/auth sets both again from SESSION_LIFETIME_HOURS.
+    PERMANENT_SESSION_LIFETIME = datetime.timedelta(hours=SESSION_LIFETIME_HOURS)
+    REMEMBER_COOKIE_DURATION = datetime.timedelta(hours=SESSION_LIFETIME_HOURS)
     # A running batch job whose heartbeat is older than this is taken as dead.
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "120"))
     WTF_CSRF_TIME_LIMIT = None

@@ -1,22 +1,26 @@
-"""Fixtures: an app on a fresh database seeded with the demo data, a client, sign-in.
+"""The shared fixtures: a fresh seeded database per test, app, client, sign-in, the demo world, batches.
+
+The demo world is its two tenants, their subsidiaries and a user of each role; the batches are
+one in each state (submitted, financed, completed, failed), all made through the real services.
 
 SQLite by default: the schema and demo data are built once per session into a
 template file, and every test gets its own copy. With TEST_DATABASE_URL set to a
 PostgreSQL URL, the same happens with a template database; the databases are named
 fd_test_*_<pid>, so that two runs on one server do not collide, and dropped at the end.
+The helpers these fixtures are built on (World, make_batch, snapshot, ...) are in
+tests/helpers.py.
 """
 import os
 import shutil
-import uuid
 
 import pytest
 
-from tests import services
+from tests import backing_services
+from tests import helpers
+from tests.helpers import DEMO_USERS
+from tests.helpers import PASSWORD
 from webapp import create_app
-from webapp.models import User
 from webapp.models import db
-
-PASSWORD = "demo-password"
 
 
 def pytest_configure(config):
@@ -28,18 +32,11 @@ def pytest_configure(config):
         raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not a PostgreSQL URL "
                                 f"({url or 'unset'}): the PostgreSQL run would silently use SQLite.")
     try:
-        services.pg_server_available(url)
+        backing_services.pg_server_available(url)
     except Exception as exc:
         raise pytest.UsageError(f"REQUIRE_POSTGRES=1 but PostgreSQL at {url} is not reachable: "
                                 f"{type(exc).__name__}: {exc}") from None
-DEMO_USERS = {
-    "admin": "admin@demo.test",
-    "billing": "billing@demo.test",
-    "dispatch": "dispatch@demo.test",
-    "partner": "partner@demo.test",
-    "support": "support@demo.test",
-    "other": "other@demo.test",
-}
+
 
 # scrypt is slow on purpose; hash the demo password once for the whole session.
 _HASHES = {}
@@ -84,24 +81,25 @@ def _template(tmp_path_factory, _fast_password_hash):
 
     pg_url = os.environ.get("TEST_DATABASE_URL")
     if pg_url:
-        services.ensure_postgres(pg_url)
-        services.drop_pg_databases(pg_url)  # what runs that died left behind
-        template_url = services.recreate_pg_database(pg_url, services.pg_name("fd_test_template"))
+        backing_services.ensure_postgres(pg_url)
+        backing_services.drop_pg_databases(pg_url)  # what runs that died left behind
+        template_url = backing_services.recreate_pg_database(pg_url,
+                                                             backing_services.pg_name("fd_test_template"))
     else:
         template_url = "sqlite:///" + str(tmp_path_factory.mktemp("template") / "template.db")
     template_app = create_app(_base_config(template_url, None))
     database.migrate()
     with template_app.app_context(), database.connection():
         # Tests start from loads that were never batched; the demo's past batches
-        # (seed-demo) are covered in tests/test_cli.py.
+        # (seed-demo) are covered in tests/cli/test_setup_commands.py.
         demo.seed(history=False)
     db.close()
     yield pg_url, template_url
     if pg_url:
         if not db.is_closed():
             db.close()
-        services.drop_pg_databases(pg_url, [services.pg_name(base) for base in
-                                            ("fd_test_run", "fd_test_cli", "fd_test_template")])
+        backing_services.drop_pg_databases(pg_url, [backing_services.pg_name(base) for base in
+                                                    ("fd_test_run", "fd_test_cli", "fd_test_template")])
 
 
 @pytest.fixture
@@ -111,8 +109,8 @@ def db_url(_template, tmp_path):
     if not db.is_closed():
         db.close()
     if pg_url:
-        return services.recreate_pg_database(pg_url, services.pg_name("fd_test_run"),
-                                             template=services.pg_name("fd_test_template"))
+        return backing_services.recreate_pg_database(pg_url, backing_services.pg_name("fd_test_run"),
+                                                     template=backing_services.pg_name("fd_test_template"))
     path = tmp_path / "test.db"
     shutil.copyfile(template_url[len("sqlite:///"):], path)
     return "sqlite:///" + str(path)
@@ -169,16 +167,52 @@ def auth(client):
 
 
 @pytest.fixture
-def user(app):
-    """Look up a demo user by short name: user("billing")."""
-    def get(who):
-        with app.app_context():
-            from webapp.database import connection
-            with connection():
-                return User.get(User.email == DEMO_USERS.get(who, who))
-    return get
+def in_app(app, dbconn):
+    """An app context and an open connection for the whole test: service tests whose code reads
+    the app's config or starts a job on its queue."""
+    with app.app_context():
+        yield
 
 
-def unique(prefix="x"):
-    """A short unique string for names in tests."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+@pytest.fixture
+def world(app):
+    """The demo world (tests.helpers.World): Demo Trucking and Other Carrier Co, their
+    subsidiaries, a user of each role (world.admin, .billing, .dispatch, .partner, .support,
+    .other) and the loads that can go to the factor (world.eligible(n))."""
+    with helpers.in_db(app):
+        return helpers.World()
+
+
+@pytest.fixture
+def make_batch(app, world):
+    """make_batch(state="submitted", count=3, subsidiary=None): a batch in one of
+    tests.helpers.BATCH_STATES built through the real services; returns Made(batch, loads)."""
+    def make(state="submitted", count=3, subsidiary=None):
+        with helpers.in_db(app):
+            return helpers.make_batch(world, state, count, subsidiary)
+    return make
+
+
+@pytest.fixture
+def submitted_batch(make_batch):
+    """Three loads of Demo Freight LLC submitted: the batch file is ready, the loads Invoiced."""
+    return make_batch("submitted")
+
+
+@pytest.fixture
+def financed_batch(make_batch):
+    """A submitted batch of three loads whose Purchase Report bought them all: Financed."""
+    return make_batch("financed")
+
+
+@pytest.fixture
+def completed_batch(make_batch):
+    """A financed batch of three loads whose Payment Report paid them in full: Completed."""
+    return make_batch("completed")
+
+
+@pytest.fixture
+def failed_batch(make_batch):
+    """Two loads whose batch job could not render an invoice: the batch failed, the loads
+    stay Queued and reserved (Retry or Cancel)."""
+    return make_batch("failed", count=2)

@@ -51,6 +51,7 @@ from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import utcnow
 from webapp.permissions import accessible_companies
+from webapp.services.auth import start_session
 
 # URL parameter -> (names a tenant's object?, how to get its value from a tenant's objects).
 # A route with a parameter missing here fails: add it, with what it names.
@@ -184,9 +185,22 @@ def _signed_in_client(app, role, companies):
     with client.session_transaction() as sess:
         sess.clear()
         sess.update(_SESSIONS[who])
+        # Sessions end on the server, and each test has its own database: open this one's.
+        sess["_user_id"] = _open_session(app, who)
         if role == "support-switched":
             sess["company_id"] = companies["Other Carrier Co"].id
     return client
+
+
+def _open_session(app, who):
+    """A server-side session for WHO in APP's database (as the login form opens one); its id."""
+    opened = app.extensions.setdefault("matrix_sessions", {})
+    if who not in opened:
+        with app.app_context(), connection():
+            user = User.get(User.email == DEMO_USERS[who])
+            start_session(user, ip="127.0.0.1", user_agent="", lifetime_hours=1)
+            opened[who] = user.get_id()
+    return opened[who]
 
 
 def _role_facts(role, companies):

@@ -51,12 +51,14 @@ PROBE = {
     "extensions.py": "import flask_htmx\nimport flask_wtf\n",
     "errors.py": "import flask\nfrom fdprobe import extensions\n",
     "logs.py": "import logging\n",
+    "web.py": "import flask\nfrom fdprobe.services import users\n",
     **{f"{name}/__init__.py": "" for name in BLUEPRINTS},
     **{f"{name}/views.py": ("import flask\nfrom fdprobe import extensions, permissions\n"
                             "from fdprobe.models import User\nfrom fdprobe.services import users\n")
        for name in BLUEPRINTS},
 }
 PROBE["factoring/views.py"] += "from fdprobe import jobs\nfrom fdprobe.services import batches\n"
+PROBE["company/views.py"] += "from fdprobe import web\n"
 
 # case -> (module, code added to it, contracts it must break)
 CASES = {

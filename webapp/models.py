@@ -150,7 +150,8 @@ class User(BaseModel):
         return bool(self.active)
 
     def get_id(self):
-        return f"{self.id}:{self.session_version}"
+        # The signed-in session's token is set at sign-in and by the loader (services/auth.py).
+        return f"{self.id}:{self.session_version}:{getattr(self, 'session_token', '')}"
 
     @property
     def role_label(self):
@@ -172,6 +173,31 @@ class LoginAttempt(BaseModel):
     ip = CharField(default="")
     success = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow, index=True)
+
+
+class UserSession(BaseModel):
+    """A signed-in browser (services/auth.py). Its cookie carries a random token; the id is
+    the token's SHA-256, so the table alone signs nobody in. Open until ended_at is set
+    (sign-out, deactivation, password change), expires_at passes, or it sits idle too long."""
+
+    id = CharField(primary_key=True)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    ended_at = DateTimeField(null=True)
+    ip = CharField(default="")
+    user_agent = CharField(default="")
+
+
+class LoginRefusal(BaseModel):
+    """A sign-in refused unheard (too many recent failures), for the record: not a failure,
+    so it never extends a lockout. reason: "email" or "address"."""
+
+    email = CharField()
+    ip = CharField(default="")
+    reason = CharField(default="email")
+    created_at = DateTimeField(default=utcnow)
 
 
 # --- subsidiaries and their documents --------------------------------------
@@ -439,6 +465,6 @@ ReportUpload.add_index(ReportUpload.index(
 ALL_MODELS = [
     Partner, Company, User, LoginAttempt, Subsidiary, ImportantInfo, Customer,
     StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportUpload,
-    Payment, AuditLog,
+    Payment, AuditLog, UserSession, LoginRefusal,
 ]
 

@@ -6,12 +6,12 @@ Without /usr/bin/chromium these tests are skipped, unless REQUIRE_BROWSER=1
 """
 import os
 import shutil
-import signal
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.helpers import start_consumer
 from webapp import create_app
 from webapp.models import db
 
@@ -45,13 +45,7 @@ class LiveServer:
     def start(self, with_worker=True):
         self._thread.start()
         if with_worker:
-            huey = self.app.extensions["huey"]
-            saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-            self.consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False,
-                                                 initial_delay=0.05, max_delay=0.2)
-            self.consumer.start()
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
+            self.start_worker()
 
     def stop_worker(self):
         if self.consumer is not None:
@@ -60,13 +54,7 @@ class LiveServer:
 
     def start_worker(self):
         if self.consumer is None:
-            huey = self.app.extensions["huey"]
-            saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-            self.consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False,
-                                                 initial_delay=0.05, max_delay=0.2)
-            self.consumer.start()
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
+            self.consumer = start_consumer(self.app.extensions["huey"])
 
     def stop(self):
         self.stop_worker()

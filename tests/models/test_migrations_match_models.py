@@ -16,7 +16,7 @@ from collections import namedtuple
 
 import pytest
 
-from tests import services
+from tests import backing_services
 from webapp import database
 from webapp.models import ALL_MODELS
 from webapp.models import db
@@ -138,9 +138,9 @@ class EmptyDatabases:
         """The URL of a new empty database called after LABEL."""
         if self.pg_url is None:
             return "sqlite:///" + str(self.directory / f"{label}.db")
-        name = services.pg_name(f"fd_test_schema_{label}")
+        name = backing_services.pg_name(f"fd_test_schema_{label}")
         self.pg_names.append(name)
-        return services.recreate_pg_database(self.pg_url, name)
+        return backing_services.recreate_pg_database(self.pg_url, name)
 
     def _open(self, label):
         """Open a new empty database the way the app does (same pragmas), bound to the models' proxy."""
@@ -167,7 +167,7 @@ class EmptyDatabases:
             if not opened.is_closed():
                 opened.close()
         if self.pg_names:
-            services.drop_pg_databases(self.pg_url, self.pg_names)
+            backing_services.drop_pg_databases(self.pg_url, self.pg_names)
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ def empty_databases(request, tmp_path, _restore_proxy):
         pg_url = os.environ.get("TEST_DATABASE_URL")
         if not pg_url:
             pytest.skip("PostgreSQL runs when TEST_DATABASE_URL is set")
-        services.need("PostgreSQL", lambda: services.pg_server_available(pg_url))
+        backing_services.need("PostgreSQL", lambda: backing_services.pg_server_available(pg_url))
     databases = EmptyDatabases(tmp_path, pg_url)
     yield databases
     databases.remove()

@@ -1,6 +1,12 @@
 """Sign in and out; how an unauthenticated request is answered."""
+import datetime
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
 
 from webapp.extensions import htmx
@@ -10,15 +16,47 @@ from webapp.services.auth import load_user
 
 def init_app(app):
     """Wire Flask-Login to our user loader and htmx-aware login wall."""
-    login_manager.user_loader(load_user)
+    config = app.config
+    # The signed cookie (and a remember cookie, which sign-in never sets) is good for no
+    # longer than a session's lifetime on the server.
+    lifetime = datetime.timedelta(hours=config["SESSION_LIFETIME_HOURS"])
+    config["PERMANENT_SESSION_LIFETIME"] = lifetime
+    config["REMEMBER_COOKIE_DURATION"] = lifetime
+    login_manager.user_loader(_load_user)
     login_manager.session_protection = "strong"
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if session.get("_user_id"):
+            # Signed in once, but that session ended (signed out elsewhere, deactivated,
+            # expired or idle): drop what is left of it.
+            session.clear()
+            flash("Your session has ended. Sign in again to continue.", "info")
+        target = url_for("auth.login", next=_return_to())
         if htmx:
             # Never swap a whole login page into part of a page.
             response = app.response_class("", status=401)
             response.headers["HX-Redirect"] = target
             return response
         return redirect(target)
+
+
+def _load_user(user_id):
+    # One login manager serves every app of the process: read the config of this request's.
+    config = current_app.config
+    return load_user(user_id, lifetime_hours=config["SESSION_LIFETIME_HOURS"],
+                     idle_minutes=config["SESSION_IDLE_MINUTES"])
+
+
+def _return_to():
+    """Where to come back to after signing in: the page the user was on, on this site."""
+    from webapp.auth.views import safe_next
+    if htmx:
+        # An htmx request asks for part of a page; come back to the page itself.
+        current = urlsplit(htmx.current_url or "")
+        if current.netloc and current.netloc != request.host:
+            return None
+        return safe_next(current.path + (f"?{current.query}" if current.query else ""))
+    if request.method != "GET":
+        return None
+    return safe_next(request.full_path.rstrip("?"))

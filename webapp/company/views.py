@@ -79,7 +79,7 @@ def _info_form(sub, kind, text, errors, *, entry=None, status=200):
     """The Manage Important Info form: a dialog for htmx, else a whole page."""
     context = {
         "subsidiary": sub, "kind": kind, "text": text, "errors": errors, "entry": entry,
-        "kinds": INFO_KINDS, "in_dialog": bool(htmx),
+        "kinds": INFO_KINDS, "in_dialog": bool(htmx), "limits": subsidiaries.limits_text(),
         "configured": [e.kind_label for e in subsidiaries.entries(sub)],
     }
     if not htmx:

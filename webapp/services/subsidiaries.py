@@ -4,10 +4,13 @@ A subsidiary has at most one entry of each kind: saving a kind again replaces it
 text, and the previous text is kept in the audit trail (before/after).
 """
 import json
+from dataclasses import dataclass
 
 from peewee import JOIN
 from peewee import IntegrityError
 from peewee import fn
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from webapp.models import INFO_KINDS
 from webapp.models import INFO_NOA
@@ -23,7 +26,38 @@ from webapp.services.records import update_record
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
 
-INFO_TEXT_MAX = 10_000
+
+@dataclass(frozen=True)
+class InfoLimit:
+    """How much text one kind of Document Configuration may hold, and how the invoice prints it."""
+
+    chars: int
+    lines: int  # as printed: a line longer than WIDTH wraps and counts as the lines it takes
+    size: float  # the font size it prints at (points); Helvetica, the invoice's font
+    width: float  # the width its lines wrap to (points)
+    bold: bool = False
+    titled: bool = False  # printed under a title line of its own (the NOA's box)
+
+
+# Every invoice prints these texts, and an invoice is one page (the NOA is never split across
+# two): each limit is what fits there beside a normal invoice (ten one-line items, a four-line
+# Bill To, the other kinds at their limits), as services/batches/batch_file.py draws it; the
+# NOA's box shrinks its type to 8 pt before it leaves the page (tests/hardening checks both).
+INFO_LIMITS = {
+    INFO_NOA: InfoLimit(1_100, 13, 10, 501.6, bold=True, titled=True),  # the boxed notice, full width
+    "remit_to": InfoLimit(160, 4, 9.5, 161.2),  # the third column beside Bill To and Load Details
+    "invoice_terms": InfoLimit(300, 2, 8, 513.6),  # small print under the total
+    "invoice_footer": InfoLimit(150, 1, 8, 525.6),  # one centred line under the notice
+}
+INFO_TEXT_MAX = max(limit.chars for limit in INFO_LIMITS.values())  # the longest any kind may be
+
+
+def limits_text():
+    """The Document Configuration limits in words, for the form's hint."""
+    return "; ".join(f"{INFO_KINDS[kind]} up to {limit.chars:,} characters and {limit.lines} "
+                     f"line{'s' if limit.lines != 1 else ''}" for kind, limit in INFO_LIMITS.items()) + \
+        " as printed on the invoice."
+NOA_TITLE_SIZE = 12
 
 # Editable fields in form order: (name, label).
 SUBSIDIARY_FIELDS = (
@@ -105,7 +139,10 @@ def normalise_text(text):
 
 
 def clean_info(kind, text):
-    """(kind, text) checked, or raise Invalid naming what is wrong."""
+    """(kind, text) checked, or raise Invalid naming what is wrong.
+
+    The text must fit where the invoice prints it: at most INFO_LIMITS[kind] characters and
+    lines as printed (a long line wraps into several)."""
     check = Checker({"kind": kind})
     kind = check.choice("kind", "type", INFO_KINDS)
     if "kind" in check.errors:
@@ -113,10 +150,69 @@ def clean_info(kind, text):
     text = normalise_text(text)
     if not text.strip():
         check.error("text", "Enter the text.")
-    elif len(text) > INFO_TEXT_MAX:
-        check.error("text", f"The text is too long: {len(text):,} characters; at most {INFO_TEXT_MAX:,} are allowed.")
+    elif "kind" not in check.errors:
+        limit = INFO_LIMITS[kind]  # every kind prints on the invoice: a new one needs its limit
+        allowed = (f"The {INFO_KINDS[kind]} must fit on the invoice page: at most {limit.chars:,} characters "
+                   f"and {limit.lines} line{'s' if limit.lines > 1 else ''} as printed.")
+        if len(text) > limit.chars:
+            check.error("text", f"The text is too long: {len(text):,} characters; at most {limit.chars:,} "
+                                f"are allowed. {allowed}")
+        else:
+            lines = printed_lines(kind, text)
+            if lines > limit.lines:
+                check.error("text", f"The text is too long to print: it takes {lines} lines on the invoice "
+                                    f"(long lines wrap). {allowed}")
     check.done()
     return kind, text
+
+
+def _printable(text):
+    """TEXT with each character Helvetica cannot draw as a 'W': such text prints in a wider font."""
+    try:
+        text.encode("cp1252")
+        return text
+    except UnicodeEncodeError:
+        return "".join(ch if ch.encode("cp1252", "ignore") else "W" for ch in text)
+
+
+def printed_lines(kind, text):
+    """How many lines TEXT takes where the invoice prints KIND: wrapped as the invoice wraps it
+    (at word breaks; a word wider than the line is cut), the NOA with its title line."""
+    limit = INFO_LIMITS[kind]
+    font = "Helvetica-Bold" if limit.bold else "Helvetica"
+    text = normalise_text(text) if limit.titled else normalise_text(text).strip()  # as the invoice takes them
+    lines = _printable(text.replace("\t", "    ")).split("\n")
+    count = 0
+    if limit.titled:  # its first line when it names the notice and fits two title lines, else one given
+        first = lines[0].strip()
+        title = _wrapped_lines(first, font, NOA_TITLE_SIZE, limit.width)
+        if first.lower().startswith("notice of assignment") and title <= 2:
+            count, lines = title, lines[1:]
+            while lines and not lines[0]:
+                lines.pop(0)
+        else:
+            count = 1
+    return count + sum(_wrapped_lines(line, font, limit.size, limit.width) for line in lines)
+
+
+def _wrapped_lines(line, font, size, width):
+    body = line.lstrip(" ")
+    if not body:
+        return 1
+    indent = stringWidth(line[:len(line) - len(body)], font, size)
+    if indent > width / 2:
+        indent = int(width / 2 / stringWidth(" ", font, size)) * stringWidth(" ", font, size)
+    room = width - indent
+    count = 0
+    for piece in simpleSplit(body, font, size, room) or [""]:
+        while len(piece) > 1 and stringWidth(piece, font, size) > room:  # a word wider than the line is cut
+            cut = 1
+            while cut < len(piece) - 1 and stringWidth(piece[:cut + 1], font, size) <= room:
+                cut += 1
+            count += 1
+            piece = piece[cut:]
+        count += 1
+    return count
 
 
 def entries(subsidiary):

@@ -12,6 +12,7 @@ from webapp.models import ROLES
 from webapp.models import User
 from webapp.models import db
 from webapp.services import audit
+from webapp.services.auth import end_sessions
 from webapp.services.auth import hash_password
 from webapp.services.validation import FORM
 from webapp.services.validation import Invalid
@@ -234,6 +235,8 @@ def set_active(actor, company, target, active):
         if not updated:
             state = "active" if active else "deactivated"
             raise _refused(f"{target.display_name} is already {state}.")
+        if not active:
+            end_sessions(target)
         before = _snapshot(target)
         audit.record("user.activate" if active else "user.deactivate", "user", target.id,
                      actor=actor, company=company, before=before, after=dict(before, active=bool(active)))

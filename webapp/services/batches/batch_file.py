@@ -27,8 +27,10 @@ from reportlab.pdfgen import canvas
 
 from webapp.models import INFO_NOA
 from webapp.models import LINE_KINDS
+from webapp.services.loads import documents as load_documents
 from webapp.services.money import format_cents
 from webapp.services.money import format_money
+from webapp.services.subsidiaries import INFO_LIMITS
 from webapp.services.tables import write_csv
 
 # A TrueType font with wide coverage when the system has one (Debian: fonts-dejavu-core);
@@ -201,6 +203,8 @@ def due_date(invoice_date, days):
 PAGE_MARGIN_X = 0.6 * inch
 PAGE_TOP = 0.55 * inch
 PAGE_BOTTOM = 0.75 * inch
+FOOTER_Y = 0.45 * inch
+COLUMN_SIZES = (9.5, 8.5, 7.5)  # Bill To, Load Details, Remit To: smaller only when they would not fit
 NOA_FILL = colors.HexColor("#fff8e1")
 
 
@@ -227,7 +231,10 @@ def _place(city, state, date):
 
 
 def wrap(text, font, size, width):
-    """TEXT cleaned and broken into lines that fit WIDTH; its own line breaks and indentation kept."""
+    """TEXT cleaned and broken into lines that fit WIDTH; its own line breaks and indentation kept.
+
+    Every line fits: a word longer than the width is cut, an indentation wider than half the
+    width is narrowed."""
     return list(_wrap("" if text is None else str(text), font, size, round(width, 2), _current.get()))
 
 
@@ -241,16 +248,49 @@ def _wrap(text, font, size, width, fontset):
         if not body:
             out.append("")
             continue
-        room = max(width - stringWidth(indent, font, size), width / 2)
+        if not indent and stringWidth(body, font, size) <= width:  # the common case: it fits as it is
+            out.append(body)
+            continue
+        room = width
+        if indent:
+            used = _width_of(indent, font, size)
+            if used > width / 2:
+                space = _width_of(" ", font, size)
+                indent = " " * int(width / 2 / space)
+                used = space * len(indent)
+            room = width - used
         for piece in simpleSplit(body, font, size, room) or [""]:
-            while stringWidth(piece, font, size) > room and len(piece) > 1:  # one unbreakable word
-                cut = len(piece) - 1
-                while cut > 1 and stringWidth(piece[:cut], font, size) > room:
-                    cut -= 1
-                out.append(indent + piece[:cut])
-                piece = piece[cut:]
+            while len(piece) > 1 and stringWidth(piece, font, size) > room:  # one unbreakable word
+                low, high = 1, len(piece) - 1  # the longest head that fits (at least one character)
+                while low < high:
+                    mid = (low + high + 1) // 2
+                    if stringWidth(piece[:mid], font, size) <= room:
+                        low = mid
+                    else:
+                        high = mid - 1
+                out.append(indent + piece[:low])
+                piece = piece[low:]
             out.append(indent + piece)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _width_of(text, font, size):
+    """stringWidth, remembered: labels, amounts and indentations repeat on every invoice."""
+    return stringWidth(text, font, size)
+
+
+def fit(text, font, size, width, min_size=None, max_lines=1):
+    """(size, lines): TEXT wrapped to WIDTH at the largest size from SIZE down to MIN_SIZE (by
+    half points) that needs at most MAX_LINES lines; when none does, wrapped at MIN_SIZE.
+
+    For identifiers and amounts in a fixed cell: they shrink a little before they wrap."""
+    min_size = size if min_size is None else min_size
+    while True:
+        lines = wrap(text, font, size, width)
+        if len(lines) <= max_lines or size <= min_size:
+            return size, lines
+        size = max(min_size, size - 0.5)
 
 
 class _Pen:
@@ -267,6 +307,7 @@ class _Pen:
         self.y = self.height - PAGE_TOP
         self.page = 1
         self.footer = clean(footer)
+        self._footer = None
         self.on_new_page = None
         self._font = self._color = None
 
@@ -302,7 +343,7 @@ class _Pen:
         return y - leading * len(lines)
 
     def width_of(self, value, size=9.5, bold=False):
-        return stringWidth(value, self.font(bold), size)
+        return _width_of(value, self.font(bold), size)
 
     def rule(self, y, weight=0.4, color=LINE, x0=None, x1=None):
         self.c.setStrokeColor(color)
@@ -314,6 +355,11 @@ class _Pen:
         self._color = fill
         self.c.rect(self.x0, top - height, self.x1 - self.x0, height, stroke=0, fill=1)
 
+    @property
+    def at_top(self):
+        """Nothing drawn on this page yet (below its running header, if any)."""
+        return self.y >= self.height - PAGE_TOP - 0.01
+
     def need(self, height):
         """Turn the page unless HEIGHT fits above the bottom margin."""
         if self.y - height < PAGE_BOTTOM:
@@ -322,8 +368,16 @@ class _Pen:
         return False
 
     def _draw_footer(self):
-        self.text(self.x0, 0.45 * inch, self.footer, size=7.5, color=MUTED)
-        self.text(self.x1, 0.45 * inch, f"Page {self.page}", size=7.5, color=MUTED, align="right")
+        if self._footer is None:  # the same on every page: fitted once, beside the widest page number
+            room = self.x1 - self.x0 - self.width_of("Page 9999", size=7.5) - 12
+            self._footer = fit(self.footer, self.font(), 7.5, room, min_size=6)
+        size, lines = self._footer
+        leading = size + 1.5
+        y = FOOTER_Y + (len(lines) - 1) * leading / 2  # more lines grow around the usual baseline
+        for line in lines:
+            self.text(self.x0, y, line, size=size, color=MUTED)
+            y -= leading
+        self.text(self.x1, FOOTER_Y, f"Page {self.page}", size=7.5, color=MUTED, align="right")
 
     def turn(self):
         self._draw_footer()
@@ -340,25 +394,29 @@ class _Pen:
 
 
 def _header(pen, subsidiary, title, meta, right_width):
-    """Subsidiary block on the left, TITLE and the META rows on the right, then a rule."""
+    """Subsidiary block on the left, TITLE and the META rows on the right, then a rule.
+
+    The left block keeps clear of the title and of the META column; a META value too long for
+    its row shrinks a little, then wraps under itself, beside its label."""
     top = pen.y
-    name_lines = wrap(subsidiary.legal_name or subsidiary.name, pen.font(True), 15,
-                      pen.x1 - pen.x0 - right_width - 12)
+    left_width = pen.x1 - pen.x0 - max(right_width, pen.width_of(title, size=24, bold=True)) - 12
+    size, name_lines = fit(subsidiary.legal_name or subsidiary.name, pen.font(True), 15, left_width,
+                           min_size=11, max_lines=2)
     y = top - 14
     for line in name_lines:
-        pen.text(pen.x0, y, line, size=15, bold=True, color=ACCENT)
-        y -= 18
+        pen.text(pen.x0, y, line, size=size, bold=True, color=ACCENT)
+        y -= size + 3
     y += 4
     lines = _address_lines(subsidiary)
     contact = " · ".join(p for p in (subsidiary.phone, subsidiary.email) if p)
     if contact:
         lines.append(contact)
-    wrapped = [part for line in lines for part in wrap(line, pen.font(), 9.5, pen.x1 - pen.x0 - right_width - 12)]
+    wrapped = [part for line in lines for part in wrap(line, pen.font(), 9.5, left_width)]
     y = pen.block(pen.x0, y, wrapped)
-    ids = _ids_line(subsidiary)
-    if ids:
-        pen.text(pen.x0, y, clean(ids), bold=True)
-        y -= 12.5
+    for line in wrap(_ids_line(subsidiary), pen.font(True), 9.5, left_width):
+        if line:
+            pen.text(pen.x0, y, line, bold=True)
+            y -= 12.5
     left_bottom = y
 
     pen.text(pen.x1, top - 20, title, size=24, bold=True, color=ACCENT, align="right")
@@ -366,29 +424,64 @@ def _header(pen, subsidiary, title, meta, right_width):
     label_x = pen.x1 - right_width
     for n, (label, value) in enumerate(meta):
         pen.text(label_x, y, label, size=7.5, bold=True, color=MUTED)
-        pen.text(pen.x1, y, clean(value), align="right")
+        room = right_width - pen.width_of(label, size=7.5, bold=True) - 10
+        size, parts = fit(value, pen.font(), 9.5, room, min_size=8)
+        for k, part in enumerate(parts):
+            if k:
+                y -= size + 2.5
+            pen.text(pen.x1, y, part, size=size, align="right")
         if n < len(meta) - 1:
             pen.rule(y - 5, x0=label_x)
         y -= 15
     bottom = min(left_bottom, y) - 2
     pen.rule(bottom, weight=2, color=ACCENT)
-    pen.y = bottom - 20
+    pen.y = bottom - 16
 
 
-def _column(pen, x, width, title, items):
-    """A titled block (Bill To, Load Details, Remit To); ITEMS are (label or '', text, bold)."""
+def _column_layout(pen, width, items, size):
+    """[(label, indent, lines, bold, size)] of a column's ITEMS at SIZE, and the column's height.
+
+    ITEMS are (label or '', text, bold[, most lines]): a text with a most shrinks to keep to it."""
+    out = []
+    for label, value, bold, *most in items:
+        indent = pen.width_of(label + " ", size=size, bold=True) if label else 0
+        if most:
+            own, lines = fit(value, pen.font(bold), size, width - indent, min_size=size - 2, max_lines=most[0])
+        else:
+            own, lines = size, wrap(value, pen.font(bold), size, width - indent)
+        out.append((label, indent, lines, bold, own))
+    return out, 13 + sum((own + 3) * len(lines) for _, _, lines, _, own in out)
+
+
+def _column(pen, x, title, layout):
+    """A titled block (Bill To, Load Details, Remit To) laid out by _column_layout; returns its bottom."""
     y = pen.y
     pen.text(x, y, title.upper(), size=7.5, bold=True, color=MUTED)
     y -= 13
-    for label, value, bold in items:
-        indent = pen.width_of(label + " ", bold=True) if label else 0
-        lines = wrap(value, pen.font(bold), 9.5, width - indent)
+    for label, indent, lines, bold, size in layout:
         if label:
-            pen.text(x, y, label, bold=True)
+            pen.text(x, y, label, size=size, bold=True)
         for n, line in enumerate(lines):
-            pen.text(x + (indent if n == 0 else 0), y, line, bold=bold)
-            y -= 12.5
+            pen.text(x + (indent if n == 0 else 0), y, line, size=size, bold=bold)
+            y -= size + 3
     return y
+
+
+def _columns(pen, columns):
+    """COLUMNS [(title, items)] side by side, in a smaller type when that keeps them (and the start
+    of the line items) on the page: they cannot continue on the next one."""
+    span = (pen.x1 - pen.x0) / len(columns)
+    room = pen.y - PAGE_BOTTOM - 90
+    for size in COLUMN_SIZES:
+        layouts = [_column_layout(pen, span - 14, items, size) for _, items in columns]
+        if max(height for _, height in layouts) <= room:
+            break
+    if max(height for _, height in layouts) > pen.y - PAGE_BOTTOM:
+        raise ValueError(f"the {' / '.join(title for title, _ in columns)} blocks are too long to print "
+                         "on the invoice page")
+    bottoms = [_column(pen, pen.x0 + n * span, title, layout)
+               for n, ((title, _), (layout, _)) in enumerate(zip(columns, layouts))]
+    pen.y = min(bottoms) - 14
 
 
 def render_invoice(load, customer, subsidiary, lines, info):
@@ -433,13 +526,17 @@ def _render_invoice(load, customer, subsidiary, lines, info):
         ]),
     ]
     if (info.get("remit_to") or "").strip():
-        columns.append(("Remit To", [("", info["remit_to"].strip(), False)]))
-    span = (pen.x1 - pen.x0) / len(columns)
-    bottoms = [_column(pen, pen.x0 + n * span, span - 14, title, items) for n, (title, items) in enumerate(columns)]
-    pen.y = min(bottoms) - 14
+        columns.append(("Remit To", [("", info["remit_to"].strip(), False, INFO_LIMITS["remit_to"].lines)]))
+    _columns(pen, columns)
 
     amount_x = pen.x1 - 6
-    desc_width = (pen.x1 - pen.x0) * 0.72
+    ordered = sorted(lines, key=lambda line: (line.position, line.id or 0))
+    rows = [(line.description or LINE_KINDS.get(line.kind, line.kind), line.amount_cents) for line in ordered]
+    if not rows:
+        rows = [("Freight charges", load.total_cents)]
+    amounts = max([pen.width_of(format_money(cents)) for _, cents in rows]
+                  + [pen.width_of(format_money(load.total_cents), bold=True)])
+    desc_width = min((pen.x1 - pen.x0) * 0.72, pen.x1 - pen.x0 - 12 - amounts - 18)
 
     def items_header():
         pen.band(pen.y, 18)
@@ -448,95 +545,130 @@ def _render_invoice(load, customer, subsidiary, lines, info):
         pen.text(amount_x, pen.y - 12, "AMOUNT", size=7.5, bold=True, color=MUTED, align="right")
         pen.y -= 18
 
-    pen.need(60)
+    pen.need(max(60, 18 + 12.5 * len(wrap(rows[0][0], pen.font(), 9.5, desc_width)) + 5.5 + 22))  # + its first row
     items_header()
-    ordered = sorted(lines, key=lambda line: (line.position, line.id or 0))
-    rows = [(line.description or LINE_KINDS.get(line.kind, line.kind), line.amount_cents) for line in ordered]
-    if not rows:
-        rows = [("Freight charges", load.total_cents)]
     for label, cents in rows:
         parts = wrap(label, pen.font(), 9.5, desc_width)
-        height = 12.5 * len(parts) + 9
+        height = 12.5 * len(parts) + 5.5  # compact rows: ten of them leave the page to the NOA
         if pen.need(height + 22):
             items_header()
-        y = pen.y - 15
+        y = pen.y - 12
         for part in parts:
             pen.text(pen.x0 + 6, y, part)
             y -= 12.5
-        pen.text(amount_x, pen.y - 15, format_money(cents), align="right")
+        pen.text(amount_x, pen.y - 12, format_money(cents), align="right")
         pen.y -= height
         pen.rule(pen.y)
     pen.band(pen.y, 22)
     pen.rule(pen.y, weight=1.2, color=ACCENT)
     pen.text(pen.x0 + 6, pen.y - 15, "TOTAL DUE", bold=True)
     pen.text(amount_x, pen.y - 15, format_money(load.total_cents), bold=True, align="right")
-    pen.y -= 22 + 18
+    pen.y -= 22 + 14
 
     terms = f"{terms_label(customer.payment_terms_days)}, due {long_date(due) or 'on receipt'}."
+    indent = pen.width_of("Terms: ", bold=True)
     pen.need(14)
     pen.text(pen.x0 + 6, pen.y, "Terms:", bold=True)
-    pen.text(pen.x0 + 6 + pen.width_of("Terms: ", bold=True), pen.y, terms)
-    pen.y -= 11
-    for line in wrap(info.get("invoice_terms", "").strip(), pen.font(), 8, pen.x1 - pen.x0 - 12):
-        if line or info.get("invoice_terms", "").strip():
-            pen.need(10)
-            pen.text(pen.x0 + 6, pen.y, line, size=8, color=MUTED)
-            pen.y -= 10
+    for line in wrap(terms, pen.font(), 9.5, pen.x1 - pen.x0 - 12 - indent):
+        pen.text(pen.x0 + 6 + indent, pen.y, line)
+        pen.y -= 11
+    size, lines = _configured(pen, info, "invoice_terms", 8, pen.x1 - pen.x0 - 12)
+    for line in lines:
+        pen.need(size + 2)
+        pen.text(pen.x0 + 6, pen.y, line, size=size, color=MUTED)
+        pen.y -= size + 2
     pen.y -= 14
 
-    _notice_box(pen, info.get(INFO_NOA, ""))
-
-    footer = (info.get("invoice_footer") or "").strip()
-    if footer:
+    size, lines = _configured(pen, info, "invoice_footer", 8, pen.x1 - pen.x0)
+    _notice_box(pen, info.get(INFO_NOA, ""), below=4 + (size + 2.5) * len(lines) if lines else 0)
+    if lines:
         pen.y -= 4
-        for line in wrap(footer, pen.font(), 8, pen.x1 - pen.x0):
-            pen.need(10.5)
-            pen.text((pen.x0 + pen.x1) / 2, pen.y, line, size=8, color=MUTED, align="center")
-            pen.y -= 10.5
+        for line in lines:
+            pen.need(size + 2.5)
+            pen.text((pen.x0 + pen.x1) / 2, pen.y, line, size=size, color=MUTED, align="center")
+            pen.y -= size + 2.5
     pen.close()
     return buffer.getvalue()
 
 
-def _notice_box(pen, text):
-    """The Notice of Assignment in a bordered, shaded box, with its own line breaks; titled if it is not."""
+NOA_TITLE = "NOTICE OF ASSIGNMENT"
+NOA_PAD = 12  # inside the box's border, left and right (the smaller styles take less above and below)
+# (title size, text size, leading, padding), largest first: the box shrinks to stay on the page it starts on.
+NOA_STYLES = ((12, 10, 13.5, 12), (11, 9, 12, 11), (10, 8, 10.5, 9))  # + the padding above and below
+
+
+def noa_width(page_width=letter[0]):
+    """The width the Notice of Assignment's lines wrap to on the invoice (points)."""
+    return page_width - 2 * PAGE_MARGIN_X - 2 * NOA_PAD
+
+
+def _notice_layout(pen, text, style):
+    """(title lines, text lines, box height) of the Notice of Assignment drawn in STYLE.
+
+    Its first line is the title when it starts with 'Notice of Assignment' and takes at most
+    two lines at the title size; otherwise (a one-paragraph notice, or none) the box is titled
+    NOTICE OF ASSIGNMENT. Every line wraps, the title's too."""
+    title_size, size, leading, pad = style
+    bold = pen.font(True)
     body = clean(text).strip("\n")
     first, _, rest = body.partition("\n")
+    title = [NOA_TITLE]
     if first.strip().lower().startswith("notice of assignment"):
-        title, body = first.strip(), rest.strip("\n")
-    else:
-        title = "NOTICE OF ASSIGNMENT"
-    pad = 12
-    inner = pen.x1 - pen.x0 - 2 * pad
-    rows = [(title, 12, 22)] + [(line, 10, 13.5) for line in wrap(body, pen.font(True), 10, inner)]
-    total = sum(step for _, _, step in rows) + 2 * pad
-    if total > pen.y - PAGE_BOTTOM and total <= pen.height - PAGE_TOP - PAGE_BOTTOM:
-        pen.turn()  # keep the notice in one piece when it fits on a page
-    while rows:
-        room = pen.y - PAGE_BOTTOM - 2 * pad
-        take, used = 0, 0
-        while take < len(rows) and used + rows[take][2] <= room:
-            used += rows[take][2]
-            take += 1
-        if take == 0:
+        own = wrap(first.strip(), bold, title_size, noa_width(pen.width))
+        if len(own) <= 2:
+            title, body = own, rest.strip("\n")
+    lines = wrap(body, bold, size, noa_width(pen.width)) if body else []
+    height = 2 * pad + _title_height(title_size, len(title)) + leading * len(lines)
+    return title, lines, height
+
+
+def _title_height(title_size, count):
+    return (title_size + 3) * count + title_size * 7 / 12
+
+
+def _configured(pen, info, kind, size, width):
+    """(size, lines) of INFO's text of KIND: in no more lines than its save check counted (the wide
+    font, wider than Helvetica, prints it a little smaller when it would take more)."""
+    text = (info.get(kind) or "").strip()
+    if not text:
+        return size, []
+    return fit(text, pen.font(), size, width, min_size=size - 1.5, max_lines=INFO_LIMITS[kind].lines)
+
+
+def _notice_box(pen, text, below=0):
+    """The Notice of Assignment in a bordered, shaded box, in one piece: where the invoice is (with
+    BELOW points left under it for the invoice footer), a little smaller if that keeps it there,
+    else on the next page; never split, never cut."""
+    for new_page in (False, True):
+        if new_page:
+            if pen.at_top:
+                break
             pen.turn()
-            continue
-        height = used + 2 * pad
-        pen.c.setFillColor(NOA_FILL)
-        pen._color = NOA_FILL
-        pen.c.setStrokeColor(ACCENT)
-        pen.c.setLineWidth(1.6)
-        pen.c.rect(pen.x0, pen.y - height, pen.x1 - pen.x0, height, stroke=1, fill=1)
-        y = pen.y - pad
-        chunk = rows[:take]
-        if chunk[0][1] == 12:  # the title
-            pen.text(pen.x0 + pad, y - 12, chunk[0][0], size=12, bold=True)
-            y -= chunk[0][2]
-            chunk = chunk[1:]
-        pen.block(pen.x0 + pad, y - 10, [line for line, _, _ in chunk], size=10, bold=True, leading=13.5)
-        pen.y -= height + 14
-        rows = rows[take:]
-        if rows:
-            pen.turn()
+        for style in NOA_STYLES:
+            title, lines, height = _notice_layout(pen, text, style)
+            if height + (14 + below if below else 0) <= pen.y - PAGE_BOTTOM:
+                _draw_notice(pen, style, title, lines, height)
+                return
+    limit = INFO_LIMITS[INFO_NOA]
+    raise ValueError(f"the Notice of Assignment is too long to print on one invoice page ({len(lines)} lines "
+                     f"even at {NOA_STYLES[-1][1]} pt): shorten it to at most {limit.chars:,} characters and "
+                     f"{limit.lines} lines in Management > Company Profile, then Retry")
+
+
+def _draw_notice(pen, style, title, lines, height):
+    title_size, size, leading, pad = style
+    pen.c.setFillColor(NOA_FILL)
+    pen._color = NOA_FILL
+    pen.c.setStrokeColor(ACCENT)
+    pen.c.setLineWidth(1.6)
+    pen.c.rect(pen.x0, pen.y - height, pen.x1 - pen.x0, height, stroke=1, fill=1)
+    x, y = pen.x0 + NOA_PAD, pen.y - pad
+    for line in title:
+        pen.text(x, y - title_size, line, size=title_size, bold=True)
+        y -= title_size + 3
+    y -= title_size * 7 / 12
+    pen.block(x, y - size, lines, size=size, bold=True, leading=leading)
+    pen.y -= height + 14
 
 
 @dataclass
@@ -628,22 +760,31 @@ def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
     for n, r in enumerate(rows, start=1):
         values = [str(n), r.invoice_number, r.load_number, short_date(r.invoice_date), r.customer_name,
                   r.customer_mc or "—", terms_label(r.terms_days), short_date(r.due_date), format_money(r.amount_cents)]
-        wrapped = [wrap(v, font, 8.5, edges[i][1] - 12)[:3] or [""] for i, v in enumerate(values)]
-        height = 11 * max(len(w) for w in wrapped) + 8
+        # Every character printed: a long value shrinks a little, then wraps within its cell.
+        fitted = [fit(v, font, 8.5, edges[i][1] - 12, min_size=7, max_lines=2) for i, v in enumerate(values)]
+        height = max(sum(size + 2.5 for _ in parts) for size, parts in fitted) + 8
         pen.need(height)
-        for i, parts in enumerate(wrapped):
+        for i, (size, parts) in enumerate(fitted):
             y = pen.y - 12.5
             for part in parts:
-                cell(i, y, part, color=MUTED if i == 0 else INK)
-                y -= 11
+                cell(i, y, part, size=size, color=MUTED if i == 0 else INK)
+                y -= size + 2.5
         pen.y -= height
         pen.rule(pen.y)
-    pen.need(24)
-    pen.band(pen.y, 22)
+    count = f"{len(rows)} invoices"
+    count_width = edges[7][0] - edges[1][0] - 12  # the total row's cells 1 to 6 are empty
+    count_size, count_lines = fit(count, pen.font(True), 9.5, count_width, min_size=7)
+    total_size, total_lines = fit(format_money(total), pen.font(True), 9.5, edges[8][1] - 12, min_size=6)
+    band = max(22, 11 * max(len(count_lines), len(total_lines)) + 11)
+    pen.need(band + 2)
+    pen.band(pen.y, band)
     pen.rule(pen.y, weight=1.2, color=ACCENT)
-    cell(1, pen.y - 14.5, f"{len(rows)} invoices", bold=True, size=9.5)
+    for n, line in enumerate(count_lines):
+        pen.text(edges[1][0] + 6, pen.y - 14.5 - 11 * n, line, size=count_size, bold=True)
     cell(7, pen.y - 14.5, "TOTAL", bold=True, size=9.5)
-    cell(8, pen.y - 14.5, format_money(total), bold=True, size=9.5)
+    for n, line in enumerate(total_lines):
+        cell(8, pen.y - 14.5 - 11 * n, line, bold=True, size=total_size)
+    pen.y -= band - 22
     pen.y -= 22 + 22
     pen.on_new_page = None
 
@@ -665,27 +806,69 @@ def _render_schedule(subsidiary, provider_label, batch_number, batch_date, rows)
     return buffer.getvalue()
 
 
+class DocumentMergeError(ValueError):
+    """A document could not be merged behind an invoice. DOCUMENT names it ("proof of delivery
+    'scan.pdf'", "document 2 of 3", "the documents"); REASON says why, as a clause that is
+    never empty ("it is not a readable PDF (EOF marker not found)")."""
+
+    def __init__(self, document, predicate, reason=None):
+        self.document = document
+        self.predicate = predicate
+        self.reason = reason or f"it {predicate}"
+        super().__init__(f"{document} {predicate}")
+
+
+def _merge_reason(exc):
+    """EXC as a short reason that is never empty."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:159] + "\u2026"
+
+
 def merge_pdfs(first, documents):
     """FIRST (PDF bytes) followed by every page of each of DOCUMENTS (PDF bytes).
 
-    A document that is not a readable PDF raises ValueError saying which one.
+    Each document is prepared as at upload (bounded, its active content removed, re-saved:
+    webapp.services.loads.documents.prepare_pdf), then they are merged by the same code
+    the upload tried (merge_prepared). A document that cannot be merged, or documents
+    beyond the limits, raise DocumentMergeError naming the document (by its label when it
+    has one, else "document 2 of 3") and the reason.
     """
     if not documents:
         return first
-    from pypdf import PdfReader
-    from pypdf import PdfWriter
-    from pypdf.errors import PyPdfError
-
-    writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(first)))
+    if len(documents) > load_documents.MAX_DOCUMENTS_PER_LOAD:
+        raise DocumentMergeError(
+            "the documents", f"are {len(documents)}; at most {load_documents.MAX_DOCUMENTS_PER_LOAD} "
+            "can be merged behind one invoice",
+            reason=f"there are {len(documents)} of them; at most "
+                   f"{load_documents.MAX_DOCUMENTS_PER_LOAD} can be merged behind one invoice")
+    labels = []
+    prepared = []
+    pages = 0
     for n, data in enumerate(documents, start=1):
+        label = getattr(data, "label", "") or f"document {n} of {len(documents)}"
         try:
-            writer.append(PdfReader(io.BytesIO(data)))
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"its document {n} of {len(documents)} is not a readable PDF ({exc})") from exc
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+            document = load_documents.prepare_pdf(data, label)
+        except load_documents.DocumentError as exc:
+            raise DocumentMergeError(label, exc.predicate) from exc
+        except Exception as exc:
+            raise DocumentMergeError(label, f"is not a readable PDF ({_merge_reason(exc)})") from exc
+        pages += document.pages
+        if pages > load_documents.MAX_PAGES_PER_INVOICE:
+            limit = load_documents.MAX_PAGES_PER_INVOICE
+            raise DocumentMergeError(
+                "the documents", f"have more than {limit} pages; at most {limit} can be merged "
+                "behind one invoice",
+                reason=f"with {label} they have {pages:,} pages; at most {limit} can be merged "
+                       "behind one invoice")
+        labels.append(label)
+        prepared.append(document.data)
+    try:
+        return load_documents.merge_prepared(first, prepared)
+    except load_documents.DocumentError as exc:
+        index = getattr(exc, "index", None)
+        if index is None:
+            raise DocumentMergeError("the documents", exc.predicate, reason=f"they {exc.predicate}") from exc
+        raise DocumentMergeError(labels[index], exc.predicate) from exc
 
 
 def slug(text):

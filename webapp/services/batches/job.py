@@ -130,8 +130,14 @@ def _build(batch, token):
             raise JobError(f"Could not render the invoice for load {load.load_number}: {exc}") from exc
         try:
             pdf = batch_file.merge_pdfs(pdf, documents.get(load.id, []))
+        except batch_file.DocumentMergeError as exc:
+            reason = exc.reason.rstrip(".")
+            raise JobError(f"Could not attach {exc.document} of load {load.load_number}: {reason}. "
+                           "Remove or replace documents on the load's page, then Retry.") from exc
         except Exception as exc:
-            raise JobError(f"Could not attach the documents of load {load.load_number}: {exc}.") from exc
+            log.exception("documents of load %s", load.load_number)
+            reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+            raise JobError(f"Could not attach the documents of load {load.load_number}: {reason}.") from exc
         name = batch_file.invoice_filename(load.invoice_number, taken)
         taken.add(name)
         entries.append((name, pdf))

@@ -1,0 +1,1 @@
+"""The production path: configuration, gunicorn, the queue, logs, backups, the crash test."""

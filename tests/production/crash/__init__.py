@@ -1,0 +1,1 @@
+"""The crash test: the whole production stack with its worker killed mid-batch (PostgreSQL only)."""

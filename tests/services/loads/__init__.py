@@ -1,0 +1,1 @@
+"""Tests of webapp/services/loads: editing, documents, the CSV import."""

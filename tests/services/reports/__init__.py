@@ -1,0 +1,1 @@
+"""Tests of webapp/services/reports: the report rules, messy files, races, templates."""

@@ -1,0 +1,1 @@
+"""View tests through the test client: one folder per blueprint of webapp."""

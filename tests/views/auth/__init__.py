@@ -1,0 +1,1 @@
+"""Tests of the auth blueprint: sign-in and the company switcher."""

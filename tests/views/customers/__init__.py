@@ -1,0 +1,1 @@
+"""Tests of the customers blueprint: the Customers pages."""

@@ -1,0 +1,1 @@
+"""Tests of the factoring blueprint: Accounting > Factoring Upload."""

@@ -1,0 +1,1 @@
+"""Tests of the loads blueprint: the list, a load's page, the forms, documents, the import."""

@@ -1,0 +1,1 @@
+"""Tests of the reports blueprint: Reports > Factoring and the report uploads."""
