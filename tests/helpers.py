@@ -17,6 +17,7 @@ import threading
 
 import pytest
 from pypdf import PdfWriter
+from reportlab.pdfgen import canvas
 
 from webapp import jobs
 from webapp.database import connection
@@ -356,3 +357,46 @@ class count_queries:
     def __exit__(self, *exc):
         self._logger.removeHandler(self._handler)
         self._logger.setLevel(self._level)
+
+
+# --- unsaved records for drawing invoices, and PDFs with text ----------------------------------
+
+INVOICE_DAY = datetime.date(2026, 11, 20)
+
+
+def invoice_subsidiary(**kw):
+    """Demo Freight LLC as an unsaved Subsidiary, for drawing an invoice without a database."""
+    values = dict(name="Demo Freight LLC", legal_name="Demo Freight LLC", mc_number="MC-1234567",
+                  usdot_number="3456789", address_line1="2100 Logistics Pkwy", city="Fort Worth",
+                  state="TX", postal_code="76177", phone="(817) 555-0100", email="billing@demofreight.example")
+    values.update(kw)
+    return Subsidiary(**values)
+
+
+def invoice_customer(**kw):
+    """A debtor as an unsaved Customer."""
+    values = dict(name="Summit Freight Brokerage", mc_number="MC-482913", address_line1="1200 Commerce St",
+                  city="Dallas", state="TX", postal_code="75202", payment_terms_days=30)
+    values.update(kw)
+    return Customer(**values)
+
+
+def invoice_load(**kw):
+    """A delivered load as an unsaved Load."""
+    values = dict(load_number="DT-1005", invoice_number="INV-DT-5005", invoice_date=INVOICE_DAY,
+                  customer_reference="PO-448812", pickup_city="Dallas", pickup_state="TX",
+                  pickup_date=INVOICE_DAY - datetime.timedelta(days=2), delivery_city="Memphis",
+                  delivery_state="TN", delivery_date=INVOICE_DAY, total_cents=318250)
+    values.update(kw)
+    return Load(**values)
+
+
+def text_pdf(pages=1, label="Proof of delivery page"):
+    """A PDF of PAGES pages, each with a line of text ("LABEL 1", "LABEL 2", ...)."""
+    out = io.BytesIO()
+    c = canvas.Canvas(out, invariant=1)
+    for n in range(pages):
+        c.drawString(72, 720, f"{label} {n + 1}")
+        c.showPage()
+    c.save()
+    return out.getvalue()

@@ -22,10 +22,10 @@ from pypdf.generic import IndirectObject
 from pypdf.generic import NameObject
 from pypdf.generic import NumberObject
 from pypdf.generic import TextStringObject
-from reportlab.pdfgen import canvas
 
 from tests.helpers import in_db
 from tests.helpers import submit_batch
+from tests.helpers import text_pdf
 from webapp.models import Batch
 from webapp.models import Load
 from webapp.models import LoadDocument
@@ -39,16 +39,6 @@ MB = 1024 * 1024
 
 
 # --- PDFs made for the tests ----------------------------------------------------------------
-
-def text_pdf(pages=1, label="Proof of delivery page"):
-    out = io.BytesIO()
-    c = canvas.Canvas(out, invariant=1)
-    for n in range(pages):
-        c.drawString(72, 720, f"{label} {n + 1}")
-        c.showPage()
-    c.save()
-    return out.getvalue()
-
 
 def raw_pdf(objects, trailer=b""):
     """A PDF of OBJECTS (bodies of objects 1, 2, ...; 1 is the catalog) with a correct xref."""

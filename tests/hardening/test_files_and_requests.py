@@ -6,9 +6,12 @@ import pytest
 
 from tests.helpers import PASSWORD
 from tests.helpers import csv_bytes
+from tests.helpers import pdf_bytes
 from tests.helpers import snapshot
 from webapp.models import Batch
 from webapp.models import Load
+from webapp.models import LoadDocument
+from webapp.models import StoredFile
 from webapp.services.money import parse_money
 from webapp.services.reports import templates as report_templates
 from webapp.services.reports.parsing import PAYMENT_COLUMNS
@@ -244,3 +247,15 @@ def test_an_upload_refused_for_a_wide_header_stores_nothing(client, auth, world,
                        data={"file": (io.BytesIO(wide), "wide.csv")}, content_type="multipart/form-data")
     assert page.status_code == 422 and b"at most 500" in page.data
     assert snapshot() == state
+
+
+def test_a_document_name_cannot_spoof_its_display_with_bidi_controls(client, auth, world):
+    auth.login("billing")
+    load = Load.get(Load.load_number == "DT-1001")
+    response = client.post(f"/loads/{load.id}/documents",
+                           data={"kind": "pod", "file": (io.BytesIO(pdf_bytes()), "invoice\u202efdp.exe.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code in (200, 303)
+    stored = (StoredFile.select(StoredFile.filename).join(LoadDocument, on=(LoadDocument.file == StoredFile.id))
+              .where(LoadDocument.load == load.id).order_by(StoredFile.id.desc()).first())
+    assert stored.filename == "invoicefdp.exe.pdf"

@@ -15,22 +15,24 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfbase import pdfmetrics
 
+from tests.helpers import INVOICE_DAY
+from tests.helpers import invoice_customer
+from tests.helpers import invoice_load as _load
+from tests.helpers import invoice_subsidiary as _subsidiary
 from tests.helpers import submit_batch
 from webapp.models import BATCH_FAILED
 from webapp.models import INFO_NOA
 from webapp.models import QUEUED
 from webapp.models import Batch
-from webapp.models import Customer
 from webapp.models import ImportantInfo
 from webapp.models import Load
 from webapp.models import LoadLine
-from webapp.models import Subsidiary
 from webapp.ops.demo import CAPITAL_DEPOT_NOA
 from webapp.services import subsidiaries
 from webapp.services.batches import batch_file
 from webapp.services.validation import Invalid
 
-DAY = datetime.date(2026, 11, 20)
+DAY = INVOICE_DAY
 
 # The review's example: one paragraph, so its first line (the whole notice) was taken as the title.
 PARAGRAPH_NOA = ("Notice of Assignment: This invoice has been assigned and sold to Capital Depot Funding, LLC, "
@@ -59,29 +61,8 @@ def fonts(request):
     return _fonts(request)
 
 
-def _subsidiary(**kw):
-    values = dict(name="Demo Freight LLC", legal_name="Demo Freight LLC", mc_number="MC-1234567",
-                  usdot_number="3456789", address_line1="2100 Logistics Pkwy", city="Fort Worth",
-                  state="TX", postal_code="76177", phone="(817) 555-0100", email="billing@demofreight.example")
-    values.update(kw)
-    return Subsidiary(**values)
-
-
 def _customer(fonts, **kw):
-    values = dict(name="Summit Freight Brokerage" + (f" {WIDE}" if fonts == "wide" else ""),
-                  mc_number="MC-482913", address_line1="1200 Commerce St", city="Dallas", state="TX",
-                  postal_code="75202", payment_terms_days=30)
-    values.update(kw)
-    return Customer(**values)
-
-
-def _load(**kw):
-    values = dict(load_number="DT-1005", invoice_number="INV-DT-5005", invoice_date=DAY,
-                  customer_reference="PO-448812", pickup_city="Dallas", pickup_state="TX",
-                  pickup_date=DAY - datetime.timedelta(days=2), delivery_city="Memphis", delivery_state="TN",
-                  delivery_date=DAY, total_cents=318250)
-    values.update(kw)
-    return Load(**values)
+    return invoice_customer(**{"name": "Summit Freight Brokerage" + (f" {WIDE}" if fonts == "wide" else ""), **kw})
 
 
 def _lines(n, description="Line item"):

@@ -3,7 +3,7 @@
 Everything here is started as a child process in its own process group and
 stopped by Stack.close(), whatever happened before.
 """
-import http.client
+
 import os
 import re
 import signal
@@ -13,6 +13,8 @@ import sys
 import time
 import urllib.parse
 import uuid
+
+from bench import http_load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
@@ -146,13 +148,7 @@ class Stack:
 
 def request(port, method, path, body=None, headers=None, timeout=60):
     """One HTTP request to 127.0.0.1:PORT; returns (status, headers, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.getheaders(), response.read()
-    finally:
-        conn.close()
+    return http_load.request("127.0.0.1", port, method, path, body, headers, timeout)
 
 
 class Client:

@@ -6,9 +6,13 @@ import zipfile
 
 import pytest
 from pypdf import PdfReader
-from reportlab.pdfgen import canvas
 
+from tests.helpers import INVOICE_DAY
+from tests.helpers import invoice_customer as _customer
+from tests.helpers import invoice_load as _load
+from tests.helpers import invoice_subsidiary as _subsidiary
 from tests.helpers import submit_batch
+from tests.helpers import text_pdf
 from webapp.models import Batch
 from webapp.models import Customer
 from webapp.models import ImportantInfo
@@ -16,41 +20,16 @@ from webapp.models import Load
 from webapp.models import LoadDocument
 from webapp.models import LoadLine
 from webapp.models import StoredFile
-from webapp.models import Subsidiary
 from webapp.ops.demo import CAPITAL_DEPOT_NOA
 from webapp.services.batches import batch_file
 from webapp.services.money import format_cents
 from webapp.services.money import format_money
 
-DAY = datetime.date(2026, 11, 20)
+DAY = INVOICE_DAY
 
 
 def _text(pdf):
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def _subsidiary(**kw):
-    values = dict(name="Demo Freight LLC", legal_name="Demo Freight LLC", mc_number="MC-1234567",
-                  usdot_number="3456789", address_line1="2100 Logistics Pkwy", city="Fort Worth",
-                  state="TX", postal_code="76177", phone="(817) 555-0100", email="billing@demofreight.example")
-    values.update(kw)
-    return Subsidiary(**values)
-
-
-def _customer(**kw):
-    values = dict(name="Summit Freight Brokerage", mc_number="MC-482913", address_line1="1200 Commerce St",
-                  city="Dallas", state="TX", postal_code="75202", payment_terms_days=30)
-    values.update(kw)
-    return Customer(**values)
-
-
-def _load(**kw):
-    values = dict(load_number="DT-1005", invoice_number="INV-DT-5005", invoice_date=DAY,
-                  customer_reference="PO-448812", pickup_city="Dallas", pickup_state="TX",
-                  pickup_date=DAY - datetime.timedelta(days=2), delivery_city="Memphis", delivery_state="TN",
-                  delivery_date=DAY, total_cents=318250)
-    values.update(kw)
-    return Load(**values)
 
 
 LINES = [LoadLine(kind="linehaul", description="Linehaul", amount_cents=250000, position=0),
@@ -202,18 +181,8 @@ def test_zip_bytes_repeat_and_entries_are_stamped_with_the_batch_time():
     assert archive.read("schedule.csv") == b"a,b\r\n"
 
 
-def _pdf_pages(n):
-    out = io.BytesIO()
-    c = canvas.Canvas(out, invariant=1)
-    for i in range(n):
-        c.drawString(72, 720, f"Proof of delivery page {i + 1}")
-        c.showPage()
-    c.save()
-    return out.getvalue()
-
-
 def test_documents_are_merged_behind_the_invoice():
-    merged = batch_file.merge_pdfs(_invoice(), [_pdf_pages(2), _pdf_pages(1)])
+    merged = batch_file.merge_pdfs(_invoice(), [text_pdf(2), text_pdf(1)])
     reader = PdfReader(io.BytesIO(merged))
     assert len(reader.pages) == 4
     assert "INVOICE" in reader.pages[0].extract_text()
@@ -222,7 +191,7 @@ def test_documents_are_merged_behind_the_invoice():
 
 def test_an_unreadable_document_is_named():
     with pytest.raises(ValueError, match="document 2 of 2 is not a readable PDF"):
-        batch_file.merge_pdfs(_invoice(), [_pdf_pages(1), b"%PDF-1.4 garbage"])
+        batch_file.merge_pdfs(_invoice(), [text_pdf(1), b"%PDF-1.4 garbage"])
 
 
 # --- the batch file of a real batch ---------------------------------------------------
@@ -254,7 +223,7 @@ def test_batch_zip_holds_schedule_and_one_invoice_per_load_with_its_amount(in_ap
 
 def test_load_documents_are_inside_the_invoice_pdf_of_the_batch(in_app, world):
     ids = world.eligible(1)
-    data = _pdf_pages(2)
+    data = text_pdf(2)
     stored = StoredFile.create(company=world.company, filename="pod.pdf", content_type="application/pdf",
                                size=len(data), sha256="x", data=data)
     LoadDocument.create(load=ids[0], kind="pod", file=stored)
