@@ -51,7 +51,7 @@ def index():
 def detail(load_id):
     """Every field of one load, its lines, money, documents and history."""
     load = get_scoped_or_404(Load, load_id)
-    return render_template("loads/detail.html", load=load, **service.load_page(load))
+    return render_template("loads/detail.html", **service.load_page(load))
 
 
 def _submitted_lines():

@@ -152,7 +152,7 @@ def confirm(upload_id):
               f"{reports.counts_text(upload.kind, result.counts)}.", "success")
         return redirect(url_for(".show", upload_id=upload.id), 303)
     upload = ReportUpload.get_by_id(upload.id)
-    return render_template(RESULT, batch=batch, upload=upload, kind=upload.kind, kind_label=REPORT_KINDS[upload.kind],
+    return render_template(RESULT, batch=batch, kind=upload.kind, kind_label=REPORT_KINDS[upload.kind],
                            reports=reports.batch_reports(batch), oob=True, **reports.upload_result(upload))
 
 

@@ -194,8 +194,17 @@ class BatchPage:
     reports: object
 
 
+def with_people(batch):
+    """BATCH read again with its subsidiary and submitter joined (what its pages print)."""
+    return (Batch.select(Batch, Subsidiary, User)
+            .join(Subsidiary, on=(Batch.subsidiary == Subsidiary.id))
+            .switch(Batch).join(User, JOIN.LEFT_OUTER, on=(Batch.created_by == User.id))
+            .where(Batch.id == batch.id).get())
+
+
 def batch_page(batch, args):
     """Everything the batch page shows, for the query string ARGS (sort and page of its loads)."""
+    batch = with_people(batch)
     sort = Sort.from_args(args, LOAD_SORTS, "load")
     query = batch_loads(batch).order_by(BatchLoad.live.desc(), *sort.order(LOAD_SORTS), BatchLoad.id.desc())
     page = Page.of_query(query, PageRequest.from_args(args, default_per_page=100))

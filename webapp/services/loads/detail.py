@@ -8,11 +8,14 @@ from peewee import JOIN
 from webapp.models import BILLING_STATUSES
 from webapp.models import AuditLog
 from webapp.models import Batch
+from webapp.models import Customer
+from webapp.models import Load
 from webapp.models import LoadDocument
 from webapp.models import LoadLine
 from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import StoredFile
+from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.services import audit
 from webapp.services.loads.documents import DOCUMENT_KINDS
@@ -150,7 +153,14 @@ def _status_cause(row, details):
     return " · ".join(parts)
 
 
+def with_relations(load):
+    """LOAD read again with its subsidiary, customer and batch joined (what its pages print)."""
+    return (Load.select(Load, Subsidiary, Customer, Batch)
+            .join_from(Load, Subsidiary).join_from(Load, Customer).join_from(Load, Batch, JOIN.LEFT_OUTER)
+            .where(Load.id == load.id).get())
+
+
 def load_page(load):
-    """Everything a load's page shows besides the load itself: lines, payments, documents, history."""
-    return {"lines": lines_of(load), "payments": payments_of(load), "documents": documents_of(load),
-            "history": history(load), "document_kinds": DOCUMENT_KINDS}
+    """Everything a load's page shows: the load with its relations, lines, payments, documents, history."""
+    return {"load": with_relations(load), "lines": lines_of(load), "payments": payments_of(load),
+            "documents": documents_of(load), "history": history(load), "document_kinds": DOCUMENT_KINDS}

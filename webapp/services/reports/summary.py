@@ -132,6 +132,10 @@ def batch_reports(batch):
 
 
 def upload_result(upload):
-    """What an applied upload's result shows: its stored summary and the words for its counts."""
+    """What an applied upload's result shows: the upload with who sent it, its stored summary and
+    the words for its counts."""
+    upload = (ReportUpload.select(ReportUpload, User)
+              .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
+              .where(ReportUpload.id == upload.id).get())
     info = summary_of(upload)
-    return {"result_info": info, "counts_text": counts_text(upload.kind, info.get("counts", {}))}
+    return {"upload": upload, "result_info": info, "counts_text": counts_text(upload.kind, info.get("counts", {}))}
