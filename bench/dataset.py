@@ -17,10 +17,12 @@ import zipfile
 from dataclasses import dataclass
 from dataclasses import field
 
+from webapp.models import BATCH_FORMAT_CAPITAL_DEPOT_ZIP
 from webapp.models import BATCH_READY
 from webapp.models import COMPLETED
 from webapp.models import DIRECT
 from webapp.models import FACTORING
+from webapp.models import FEE_FLAT
 from webapp.models import FINANCED
 from webapp.models import INFO_NOA
 from webapp.models import INVOICED
@@ -35,6 +37,7 @@ from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Company
 from webapp.models import Customer
+from webapp.models import Factor
 from webapp.models import ImportantInfo
 from webapp.models import Load
 from webapp.models import LoadLine
@@ -42,6 +45,7 @@ from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import StoredFile
 from webapp.models import Subsidiary
+from webapp.models import SubsidiaryFactor
 from webapp.models import User
 from webapp.models import db
 from webapp.ops.demo import CAPITAL_DEPOT_NOA
@@ -129,7 +133,7 @@ def _reset_sequences():
     from webapp.database import is_postgres
     if not is_postgres():
         return
-    for model in (Company, User, Subsidiary, ImportantInfo, Customer, StoredFile, Batch, Load,
+    for model in (Company, Factor, SubsidiaryFactor, User, Subsidiary, ImportantInfo, Customer, StoredFile, Batch, Load,
                   LoadLine, BatchLoad, ReportUpload, Payment, AuditLog):
         table = model._meta.table_name
         db.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
@@ -171,6 +175,7 @@ def build(spec=None, password_hash=None):
         return ids[kind]
 
     companies, users, subsidiaries, infos, customers = [], [], [], [], []
+    factors, assignments = [], []
     files, batches, loads, lines, batch_loads, uploads, payments, audits = ([] for _ in range(8))
 
     sub_id = cust_id = user_id = info_id = 0
@@ -180,6 +185,9 @@ def build(spec=None, password_hash=None):
     for t, (name, n_subs, share) in enumerate(spec.tenants):
         company_id = t + 1
         companies.append((company_id, name, None, now))
+        # Capital Depot, one per tenant (id = the company's): the bench's reports take a flat 3 % fee.
+        factors.append((company_id, company_id, "Capital Depot", "Capital Depot Funding, LLC", "", 9700,
+                        FEE_FLAT, 300, 0, 0, True, True, BATCH_FORMAT_CAPITAL_DEPOT_ZIP, 20, True, now))
         slug = "bench" if t == 0 else f"bench{t + 1}"
         for role, local, billing in ((ROLE_ADMIN, "admin", True), (ROLE_USER, "billing", True),
                                      (ROLE_USER, "dispatch", False)):
@@ -208,6 +216,7 @@ def build(spec=None, password_hash=None):
             info_id += 1
             infos.append((info_id, sub_id, INFO_NOA, NOA, None, now))
             sub_ids.append(sub_id)
+            assignments.append((sub_id, sub_id, company_id, spec.today - datetime.timedelta(days=800), None, now))
         custs = []
         for c in range(spec.customers_per_tenant):
             cust_id += 1
@@ -328,7 +337,7 @@ def build(spec=None, password_hash=None):
                  for r, _ in live]))
             file_name = f"capital-depot-batch-{batch_number:05d}.zip"
             file_id = stored(company_id, file_name, "application/zip", zip_data, created)
-            batches.append((batch_id, company_id, sub, batch_number, "capital_depot", BATCH_READY,
+            batches.append((batch_id, company_id, sub, batch_number, "capital_depot", company_id, BATCH_READY,
                             len(members), len(members), "", 1, created, len(live), total_cents,
                             actor, created, created + datetime.timedelta(seconds=30), file_id,
                             file_name, hashlib.sha256(zip_data).hexdigest()))
@@ -408,7 +417,13 @@ def build(spec=None, password_hash=None):
                     customers)
         bulk_insert(StoredFile, ["id", "company", "filename", "content_type", "size", "sha256", "data",
                                  "created_at"], files, chunk=500)
-        bulk_insert(Batch, ["id", "company", "subsidiary", "number", "provider", "status",
+        bulk_insert(Factor, ["id", "company", "name", "remit_to", "submission_email", "advance_bp", "fee_kind",
+                             "fee_bp", "reserve_bp", "recourse_days", "requires_rate_confirmation",
+                             "requires_proof_of_delivery", "batch_format", "attachment_limit_mb", "active",
+                             "created_at"], factors)
+        bulk_insert(SubsidiaryFactor, ["id", "subsidiary", "factor", "from_date", "created_by", "created_at"],
+                    assignments)
+        bulk_insert(Batch, ["id", "company", "subsidiary", "number", "provider", "factor", "status",
                             "progress_done", "progress_total", "error", "attempts", "heartbeat_at",
                             "load_count", "total_cents", "created_by", "created_at", "completed_at",
                             "file", "file_name", "file_sha256"], batches)

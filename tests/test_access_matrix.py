@@ -40,6 +40,7 @@ from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Company
 from webapp.models import Customer
+from webapp.models import Factor
 from webapp.models import ImportantInfo
 from webapp.models import Load
 from webapp.models import LoadDocument
@@ -48,6 +49,7 @@ from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import StoredFile
 from webapp.models import Subsidiary
+from webapp.models import SubsidiaryFactor
 from webapp.models import User
 from webapp.models import utcnow
 from webapp.permissions import accessible_companies
@@ -65,6 +67,7 @@ PARAMS = {
     "info_id": (True, lambda o: o["info"].id),
     "document_id": (True, lambda o: o["document"].id),
     "payment_id": (True, lambda o: o["payment"].id),
+    "factor_id": (True, lambda o: o["factor"].id),
 }
 
 ACCESS_LEVELS = ("public", "user", "manager", "billing")
@@ -112,7 +115,7 @@ def make_objects(company):
 
     A Financed load in a submitted batch, with its line, a proof of delivery, an applied
     Purchase Report, a partial payment from an applied Payment Report; a subsidiary with a
-    Notice of Assignment; a customer; a user.
+    Notice of Assignment, sold to a factor (the batch's); a customer; a user.
     """
     tag = uuid.uuid4().hex[:8]
     today = datetime.date.today()
@@ -122,6 +125,8 @@ def make_objects(company):
                             city="Dallas", state="TX", postal_code="75201")
     info = ImportantInfo.create(subsidiary=sub, kind=INFO_NOA,
                                 text="NOTICE OF ASSIGNMENT\nPay Capital Depot only.")
+    factor = Factor.create(company=company, name=f"Matrix Factor {tag}", advance_bp=9750, fee_bp=250)
+    SubsidiaryFactor.create(subsidiary=sub, factor=factor, from_date=today)
     customer = Customer.create(company=company, name=f"Matrix Customer {tag}", mc_number="MC-3000003",
                                city="Memphis", state="TN", payment_terms_days=30)
     user = User.create(email=f"matrix-{tag}@example.test", name="Matrix Person", role=ROLE_USER,
@@ -131,7 +136,7 @@ def make_objects(company):
     with zipfile.ZipFile(zipped, "w") as zf:
         zf.writestr("schedule.csv", "Invoice Number,Amount\n")
     batch_file = _stored(company, f"batch-{number}.zip", "application/zip", zipped.getvalue())
-    batch = Batch.create(company=company, subsidiary=sub, number=number, status=BATCH_READY,
+    batch = Batch.create(company=company, subsidiary=sub, factor=factor, number=number, status=BATCH_READY,
                          progress_done=1, progress_total=1, load_count=1, total_cents=amount,
                          completed_at=utcnow(), file=batch_file, file_name=batch_file.filename,
                          file_sha256=batch_file.sha256)
@@ -163,7 +168,7 @@ def make_objects(company):
                              payment_date=today, amount_cents=500_00, reference=f"ACH-{tag}",
                              method="ACH", final=False)
     return {"subsidiary": sub, "info": info, "customer": customer, "user": user, "batch": batch,
-            "load": load, "document": document, "upload": upload, "payment": payment}
+            "load": load, "document": document, "upload": upload, "payment": payment, "factor": factor}
 
 
 # --- signing in -----------------------------------------------------------------------

@@ -87,6 +87,7 @@ def _register_blueprints(app):
     from webapp.company.views import bp as company_bp
     from webapp.customers.views import bp as customers_bp
     from webapp.factoring.views import bp as factoring_bp
+    from webapp.factors.views import bp as factors_bp
     from webapp.health.views import bp as health_bp
     from webapp.loads.views import bp as loads_bp
     from webapp.main.views import bp as main_bp
@@ -94,7 +95,7 @@ def _register_blueprints(app):
     from webapp.reports.views import bp as reports_bp
     from webapp.users.views import bp as users_bp
 
-    for bp in (main_bp, auth_bp, users_bp, company_bp, customers_bp, loads_bp,
+    for bp in (main_bp, auth_bp, users_bp, company_bp, factors_bp, customers_bp, loads_bp,
                factoring_bp, reports_bp, report_uploads_bp, health_bp):
         app.register_blueprint(bp)
 

@@ -1,9 +1,10 @@
-"""Template filters and globals: money, dates, labels, the company in view."""
+"""Template filters and globals: money, dates, percentages, labels, the company in view."""
 from flask_login import current_user
 
 from webapp import models
 from webapp.permissions import accessible_companies
 from webapp.permissions import current_company
+from webapp.services.factors import percent
 from webapp.services.money import format_money
 
 
@@ -22,6 +23,7 @@ def init_app(app):
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_
+    app.jinja_env.filters["percent"] = percent  # basis points as 97.50 %
 
     @app.context_processor
     def _context():

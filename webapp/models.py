@@ -69,8 +69,15 @@ LINE_KINDS = {
     "accessorial": "Accessorial",
 }
 
+# Batch.provider, from before factors were records (0010): kept, no longer read.
 PROVIDER_CAPITAL_DEPOT = "capital_depot"
-PROVIDERS = {PROVIDER_CAPITAL_DEPOT: "Capital Depot"}
+
+# How a factor's fee is charged: one rate, or by days outstanding in tiers (FactorFeeTier).
+FEE_FLAT = "flat"
+FEE_TIERED = "tiered"
+FEE_KINDS = {FEE_FLAT: "Flat", FEE_TIERED: "By days outstanding (tiers)"}
+# The batch file a factor takes (services/batches/formats.py builds each; its labels are there).
+BATCH_FORMAT_CAPITAL_DEPOT_ZIP = "capital_depot_zip"
 
 # Batch job status (the file generation), not the factoring state of its loads.
 BATCH_PENDING = "pending"
@@ -272,6 +279,63 @@ class StoredFile(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+# --- factors ------------------------------------------------------------------
+
+class Factor(BaseModel):
+    """A factoring company as one carrier agreed with it: its addresses and terms.
+
+    Percentages are basis points (9750 = 97.50 %). recourse_days 0 means non-recourse.
+    """
+
+    company = ForeignKeyField(Company, backref="factors", on_delete="CASCADE")
+    name = CharField()
+    remit_to = TextField(default="")  # the remit-to address, one line per line
+    submission_email = CharField(default="")  # where batches are sent
+    advance_bp = IntegerField(default=0)
+    fee_kind = CharField(default=FEE_FLAT)
+    fee_bp = IntegerField(default=0)  # the flat fee (tiered: see FactorFeeTier)
+    reserve_bp = IntegerField(default=0)
+    recourse_days = IntegerField(default=0)
+    requires_rate_confirmation = BooleanField(default=True)
+    requires_proof_of_delivery = BooleanField(default=True)
+    batch_format = CharField(default=BATCH_FORMAT_CAPITAL_DEPOT_ZIP)
+    attachment_limit_mb = IntegerField(default=20)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("company", "name"), True),)
+
+    @property
+    def is_recourse(self):
+        return self.recourse_days > 0
+
+
+class FactorFeeTier(BaseModel):
+    """A tiered fee: invoices outstanding up to `up_to_days` days pay `fee_bp`."""
+
+    factor = ForeignKeyField(Factor, backref="fee_tiers", on_delete="CASCADE")
+    up_to_days = IntegerField()
+    fee_bp = IntegerField()
+
+    class Meta:
+        indexes = ((("factor", "up_to_days"), True),)
+
+
+class SubsidiaryFactor(BaseModel):
+    """A subsidiary sells to FACTOR from FROM_DATE on; the current one is the latest from-date
+    not after today."""
+
+    subsidiary = ForeignKeyField(Subsidiary, backref="factor_assignments", on_delete="CASCADE")
+    factor = ForeignKeyField(Factor, backref="assignments", on_delete="RESTRICT")
+    from_date = DateField()
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("subsidiary", "from_date"), True),)
+
+
 class Batch(BaseModel):
     """A schedule of accounts sent to one factor for one subsidiary."""
 
@@ -279,6 +343,8 @@ class Batch(BaseModel):
     subsidiary = ForeignKeyField(Subsidiary, backref="batches", on_delete="RESTRICT")
     number = IntegerField()
     provider = CharField(default=PROVIDER_CAPITAL_DEPOT)
+    # The factor it was sent to (set by Submit Batch; null only before migration 0010 filled it).
+    factor = ForeignKeyField(Factor, null=True, backref="batches", on_delete="RESTRICT")
     status = CharField(default=BATCH_PENDING, index=True)
     progress_done = IntegerField(default=0)
     progress_total = IntegerField(default=0)
@@ -465,6 +531,6 @@ ReportUpload.add_index(ReportUpload.index(
 ALL_MODELS = [
     Partner, Company, User, LoginAttempt, Subsidiary, ImportantInfo, Customer,
     StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportUpload,
-    Payment, AuditLog, UserSession, LoginRefusal,
+    Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
 ]
 

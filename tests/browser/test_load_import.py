@@ -16,7 +16,7 @@ def test_import_csv_preview_then_import_and_find_the_loads(page):
     expect(page.get_by_role("heading", name="Import loads")).to_be_visible()
 
     # A file with mistakes: the preview names them by row and column, in place.
-    page.get_by_label("CSV file").set_input_files(os.path.join(DATA, "loads_errors.csv"))
+    page.get_by_label("File (CSV, XLSX, XLS or ODS)").set_input_files(os.path.join(DATA, "loads_errors.csv"))
     page.get_by_role("button", name="Preview").click()
     errors = page.locator("table.import-errors")
     expect(errors).to_contain_text("already exists")
@@ -25,7 +25,7 @@ def test_import_csv_preview_then_import_and_find_the_loads(page):
     expect(page).to_have_url(re.compile(r"/loads/import$"))
 
     # The corrected file: preview, then Import commits every load.
-    page.get_by_label("CSV file").set_input_files(os.path.join(DATA, "loads_good.csv"))
+    page.get_by_label("File (CSV, XLSX, XLS or ODS)").set_input_files(os.path.join(DATA, "loads_good.csv"))
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("table.import-rows tbody tr")).to_have_count(3)
     expect(page.get_by_text("3 loads ready to import, total $8,602.50")).to_be_visible()

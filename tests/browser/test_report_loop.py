@@ -45,7 +45,7 @@ def _submit_batch_of_three(page):
 
 
 def _upload(page, label, path):
-    page.get_by_label(f"{label} file (CSV)").set_input_files(path)
+    page.get_by_label(f"{label} file (CSV, XLSX, XLS or ODS)").set_input_files(path)
     page.get_by_role("button", name=f"Upload {label}").click()
     preview = page.get_by_test_id("report-preview")
     expect(preview).to_contain_text("No errors.")
@@ -122,13 +122,13 @@ def test_a_wrong_file_is_refused_in_place_and_rows_with_errors_download(page, li
     schedule = _submit_batch_of_three(page)
     # The schedule itself uploaded by mistake.
     _write_csv(tmp_path / "schedule.csv", list(schedule[0]), [list(r.values()) for r in schedule])
-    page.get_by_label("Purchase Report file (CSV)").set_input_files(tmp_path / "schedule.csv")
+    page.get_by_label("Purchase Report file (CSV, XLSX, XLS or ODS)").set_input_files(tmp_path / "schedule.csv")
     page.get_by_role("button", name="Upload Purchase Report").click()
     expect(page.locator("#report-work")).to_contain_text("This is the batch schedule sent to the factor")
     # A report with a bad amount and a missing invoice.
     rows = [[s["Invoice Number"], s["Load Number"], "2026-11-25", s["Amount"], "12O0.00", "", "", "", "", ""]
             for s in schedule[:2]]
-    page.get_by_label("Purchase Report file (CSV)").set_input_files(
+    page.get_by_label("Purchase Report file (CSV, XLSX, XLS or ODS)").set_input_files(
         _write_csv(tmp_path / "bad.csv", PURCHASE_COLUMNS, rows))
     page.get_by_role("button", name="Upload Purchase Report").click()
     preview = page.get_by_test_id("report-preview")

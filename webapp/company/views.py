@@ -1,4 +1,4 @@
-"""Management > Company Profile: subsidiaries and their Document Configuration."""
+"""Management > Company Profile: subsidiaries, their factor and their Document Configuration."""
 from flask import Blueprint
 from flask import abort
 from flask import flash
@@ -17,6 +17,7 @@ from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
 from webapp.permissions import manager_required
+from webapp.services import factors
 from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
 from webapp.services.validation import db_id
@@ -32,15 +33,30 @@ def _doc_config(subsidiary, notice=None):
     return dict(subsidiaries.document_configuration(subsidiary), can_manage=current_user.is_manager, notice=notice)
 
 
+def _profile(subsidiary, factor_values=None, factor_errors=None, status=200):
+    context = factors.company_profile(current_company(), subsidiary)
+    context.update(can_manage=current_user.is_manager, factor_values=factor_values or {},
+                   factor_errors=factor_errors or {})
+    return render_template("company/index.html", **context), status
+
+
 @bp.route("/")
 @login_required
 def index():
-    """Choose a subsidiary; see its details and Document Configuration."""
+    """Choose a subsidiary; see its details, its factor and Document Configuration."""
     wanted = request.args.get("subsidiary_id")
-    subsidiary = get_scoped_or_404(Subsidiary, wanted) if wanted else None
-    context = subsidiaries.profile(current_company(), subsidiary)
-    context["can_manage"] = current_user.is_manager
-    return render_template("company/index.html", **context)
+    return _profile(get_scoped_or_404(Subsidiary, wanted) if wanted else None)
+
+
+@bp.route("/<int:subsidiary_id>/factor", methods=["POST"])
+@manager_required
+def assign_factor(subsidiary_id):
+    """Assign the subsidiary to a factor from a date (batches already sent keep theirs)."""
+    sub = get_scoped_or_404(Subsidiary, subsidiary_id)
+    return submit_form(lambda: factors.assign(sub, request.form, actor=actor()),
+                       lambda values, errors, status: _profile(sub, values, errors, status),
+                       lambda row: (f"{sub.name} sells to {row.factor.name} from {row.from_date:%Y-%m-%d}.",
+                                    url_for("company.index", subsidiary_id=sub.id)))
 
 
 def _subsidiary_form(subsidiary, values, errors, status=200):

@@ -132,27 +132,50 @@ def import_loads():
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             preview = load_import.Preview(company_id=current_company().id)
-            preview.errors.append(CellError(1, "File", "Choose a CSV file to upload."))
+            preview.errors.append(CellError(1, "File", "Choose a file (CSV, XLSX, XLS or ODS) to upload."))
         else:
             preview, stored = load_import.store_preview(current_company(), upload.filename,
                                                         upload.read())
         status = 200 if preview.ok else 422
+    return _import_page(preview, stored, status)
+
+
+def _import_page(preview, stored, status=200):
     context = {"preview": preview, "stored": stored}
     if _partial():
         return render_template("loads/_partials/import_preview.html", **context), status
     return render_template("loads/import.html", **context), status
 
 
+def _stored_preview():
+    """The stored preview the form names (upload_id), or None with the message flashed."""
+    stored = load_import.find_preview(current_company(), db_id(request.form.get("upload_id")))
+    if stored is None:
+        flash("This file was already imported, or its preview expired. Upload it again.", "error")
+    return stored
+
+
+@bp.route("/import/sheet", methods=["POST"])
+@login_required
+def import_sheet():
+    """A workbook of several sheets: the preview of the sheet chosen."""
+    stored = _stored_preview()
+    if stored is None:
+        return redirect(url_for("loads.import_loads"), 303)
+    preview = load_import.review_stored(stored, current_company(), request.form.get("sheet") or None)
+    return _import_page(preview, stored, 200 if preview.ok else 422)
+
+
 @bp.route("/import/commit", methods=["POST"])
 @login_required
 def import_commit():
     """Import the loads of a previewed file (its stored copy, by id): all of them or none."""
-    stored = load_import.find_preview(current_company(), db_id(request.form.get("upload_id")))
+    stored = _stored_preview()
     if stored is None:
-        flash("This file was already imported, or its preview expired. Upload it again.", "error")
         return redirect(url_for("loads.import_loads"), 303)
     try:
-        count, preview = load_import.commit_stored(stored, current_company(), actor())
+        count, preview = load_import.commit_stored(stored, current_company(), actor(),
+                                                   request.form.get("sheet") or None)
     except load_import.ImportRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("loads.import_loads"), 303)

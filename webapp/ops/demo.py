@@ -1,4 +1,4 @@
-"""Demo data: two tenants, a partner, six users, customers and loads in every status.
+"""Demo data: two tenants, a partner, six users, each tenant's Capital Depot factor, customers and loads in every status.
 
 Idempotent: each row is looked up by its natural key before it is created, so
 running the seed twice duplicates nothing.
@@ -6,9 +6,11 @@ running the seed twice duplicates nothing.
 import datetime
 import random
 
+from webapp.models import BATCH_FORMAT_CAPITAL_DEPOT_ZIP
 from webapp.models import COMPLETED
 from webapp.models import DIRECT
 from webapp.models import FACTORING
+from webapp.models import FEE_FLAT
 from webapp.models import INFO_NOA
 from webapp.models import QUEUED
 from webapp.models import REPORT_PAYMENT
@@ -20,11 +22,13 @@ from webapp.models import ROLE_USER
 from webapp.models import Batch
 from webapp.models import Company
 from webapp.models import Customer
+from webapp.models import Factor
 from webapp.models import ImportantInfo
 from webapp.models import Load
 from webapp.models import LoadLine
 from webapp.models import Partner
 from webapp.models import Subsidiary
+from webapp.models import SubsidiaryFactor
 from webapp.models import User
 from webapp.models import db
 from webapp.services import batches
@@ -48,6 +52,19 @@ This invoice has been assigned and sold to, and is payable only to:
 Payment to any other party will not discharge your obligation. Please update
 your records and direct all payments and questions about this invoice to
 Capital Depot. This notice may be revoked only in writing by Capital Depot."""
+
+# Capital Depot's terms (DOMAIN.md): 100 % of face less a flat fee (2.5 %, as the demo's
+# purchase reports say), no reserve, non-recourse; it wants the rate confirmation and the POD.
+CAPITAL_DEPOT = dict(
+    name="Capital Depot",
+    remit_to="Capital Depot Funding, LLC\nP.O. Box 4410\nDallas, TX 75208",
+    submission_email="batches@capitaldepot.example",
+    advance_bp=9750, fee_kind=FEE_FLAT, fee_bp=250, reserve_bp=0, recourse_days=0,
+    requires_rate_confirmation=True, requires_proof_of_delivery=True,
+    batch_format=BATCH_FORMAT_CAPITAL_DEPOT_ZIP, attachment_limit_mb=20, active=True,
+)
+# The demo subsidiaries sell to Capital Depot from this many days before the seed's day.
+FACTOR_SINCE_DAYS = 365
 
 CUSTOMERS = [
     ("Summit Freight Brokerage", "MC-482913", "1200 Commerce St", "Dallas", "TX", "75202", 30, FACTORING),
@@ -84,6 +101,17 @@ def _subsidiary(company, values):
     """The subsidiary of COMPANY named in VALUES, created with VALUES when missing."""
     return _get_or_create(Subsidiary, (Subsidiary.company == company) & (Subsidiary.name == values["name"]),
                           company=company, **values)
+
+
+def _factor(company, subsidiaries, since):
+    """Capital Depot for COMPANY, each of SUBSIDIARIES assigned to it from SINCE (unless it has a
+    factor already)."""
+    factor = _get_or_create(Factor, (Factor.company == company) & (Factor.name == CAPITAL_DEPOT["name"]),
+                            company=company, **CAPITAL_DEPOT)
+    for sub in subsidiaries:
+        _get_or_create(SubsidiaryFactor, SubsidiaryFactor.subsidiary == sub,
+                       subsidiary=sub, factor=factor, from_date=since)
+    return factor
 
 
 def line_items(rng, n):
@@ -171,6 +199,11 @@ def seed(today=None, history=True):
         _get_or_create(
             ImportantInfo, (ImportantInfo.subsidiary == other_sub) & (ImportantInfo.kind == INFO_NOA),
             subsidiary=other_sub, kind=INFO_NOA, text=CAPITAL_DEPOT_NOA)
+
+        # Demo Logistics Inc has no NOA yet but sells to Capital Depot too: its batches wait for the NOA.
+        since = min(today, datetime.date.today()) - datetime.timedelta(days=FACTOR_SINCE_DAYS)
+        _factor(demo, [freight, logistics], since)
+        _factor(other, [other_sub], since)
 
         _user("admin@demo.test", "Avery Admin", ROLE_ADMIN, company=demo, billing=True)
         _user("billing@demo.test", "Blair Billing", ROLE_USER, company=demo, billing=True)

@@ -89,10 +89,10 @@ def _upload(batch_id, kind):
     batch = get_scoped_or_404(Batch, batch_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _refused(batch, kind, f"Choose the {REPORT_KINDS[kind]} file (CSV) to upload.", 422)
+        return _refused(batch, kind, f"Choose the {REPORT_KINDS[kind]} file (CSV, XLSX, XLS or ODS) to "
+                                     "upload.", 422)
     try:
-        result = reports.preview(batch, kind, upload.read(), actor(),
-                                      upload.filename)
+        result = reports.preview(batch, kind, upload.read(), actor(), upload.filename)
     except reports.ReportRefused as exc:
         return _refused(batch, kind, exc.message, exc.status)
     if htmx:
@@ -127,6 +127,23 @@ def show(upload_id):
     return render_template("reports/uploads/page.html", fragment=fragment, **context)
 
 
+@bp.route("/uploads/<int:upload_id>/sheet", methods=["POST"])
+@billing_required
+def choose_sheet(upload_id):
+    """A workbook of several sheets: read the sheet chosen (kept for the confirmation)."""
+    upload = get_scoped_or_404(ReportUpload, upload_id)
+    batch = upload.batch
+    try:
+        result = reports.choose_sheet(upload, request.form.get("sheet", ""))
+    except reports.ReportRefused as exc:
+        return _refused_back(upload, exc) or (render_template(
+            PREVIEW, batch=batch, preview=reports.review(upload), refusal_message=exc.message,
+            reports=reports.batch_reports(batch)), exc.status)
+    if not htmx:
+        return redirect(url_for(".show", upload_id=upload.id), 303)
+    return render_template(PREVIEW, batch=batch, preview=result, reports=reports.batch_reports(batch))
+
+
 @bp.route("/uploads/<int:upload_id>/confirm", methods=["POST"])
 @billing_required
 def confirm(upload_id):
@@ -137,8 +154,7 @@ def confirm(upload_id):
         result = reports.apply(upload, actor())
     except reports.ReportRefused as exc:
         if not htmx:
-            flash(exc.message, "error")
-            return redirect(url_for(".show", upload_id=upload.id), 303)
+            return _refused_back(upload, exc)
         preview = exc.preview
         if preview is None:
             fresh = ReportUpload.get_by_id(upload.id)
@@ -154,6 +170,14 @@ def confirm(upload_id):
     upload = ReportUpload.get_by_id(upload.id)
     return render_template(RESULT, batch=batch, kind=upload.kind, kind_label=REPORT_KINDS[upload.kind],
                            reports=reports.batch_reports(batch), oob=True, **reports.upload_result(upload))
+
+
+def _refused_back(upload, exc):
+    """Without JavaScript, a refusal goes back to the upload's page with its message (htmx: None)."""
+    if htmx:
+        return None
+    flash(exc.message, "error")
+    return redirect(url_for(".show", upload_id=upload.id), 303)
 
 
 @bp.route("/uploads/<int:upload_id>/errors.csv")

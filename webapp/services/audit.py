@@ -2,7 +2,8 @@
 
 Actions are named OBJECT.VERB, one scheme for every row (migration 0008 renamed the
 rows written before it): the names below, plus `customer.create|update`,
-`subsidiary.create|update` and `user.create|update|activate|deactivate`.
+`subsidiary.create|update` and `user.create|update|activate|deactivate`. Factors write
+`factor.create|update` and `subsidiary.factor` (a subsidiary assigned to a factor from a date).
 """
 import json
 
@@ -18,6 +19,9 @@ BATCH_CANCEL = "batch.cancel"
 BATCH_FAILED = "batch.failed"
 DOCUMENT_CONFIG_SAVE = "document_config.save"
 DOCUMENT_CONFIG_REMOVE = "document_config.remove"
+FACTOR_CREATE = "factor.create"
+FACTOR_UPDATE = "factor.update"
+SUBSIDIARY_FACTOR = "subsidiary.factor"  # a subsidiary assigned to a factor from a date
 
 from webapp.models import AuditLog
 

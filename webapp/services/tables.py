@@ -19,11 +19,15 @@ class CellError:
     row: int | None
     column: str | None
     message: str
+    sheet: str | None = None  # a workbook's sheet, and the cell (D7), when known
+    cell: str | None = None
 
     @property
     def where(self):
         if self.row is None:
-            return "File"
+            return f"Sheet '{self.sheet}'" if self.sheet else "File"
+        if self.cell:
+            return f"Sheet '{self.sheet}', cell {self.cell} (row {self.row}, {self.column})"
         return f"Row {self.row}, {self.column}" if self.column else f"Row {self.row}"
 
     def __str__(self):
@@ -37,8 +41,6 @@ class FileFormatError(ValueError):
 # Magic numbers of files people upload by mistake.
 _SIGNATURES = [
     (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another ZIP file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
@@ -93,12 +95,33 @@ def sniff_delimiter(first_line):
 
 
 class Table:
-    """A parsed CSV: headers as written, their normalized keys, and numbered rows."""
+    """A parsed file: headers as written, their normalized keys, and numbered rows.
+
+    A workbook's table also says which sheet it is (and the sheets one could choose), the
+    rows left out (title block, blank rows, totals, notes) and each column's letter."""
 
     def __init__(self, headers, rows):
         self.headers = headers
         self.keys = [normalize_header(h) for h in headers]
         self.rows = rows  # list of (row_number, {normalized_key: value})
+        self.kind = "csv"
+        self.sheet = None
+        self.sheets = []
+        self.ignored = []  # 'Rows 1–4: title', 'Row 58: totals'
+        self.notes = []    # what the person should know about how the file was read
+        self.letters = {}  # normalized key -> column letter (workbooks)
+        self.column_headers = {}
+
+    def locate(self, errors):
+        """Give ERRORS (CellErrors naming a column as written) the sheet and cell they are in."""
+        if not self.sheet:
+            return errors
+        letters = {header: self.letters.get(key) for header, key in zip(self.headers, self.keys)}
+        for error in errors:
+            error.sheet = self.sheet
+            if error.row is not None and letters.get(error.column):
+                error.cell = f"{letters[error.column]}{error.row}"
+        return errors
 
 
 # A file's header is checked against these before any work per column: past them a file is
@@ -124,7 +147,7 @@ def unprotect(text):
     return text
 
 
-def _header_columns(cells):
+def header_columns(cells):
     """[(index, key)] of the named columns of a header row; refuses too many columns, a header
     cell too long, and two headers that are the same column once normalised."""
     if len(cells) > MAX_COLUMNS:
@@ -184,7 +207,7 @@ def read_table(data, *, max_rows=50_000):
                 skip_first = False
                 continue
             if headers is None:
-                headers, columns = _header_columns(cells)
+                headers, columns = header_columns(cells)
                 continue
             if len(rows) >= max_rows:
                 raise FileFormatError(f"The file has more than {max_rows:,} rows. Split it and upload the parts.")
@@ -203,11 +226,20 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$", re.ASCII)
 
 
+# An Excel serial date (days since 1899-12-30): 45986 is 2025-11-25. Only 1990-2100 are read.
+_SERIAL_DATE = re.compile(r"^(\d{5})(\.\d+)?$", re.ASCII)
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
+
+
 def parse_date(text):
-    """'2026-11-25', '11/25/2026', '11/25/26' (and the same with dashes) to a date."""
+    """'2026-11-25', '11/25/2026', '11/25/26' (and the same with dashes), or an Excel serial
+    number such as 45986, to a date."""
     raw = (text or "").strip()
     if not raw:
         raise ValueError("is empty")
+    serial = _SERIAL_DATE.match(raw)
+    if serial and 32874 <= int(serial.group(1)) <= 73415:
+        return _EXCEL_EPOCH + datetime.timedelta(days=int(serial.group(1)))
     # Excel sometimes appends a midnight time to dates.
     value = re.sub(r"([ T]0?0:00(:00)?|\s+12:00(:00)?\s*[AaPp][Mm])$", "", raw)
     quick = _ISO_DATE.match(value)

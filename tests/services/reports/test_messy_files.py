@@ -258,13 +258,13 @@ def test_missing_invoice_is_listed_and_changes_nothing(setup):
 
 # --- files refused whole --------------------------------------------------------------
 
-def _xlsx(loads):
+def _damaged_xlsx(loads):
     return b"PK\x03\x04\x14\x00\x06\x00" + b"[Content_Types].xml" + b"\x00" * 64
 
 
 FILE_ERRORS = {
     "pdf": (lambda loads: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "This file is a PDF document"),
-    "xlsx": (_xlsx, "an Excel workbook (.xlsx)"),
+    "damaged_xlsx": (_damaged_xlsx, "looks like a workbook (a ZIP) but is damaged"),
     "empty": (lambda loads: b"", "The file is empty"),
     "only_blank_lines": (lambda loads: b"\r\n\r\n  \r\n", "The file is empty"),
     "headers_only": (lambda loads: csv_bytes(PURCHASE_COLUMNS, []), "has its headers but no rows"),

@@ -56,7 +56,7 @@ REFUSED = [
     ("delivery-before-pickup", loads_csv(load_row(pickup="11/24/2026", delivery="11/20/2026")), 2,
      "Delivery Date", "is before the pickup date"),
     ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", 1, "File", "a PDF document"),
-    ("xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00" + b"\x00" * 64, 1, "File", "Excel workbook"),
+    ("damaged-xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00" + b"\x00" * 64, 1, "File", "is damaged"),
     ("empty", b"", 1, "File", "The file is empty"),
     ("only-blank-lines", b"\r\n\r\n  \r\n", 1, "File", "The file is empty"),
     ("header-only", loads_csv(), 1, "File", "no loads below them"),

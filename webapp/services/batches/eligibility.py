@@ -13,6 +13,7 @@ from webapp.models import QUEUED
 from webapp.models import Customer
 from webapp.models import Load
 from webapp.models import LoadLine
+from webapp.services.batches.formats import assignment_on
 from webapp.services.batches.reading import active_batches
 from webapp.services.money import format_money
 from webapp.services.paging import Page
@@ -189,6 +190,7 @@ def workspace(company, subsidiary, args):
     return {
         "subsidiary": subsidiary, "load_filter": load_filter, "filter_errors": errors,
         "noa": bool(notice_of_assignment(subsidiary)),
+        "factor": assignment.factor if (assignment := assignment_on(subsidiary)) else None,
         "customers": list(Customer.select(Customer.id, Customer.name)
                           .where(Customer.company == company).order_by(Customer.name)),
         "active": active_batches(company, subsidiary),

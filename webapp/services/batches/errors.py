@@ -14,6 +14,10 @@ class BatchConflict(BatchError):
         self.batch = batch
 
 
+class JobError(Exception):
+    """The batch file could not be built, for a reason a person understands (the message says which)."""
+
+
 def names(numbers, limit=10):
     """'DT-1001, DT-1002 and 3 more'."""
     numbers = sorted(numbers)

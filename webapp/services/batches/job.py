@@ -1,5 +1,6 @@
 """The job that builds a batch file and moves its loads to Invoiced.
 
+The file itself is built in the format of the batch's factor (services/batches/formats.py).
 It claims the batch with a conditional UPDATE and fences every later write by
 `attempts`, so a retried, recovered or doubled job never writes twice. Recovery
 returns the ids to restart; the job layer (webapp.jobs) enqueues them.
@@ -7,7 +8,6 @@ returns the ids to restart; the job layer (webapp.jobs) enqueues them.
 import datetime
 import hashlib
 import logging
-import time
 
 from peewee import fn
 
@@ -17,12 +17,12 @@ from webapp.models import BATCH_READY
 from webapp.models import BATCH_RUNNING
 from webapp.models import BILLING_STATUSES
 from webapp.models import INVOICED
-from webapp.models import PROVIDERS
 from webapp.models import QUEUED
 from webapp.models import AuditLog
 from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Customer
+from webapp.models import Factor
 from webapp.models import Load
 from webapp.models import LoadLine
 from webapp.models import StoredFile
@@ -31,27 +31,20 @@ from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import audit
 from webapp.services import subsidiaries
-from webapp.services.batches import batch_file
+from webapp.services.batches import formats
+from webapp.services.batches.errors import JobError
 from webapp.services.batches.errors import names
+from webapp.services.batches.formats import ZIP_TYPE
 from webapp.services.loads.documents import documents_for_merge
 from webapp.services.sql import chunks
 from webapp.services.subsidiaries import notice_of_assignment
 
 log = logging.getLogger(__name__)
 
-# Progress (and the heartbeat) is written every few invoices, and at least this often.
-PROGRESS_EVERY = 5
-PROGRESS_SECONDS = 1.0
 # A job the worker lost this many times is failed rather than started again.
 MAX_ATTEMPTS = 3
 # A running batch whose heartbeat is older than this lost its worker (JOB_STALE_SECONDS).
 STALE_SECONDS = 120
-
-ZIP_TYPE = "application/zip"
-
-
-class JobError(Exception):
-    """The job failed for a reason a person understands (the message says which)."""
 
 
 class _Superseded(Exception):
@@ -95,8 +88,12 @@ def _fail(batch_id, token, message):
 
 
 def _collect(batch):
-    """Everything the file needs, read once: loads, customers, lines, important info, documents."""
+    """Everything the file needs, read once: factor, loads, customers, lines, important info, documents."""
     subsidiary = Subsidiary.get_by_id(batch.subsidiary_id)
+    factor = Factor.get_or_none(Factor.id == batch.factor_id) if batch.factor_id else None
+    if factor is None:
+        raise JobError(f"Batch #{batch.number} has no factor. Cancel it, assign {subsidiary.name} a "
+                       "factor in Management > Company Profile, and submit the loads again.")
     info = subsidiaries.document_texts(subsidiary)
     if not notice_of_assignment(texts=info):
         raise JobError(f"{subsidiary.name} has no Notice of Assignment any more. Add it in Management > "
@@ -111,64 +108,25 @@ def _collect(batch):
     for chunk in chunks(ids):
         for line in LoadLine.select().where(LoadLine.load.in_(chunk)):
             lines.setdefault(line.load_id, []).append(line)
-    return subsidiary, info, loads, lines, documents_for_merge(ids)
+    return formats.BatchContents(batch=batch, factor=factor, subsidiary=subsidiary, info=info,
+                                 loads=loads, lines=lines, documents=documents_for_merge(ids))
 
 
 def _build(batch, token):
-    """The ZIP bytes of the batch, writing progress as the invoices are drawn."""
-    subsidiary, info, loads, lines, documents = _collect(batch)
-    provider = PROVIDERS.get(batch.provider, batch.provider)
-    entries = []
-    rows = []
-    last_beat = time.monotonic()
-    taken = {"schedule.csv", "schedule.pdf"}
-    for n, load in enumerate(loads, start=1):
-        try:
-            pdf = batch_file.render_invoice(load, load.customer, subsidiary, lines.get(load.id, []), info)
-        except Exception as exc:
-            log.exception("invoice of load %s", load.load_number)
-            raise JobError(f"Could not render the invoice for load {load.load_number}: {exc}") from exc
-        try:
-            pdf = batch_file.merge_pdfs(pdf, documents.get(load.id, []))
-        except batch_file.DocumentMergeError as exc:
-            reason = exc.reason.rstrip(".")
-            raise JobError(f"Could not attach {exc.document} of load {load.load_number}: {reason}. "
-                           "Remove or replace documents on the load's page, then Retry.") from exc
-        except Exception as exc:
-            log.exception("documents of load %s", load.load_number)
-            reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
-            raise JobError(f"Could not attach the documents of load {load.load_number}: {reason}.") from exc
-        name = batch_file.invoice_filename(load.invoice_number, taken)
-        taken.add(name)
-        entries.append((name, pdf))
-        rows.append(batch_file.ScheduleRow(
-            invoice_number=load.invoice_number, load_number=load.load_number,
-            invoice_date=load.invoice_date, customer_name=load.customer.name,
-            customer_mc=load.customer.mc_number, amount_cents=load.total_cents,
-            terms_days=load.customer.payment_terms_days,
-            due_date=batch_file.due_date(load.invoice_date, load.customer.payment_terms_days)))
-        if n % PROGRESS_EVERY == 0 or time.monotonic() - last_beat >= PROGRESS_SECONDS:
-            _beat(batch.id, token, n)
-            last_beat = time.monotonic()
-    _beat(batch.id, token, len(loads))
-    try:
-        schedule_date = batch.created_at.date()
-        head = [("schedule.csv", batch_file.schedule_csv(rows)),
-                ("schedule.pdf", batch_file.render_schedule(subsidiary, provider, batch.number,
-                                                            schedule_date, rows))]
-    except Exception as exc:
-        log.exception("schedule of batch %s", batch.id)
-        raise JobError(f"Could not build the schedule of accounts: {exc}") from exc
-    name = batch_file.zip_filename(provider, subsidiary.name, batch.number)
-    return name, batch_file.build_zip(head + entries, batch.created_at), [load.id for load in loads]
+    """(file name, bytes, content type, load ids) of the batch, in its factor's format, writing
+    progress as the invoices are drawn."""
+    contents = _collect(batch)
+    build = formats.format_of(contents.factor).build
+    name, data, content_type = build(contents, lambda done: _beat(batch.id, token, done))
+    return name, data, content_type, [load.id for load in contents.loads]
 
 
-def _finish(batch, token, name, data, load_ids):
+def _finish(batch, token, name, data, load_ids, content_type=ZIP_TYPE):
     """One transaction: store the file, mark the batch ready, move its loads Queued -> Invoiced."""
     digest = hashlib.sha256(data).hexdigest()
     now = utcnow()
     with db.atomic():
-        stored = StoredFile.create(company=batch.company_id, filename=name, content_type=ZIP_TYPE,
+        stored = StoredFile.create(company=batch.company_id, filename=name, content_type=content_type,
                                    size=len(data), sha256=digest, data=data)
         changed = (Batch.update(status=BATCH_READY, file=stored.id, file_name=name, file_sha256=digest,
                                 completed_at=now, heartbeat_at=now, progress_done=len(load_ids), error="")
@@ -208,8 +166,8 @@ def run_batch(batch_id, stale_seconds=STALE_SECONDS):
         return Batch.select(Batch.status).where(Batch.id == batch_id).scalar()
     batch = Batch.get_by_id(batch_id)
     try:
-        name, data, load_ids = _build(batch, token)
-        _finish(batch, token, name, data, load_ids)
+        name, data, content_type, load_ids = _build(batch, token)
+        _finish(batch, token, name, data, load_ids, content_type)
     except _Superseded:
         log.info("batch %s: taken over or cancelled; this run stops", batch_id)
     except JobError as exc:

@@ -20,6 +20,7 @@ from webapp.models import QUEUED
 from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Customer
+from webapp.models import Factor
 from webapp.models import Load
 from webapp.models import StoredFile
 from webapp.models import Subsidiary
@@ -98,10 +99,12 @@ def factoring_states(batches):
 
 
 def batch_list(company, subsidiary=None):
-    """Batches of the company (or one subsidiary) with subsidiary and submitter; no file bytes."""
-    query = (Batch.select(Batch, Subsidiary.id, Subsidiary.name, User.id, User.name, User.email)
+    """Batches of the company (or one subsidiary) with subsidiary, submitter and factor; no file bytes."""
+    query = (Batch.select(Batch, Subsidiary.id, Subsidiary.name, User.id, User.name, User.email,
+                          Factor.id, Factor.name)
              .join(Subsidiary, on=(Batch.subsidiary == Subsidiary.id))
              .switch(Batch).join(User, JOIN.LEFT_OUTER, on=(Batch.created_by == User.id))
+             .switch(Batch).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
              .where(Batch.company == company))
     if subsidiary is not None:
         query = query.where(Batch.subsidiary == subsidiary)
@@ -148,6 +151,7 @@ BATCH_SORTS = {
     "number": Batch.number,
     "date": Batch.created_at,
     "subsidiary": (Subsidiary.name, Batch.number),
+    "factor": (Factor.name, Batch.number),
     "count": Batch.load_count,
     "total": Batch.total_cents,
 }
@@ -195,10 +199,11 @@ class BatchPage:
 
 
 def with_people(batch):
-    """BATCH read again with its subsidiary and submitter joined (what its pages print)."""
-    return (Batch.select(Batch, Subsidiary, User)
+    """BATCH read again with its subsidiary, submitter and factor joined (what its pages print)."""
+    return (Batch.select(Batch, Subsidiary, User, Factor)
             .join(Subsidiary, on=(Batch.subsidiary == Subsidiary.id))
             .switch(Batch).join(User, JOIN.LEFT_OUTER, on=(Batch.created_by == User.id))
+            .switch(Batch).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
             .where(Batch.id == batch.id).get())
 
 

@@ -25,6 +25,7 @@ from webapp.services.batches.eligibility import load_problems
 from webapp.services.batches.errors import BatchConflict
 from webapp.services.batches.errors import BatchError
 from webapp.services.batches.errors import names
+from webapp.services.batches.formats import assignment_on
 from webapp.services.batches.reading import status_label
 from webapp.services.sql import chunks
 from webapp.services.sql import write_transaction
@@ -80,7 +81,8 @@ def create_batch(company, subsidiary, load_ids, actor):
     """Create a batch of LOAD_IDS for SUBSIDIARY in one transaction; the caller starts its job.
 
     Every id must be a Queued factoring load of this company and subsidiary, in no
-    live batch and complete; the subsidiary must have a Notice of Assignment.
+    live batch and complete; the subsidiary must have an active factor assigned (the batch
+    keeps it) and a Notice of Assignment.
     Anything wrong raises BatchError (BatchConflict when another batch holds some
     of the loads) and nothing is written.
     """
@@ -97,6 +99,15 @@ def create_batch(company, subsidiary, load_ids, actor):
 
     with write_transaction():
         _lock_company(company)
+        assignment = assignment_on(subsidiary)
+        if assignment is None:
+            raise BatchError(f"{subsidiary.name} has no factor assigned. Assign one in Management > "
+                             "Company Profile (the subsidiary's Factor), then submit the batch.")
+        factor = assignment.factor
+        if not factor.active:
+            raise BatchError(f"{subsidiary.name}'s factor, {factor.name}, is inactive. Make it active in "
+                             "Management > Factors, or assign another factor in Management > Company "
+                             "Profile, then submit the batch.")
         if not notice_of_assignment(subsidiary):
             raise BatchError(f"{subsidiary.name} has no Notice of Assignment. Add it in Management > "
                              "Company Profile, Document Configuration, then submit the batch.")
@@ -132,7 +143,7 @@ def create_batch(company, subsidiary, load_ids, actor):
         total = sum(load.total_cents for load in loads)
         number = (Batch.select(fn.MAX(Batch.number)).where(Batch.company == company).scalar() or 0) + 1
         batch = Batch.create(
-            company=company, subsidiary=subsidiary, number=number, status=BATCH_PENDING,
+            company=company, subsidiary=subsidiary, factor=factor, number=number, status=BATCH_PENDING,
             progress_total=len(loads), load_count=len(loads), total_cents=total, created_by=actor)
         now = utcnow()
         try:
@@ -155,8 +166,8 @@ def create_batch(company, subsidiary, load_ids, actor):
             raise BatchError("Some loads changed while the batch was being created. "
                              "Refresh the list and try again.")
         audit.record(audit.BATCH_SUBMIT, "batch", batch.id, actor=actor, company=company,
-                     after={"number": number, "subsidiary": subsidiary.name, "loads": len(loads),
-                            "total_cents": total})
+                     after={"number": number, "subsidiary": subsidiary.name, "factor": factor.name,
+                            "loads": len(loads), "total_cents": total})
     return batch
 
 

@@ -1,4 +1,4 @@
-"""Import loads from a CSV file: parse and validate everything, then commit all or nothing.
+"""Import loads from a CSV file or a workbook: parse and validate everything, then commit all or nothing.
 
 parse() never writes; commit() writes every load of a clean preview in one
 transaction, in bulk. The columns are documented in docs/load-import.md.
@@ -24,8 +24,8 @@ from webapp.services.loads import fields as load_rules
 from webapp.services.tables import CellError
 from webapp.services.tables import FileFormatError
 from webapp.services.tables import normalize_header
-from webapp.services.tables import read_table
 from webapp.services.tables import write_csv
+from webapp.services.workbooks import read_upload
 
 MAX_ROWS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
@@ -93,6 +93,10 @@ class Preview:
     errors: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
     data_rows: int = 0
+    sheet: str | None = None  # a workbook's sheet read, and those it has that hold anything
+    sheets: list = dataclasses.field(default_factory=list)
+    ignored_rows: list = dataclasses.field(default_factory=list)
+    notes: list = dataclasses.field(default_factory=list)
 
     @property
     def ok(self):
@@ -125,8 +129,9 @@ def _normal_mc(text):
     return digits.lstrip("0")
 
 
-def parse(data, company, *, filename="", max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
-    """Read and validate a load CSV for COMPANY without writing anything; returns a Preview."""
+def parse(data, company, *, filename="", sheet=None, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
+    """Read and validate a load file for COMPANY without writing anything (of a workbook, SHEET,
+    or the sheet proposed when None); returns a Preview."""
     company_id = getattr(company, "id", company)
     preview = Preview(company_id=company_id, filename=filename)
 
@@ -138,9 +143,18 @@ def parse(data, company, *, filename="", max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
         return file_error(f"The file is {len(data) / 1048576:.1f} MB; the limit is "
                           f"{max_bytes // 1048576} MB. Split it and import the parts.")
     try:
-        table = read_table(data or b"", max_rows=max_rows)
+        table = read_upload(data or b"", expected=_KEYS, max_rows=max_rows, sheet=sheet, filename=filename)
     except FileFormatError as exc:
+        preview.sheet, preview.sheets = getattr(exc, "sheet", None), getattr(exc, "sheets", [])
         return file_error(str(exc))
+    preview.sheet, preview.sheets = table.sheet, table.sheets
+    preview.ignored_rows, preview.notes = table.ignored, table.notes
+    _check_table(preview, table, company_id, file_error)
+    table.locate(preview.errors)
+    return preview
+
+
+def _check_table(preview, table, company_id, file_error):
 
     written = {}   # documented column -> the header as written in the file
     ignored = []
@@ -181,7 +195,6 @@ def parse(data, company, *, filename="", max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
         if row is not None and not duplicate:
             preview.rows.append(row)
     preview.errors.sort(key=lambda issue: issue.row)
-    return preview
 
 
 def _check_numbers(number, cells, keys, written, preview, seen_loads, seen_invoices,
@@ -394,13 +407,14 @@ def commit(preview, company, actor):
 
 
 def store_preview(company, filename, data):
-    """Parse an uploaded file; when it can be imported, keep its bytes for the commit step.
+    """Parse an uploaded file; when it can be imported (or is a workbook of several sheets, one
+    of which may be), keep its bytes for the commit step.
 
     Returns (preview, stored file or None). Previews older than two days are forgotten.
     """
     filename = previews.clean_filename(filename, "loads.csv")
     preview = parse(data, company, filename=filename)
-    if not preview.ok:
+    if not preview.ok and len(preview.sheets) < 2:
         return preview, None
     company_id = getattr(company, "id", company)
     with db.atomic():
@@ -409,14 +423,20 @@ def store_preview(company, filename, data):
     return preview, stored
 
 
-def commit_stored(stored, company, actor):
-    """Re-read and re-validate a stored preview, then import it and drop the stored copy.
+def review_stored(stored, company, sheet=None):
+    """The preview of a stored file again (of a workbook, on SHEET)."""
+    if stored.content_type != previews.content_type(previews.LOAD_IMPORT):
+        raise ImportRefused("That file is not a load import.")
+    return parse(previews.data_of(stored.id), company, filename=stored.filename, sheet=sheet)
+
+
+def commit_stored(stored, company, actor, sheet=None):
+    """Re-read and re-validate a stored preview (of a workbook, on SHEET), then import it and
+    drop the stored copy.
 
     Returns (count, preview): count is 0 when the file no longer passes (see preview.errors).
     """
-    if stored.content_type != previews.content_type(previews.LOAD_IMPORT):
-        raise ImportRefused("That file is not a load import.")
-    preview = parse(previews.data_of(stored.id), company, filename=stored.filename)
+    preview = review_stored(stored, company, sheet)
     if not preview.ok:
         return 0, preview
     with db.atomic():

@@ -18,12 +18,13 @@ from webapp.services.reports.uploads import ReportRefused
 from webapp.services.reports.uploads import already_applied_message
 from webapp.services.reports.uploads import apply
 from webapp.services.reports.uploads import batch_refusal
+from webapp.services.reports.uploads import choose_sheet
 from webapp.services.reports.uploads import preview
 from webapp.services.reports.uploads import review
 from webapp.services.reports.uploads import stored_bytes
 
 __all__ = [
-    "ReportRefused", "already_applied_message", "apply", "batch_refusal", "preview", "review",
+    "ReportRefused", "already_applied_message", "apply", "batch_refusal", "choose_sheet", "preview", "review",
     "stored_bytes", "evaluate", "batch_exceptions", "batch_money", "batch_reports", "batch_uploads", "counts_text",
     "summary_of", "upload_result",
 ]

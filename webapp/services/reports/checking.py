@@ -115,6 +115,7 @@ class Preview:
     def summary(self):
         """JSON-ready counts, totals and warnings, kept on the upload."""
         return {
+            "sheet": self.parsed.sheet,
             "counts": dict(self.counts),
             "totals": self.totals,
             "warning_count": len(self.warnings),

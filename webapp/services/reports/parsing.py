@@ -1,4 +1,5 @@
-"""Purchase and Payment Reports: CSV bytes to typed rows and errors. Pure, no database.
+"""Purchase and Payment Reports: file bytes (CSV or a workbook) to typed rows and errors. Pure,
+no database.
 
 The columns are those of the product's templates (Purchase_Report.csv and
 Payments_Report.csv); header matching ignores case, spaces and underscores.
@@ -19,7 +20,7 @@ from webapp.services.tables import FileFormatError
 from webapp.services.tables import normalize_header
 from webapp.services.tables import parse_date
 from webapp.services.tables import parse_yes_no
-from webapp.services.tables import read_table
+from webapp.services.workbooks import read_upload
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -133,6 +134,10 @@ class ParsedReport:
     errors: list = dataclasses.field(default_factory=list)
     raw: dict = dataclasses.field(default_factory=dict)  # row number -> {normalized header: cell}
     header_keys: dict = dataclasses.field(default_factory=dict)  # header as written -> normalized
+    sheet: str | None = None  # the workbook's sheet read, and those it has that hold anything
+    sheets: list = dataclasses.field(default_factory=list)
+    ignored_rows: list = dataclasses.field(default_factory=list)  # 'Rows 1–4: title', 'Row 58: totals'
+    notes: list = dataclasses.field(default_factory=list)
 
     def cells(self, number):
         """Row NUMBER's cells as uploaded, by header as written (for the errors CSV)."""
@@ -148,33 +153,51 @@ class ParsedReport:
         self.errors.append(CellError(row, self.columns.get(column, column), message))
 
 
-def parse_report(kind, data, *, max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
-    """Parse a Purchase or Payment Report (bytes, by KIND) into its rows and CellErrors."""
-    return _parse(kind, data, max_bytes, max_rows)
+def parse_report(kind, data, *, sheet=None, filename="", max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
+    """Parse a Purchase or Payment Report (bytes, by KIND) into its rows and CellErrors; of a
+    workbook, SHEET (or the sheet proposed when None)."""
+    return _parse(kind, data, max_bytes, max_rows, sheet, filename)
+
+
+def expected_keys(kind):
+    """The normalized headers that name KIND's columns (to find the header row of a sheet)."""
+    return {normalize_header(c) for c in COLUMNS[kind]} | {k for k, c in _ALIASES.items() if c in COLUMNS[kind]}
 
 
 def sha256_of(data):
     return hashlib.sha256(data or b"").hexdigest()
 
 
-def _parse(kind, data, max_bytes, max_rows):
+def _parse(kind, data, max_bytes, max_rows, sheet, filename):
     report = ParsedReport(kind=kind, sha256=sha256_of(data))
     if data and len(data) > max_bytes:
         report.add(None, None, f"The file is {len(data) / (1024 * 1024):.1f} MB; "
                                f"the limit is {max_bytes // (1024 * 1024)} MB.")
         return report
     try:
-        table = read_table(data or b"", max_rows=max_rows)
+        table = read_upload(data or b"", expected=expected_keys(kind), max_rows=max_rows, sheet=sheet,
+                            filename=filename)
     except FileFormatError as exc:
+        report.sheets = getattr(exc, "sheets", [])
+        report.sheet = getattr(exc, "sheet", None)
         report.add(None, None, str(exc))
         return report
+    report.sheet, report.sheets = table.sheet, table.sheets
+    report.ignored_rows, report.notes = table.ignored, table.notes
+    _rows(report, table)
+    table.locate(report.errors)
+    return report
+
+
+def _rows(report, table):
+    kind = report.kind
     report.headers = table.headers
     if not _map_columns(report, table):
-        return report
+        return
     if not table.rows:
         report.add(None, None, f"The file has its headers but no rows. Fill one row per invoice "
                                f"under the headers of {TEMPLATE_NAMES[kind]}.")
-        return report
+        return
     report.header_keys = dict(zip(table.headers, table.keys))
     key_of = [(column, _key_for(column, table.keys) or "\0none") for column in COLUMNS[kind]]
     parse_row = _purchase_row if kind == REPORT_PURCHASE else _payment_row
@@ -189,7 +212,6 @@ def _parse(kind, data, max_bytes, max_rows):
         else:
             seen[signature] = number
         report.rows.append(row)
-    return report
 
 
 def _key_for(column, keys):

@@ -51,19 +51,20 @@ class ReportRefused(Exception):
 
 # --- entry points -----------------------------------------------------------
 
-def preview(batch, kind, data, actor, filename=""):
+def preview(batch, kind, data, actor, filename="", sheet=None):
     """Store the file and return what it would do. Loads are not touched.
 
     A file that cannot be read at all (PDF, empty, the other report, already
-    applied) is refused with ReportRefused and nothing is stored.
+    applied) is refused with ReportRefused and nothing is stored; a workbook of
+    several sheets is kept even then, so that another sheet can be chosen.
     """
     if kind not in REPORT_KINDS:
         raise ValueError(f"unknown report kind {kind!r}")
     refusal = batch_refusal(batch)
     if refusal:
         raise ReportRefused(refusal, status=409)
-    parsed = parse_report(kind, data)
-    if parsed.file_error and not parsed.rows:
+    parsed = parse_report(kind, data, sheet=sheet, filename=filename)
+    if parsed.file_error and not parsed.rows and len(parsed.sheets) < 2:
         raise ReportRefused(parsed.file_error.message)
     applied = _applied_twin(batch.id, kind, parsed.sha256)
     if applied is not None:
@@ -83,9 +84,31 @@ def preview(batch, kind, data, actor, filename=""):
 
 def review(upload):
     """The preview of a stored, unconfirmed upload, checked again against the database now."""
-    result = evaluate(upload.batch, upload.kind, parse_report(upload.kind, stored_bytes(upload)))
+    result = evaluate(upload.batch, upload.kind, _parse_stored(upload))
     result.upload = upload
     return result
+
+
+def choose_sheet(upload, sheet):
+    """Read another sheet of a stored, unconfirmed workbook upload; the choice is kept for
+    the confirmation. Returns the preview of that sheet."""
+    if upload.status != UPLOAD_PREVIEW:
+        raise ReportRefused("This upload is no longer waiting for confirmation.", status=409)
+    parsed = parse_report(upload.kind, stored_bytes(upload), sheet=sheet, filename=upload.filename)
+    if sheet not in parsed.sheets:
+        raise ReportRefused(f"The workbook has no sheet named '{sheet}' that holds anything.")
+    result = evaluate(upload.batch, upload.kind, parsed)
+    (ReportUpload.update(summary=json.dumps(result.summary(), default=str), row_count=len(parsed.rows))
+     .where(ReportUpload.id == upload.id).execute())
+    upload.summary = json.dumps(result.summary(), default=str)
+    result.upload = upload
+    return result
+
+
+def _parse_stored(upload):
+    """The stored upload parsed again, on the sheet its preview read."""
+    sheet = (json.loads(upload.summary) if upload.summary else {}).get("sheet")
+    return parse_report(upload.kind, stored_bytes(upload), sheet=sheet, filename=upload.filename)
 
 
 def apply(upload, actor):
@@ -95,7 +118,7 @@ def apply(upload, actor):
     now, was already applied, or the batch changed underneath.
     """
     batch = upload.batch
-    parsed = parse_report(upload.kind, stored_bytes(upload))
+    parsed = _parse_stored(upload)
     try:
         with write_transaction():
             # Claim the upload first: a second confirmation waits here, then finds it applied.
