@@ -47,6 +47,17 @@ class Config:
     # for no longer than that; webapp/auth sets both again from SESSION_LIFETIME_HOURS.
     PERMANENT_SESSION_LIFETIME = datetime.timedelta(hours=SESSION_LIFETIME_HOURS)
     REMEMBER_COOKIE_DURATION = datetime.timedelta(hours=SESSION_LIFETIME_HOURS)
+    # Mail (webapp/services/mail): empty writes each message as an .eml file under
+    # instance/outbox/; smtp://user:password@host:587 sends with STARTTLS, smtps://...:465
+    # with TLS (a password with @ or : is percent-encoded). MAIL_FROM is the sender.
+    MAIL_URL = os.environ.get("MAIL_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Factor Desk <no-reply@factor-desk.localhost>")
+    MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "30"))
+    # Tries of one message before it stays failed (a Retry in the mail log sends it again).
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "6"))
+    # The site's address as people reach it (https://desk.example.com), for links in emails
+    # sent by the worker; empty: the address of the request that caused the message.
+    BASE_URL = os.environ.get("BASE_URL", "")
     # A running batch job whose heartbeat is older than this is taken as dead.
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "120"))
     WTF_CSRF_TIME_LIMIT = None

@@ -19,6 +19,7 @@ from tests import backing_services
 from tests import helpers
 from tests.helpers import DEMO_USERS
 from tests.helpers import PASSWORD
+from tests.mail_server import smtp_server  # noqa: F401  (the fixture, shared by every test)
 from webapp import create_app
 from webapp.models import db
 

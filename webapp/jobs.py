@@ -13,13 +13,18 @@ import logging
 import os
 
 from flask import current_app
+from flask import has_request_context
+from flask import url_for
 from huey import MemoryHuey
 from huey import RedisHuey
 from huey import SqliteHuey
 from huey import crontab
+from huey.exceptions import RetryTask
 
 from webapp.database import connection
+from webapp.services import mail
 from webapp.services.batches import job as batch_job
+from webapp.services.mail import notices
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,9 @@ def build_huey(url, instance_path):
 def init_app(app):
     """Create the app's Huey and define its tasks on it."""
     huey = build_huey(app.config["QUEUE_URL"], app.instance_path)
+    mail.configure(url=app.config.get("MAIL_URL", ""), sender=app.config.get("MAIL_FROM", ""),
+                   timeout=app.config.get("MAIL_TIMEOUT_SECONDS", 30),
+                   max_attempts=app.config.get("MAIL_MAX_ATTEMPTS", 6))
     app.extensions["huey"] = huey
     app.extensions["tasks"] = _register(huey, app)
 
@@ -68,7 +76,29 @@ def _register(huey, app):
     @in_app
     def generate_batch(batch_id):
         """Build a batch's file and move its loads to Invoiced (safe to run twice)."""
-        return batch_job.run_batch(batch_id, stale_seconds=stale_seconds)
+        result = batch_job.run_batch(batch_id, stale_seconds=stale_seconds)
+        notify_batch(batch_id)
+        return result
+
+    @huey.task(name="send_mail")
+    @in_app
+    def send_mail_task(message_id):
+        """Deliver one recorded message; a failure that may pass is tried again later (back-off
+        in services/mail/messages.py), a refusal stays failed until someone retries it."""
+        outcome = mail.deliver(message_id, outbox_dir=outbox_dir(app))
+        if outcome.retry_in:
+            raise RetryTask(f"mail {message_id}: {outcome.error}", delay=outcome.retry_in)
+        return outcome.status
+
+    @huey.periodic_task(crontab(minute="*"), name="sweep_mail")
+    @in_app
+    def sweep_mail():
+        """Every minute: messages whose enqueue was lost, whose worker died, or whose retry is
+        due (a queue that lost its schedule loses no mail)."""
+        ids = mail.due()
+        for message_id in ids:
+            send_mail(message_id)
+        return ids
 
     @huey.periodic_task(crontab(minute="*"), name="recover_batches")
     @in_app
@@ -84,7 +114,8 @@ def _register(huey, app):
         except Exception:  # the periodic task will try again; a worker must still start
             app.logger.exception("batch recovery at worker start failed")
 
-    return {"generate_batch": generate_batch, "recover_batches": recover_batches}
+    return {"generate_batch": generate_batch, "recover_batches": recover_batches,
+            "send_mail": send_mail_task, "sweep_mail": sweep_mail}
 
 
 def enqueue(name, *args):
@@ -99,6 +130,43 @@ def start_batch(batch_id):
         enqueue("generate_batch", batch_id)
     except Exception:
         log.exception("could not enqueue batch %s", batch_id)
+
+
+def outbox_dir(app=None):
+    """Where the default mail transport writes .eml files: instance/outbox/."""
+    return os.path.join((app or current_app).instance_path, "outbox")
+
+
+def send_mail(message_id):
+    """Start delivering a recorded message, after the commit that recorded it. A queue that is
+    down only delays it: the message stays queued and the mail sweep enqueues it again."""
+    try:
+        enqueue("send_mail", message_id)
+    except Exception:
+        log.exception("could not enqueue mail %s", message_id)
+
+
+def external_url(endpoint, **values):
+    """The full address of a page, for a link in an email: from BASE_URL, else the request's
+    own root, else (a worker with BASE_URL unset) http://localhost:5000, where `make run` serves."""
+    base = current_app.config.get("BASE_URL", "")
+    if not base and has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context("/", base_url=base or "http://localhost:5000"):
+        return url_for(endpoint, _external=True, **values)
+
+
+def notify_batch(batch_id):
+    """The submitter's notice that a batch's file is ready or failed (once per outcome, unless
+    they turned that kind off). A notice that cannot be written never fails the batch."""
+    try:
+        with connection():
+            message = notices.batch_finished(batch_id, batch_url=lambda batch: external_url(
+                "reports.batch", batch_id=batch.id))
+        if message is not None:
+            send_mail(message.id)
+    except Exception:
+        log.exception("could not write the notice of batch %s", batch_id)
 
 
 def recover(startup=False):
