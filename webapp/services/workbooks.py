@@ -555,14 +555,35 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$", re.ASCII)
 
 
 def _header_at(rows, expected):
-    """(index in ROWS, score) of the row naming most EXPECTED keys among the first rows."""
+    """(index in ROWS, score) of the row naming most EXPECTED keys among the first rows; when no
+    row names any (a factor's own column names), the first row that looks like a header."""
     wanted = set(expected)
     best, score = 0, 0
     for index, (_, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         hits = len({normalize_header(c) for c in cells if c} & wanted)
         if hits > score:
             best, score = index, hits
+    if not score:
+        best = _header_by_shape(rows[:HEADER_SEARCH_ROWS + 1])
     return best, score
+
+
+def _header_by_shape(rows):
+    """The first row of at least two labels (text, no number or date), with a row below it that
+    fills at least half of those columns: a title block's lines hold one or two cells each."""
+    widest = max((sum(1 for c in cells if c) for _, cells in rows), default=0)
+    need = min(3, widest)
+    for index, (_, cells) in enumerate(rows[:-1]):
+        labels = [i for i, c in enumerate(cells) if c and not _NUMBER.match(c) and not _ISO_LIKE.match(c)]
+        if len(labels) < max(2, need) or len(labels) < sum(1 for c in cells if c):
+            continue
+        below = rows[index + 1][1]
+        if sum(1 for i in labels if i < len(below) and below[i]) * 2 >= len(labels):
+            return index
+    return 0
+
+
+_ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _table(rows, scan, expected, max_rows):

@@ -36,11 +36,14 @@ PURCHASE_COLUMNS = [
 PAYMENT_COLUMNS = [
     "Invoice Number", "Load Number", "Payment Date", "Amount Paid", "Reference",
     "Payment Method", "Reserve Released", "Fee Adjustment", "Final", "Notes",
+    # A remittance may name the invoice only by the factor's reference of its purchase.
+    "Factor Reference",
 ]
 TEMPLATE_NAMES = {REPORT_PURCHASE: "Purchase_Report.csv", REPORT_PAYMENT: "Payments_Report.csv"}
 COLUMNS = {REPORT_PURCHASE: PURCHASE_COLUMNS, REPORT_PAYMENT: PAYMENT_COLUMNS}
 
-# Other spellings seen in factor portals' exports, by normalized header.
+# Other spellings seen in factor portals' exports, by normalized header (the column mapping
+# step proposes from a wider list: services/reports/mapping.py).
 _ALIASES = {
     "invoice": "Invoice Number", "invoiceno": "Invoice Number", "invoice#": "Invoice Number",
     "invoicenum": "Invoice Number", "invoiceid": "Invoice Number",
@@ -54,6 +57,8 @@ _ALIASES = {
     "reference#": "Reference", "finalpayment": "Final",
 }
 
+_OWN = {normalize_header(c): c for kind in COLUMNS for c in COLUMNS[kind]}
+
 _STATUS_WORDS = {
     "purchased": PURCHASED, "purchase": PURCHASED, "funded": PURCHASED, "approved": PURCHASED,
     "bought": PURCHASED,
@@ -64,10 +69,19 @@ _METHOD_WORDS = {"ach": "ACH", "check": "Check", "cheque": "Check", "chk": "Chec
                  "wire": "Wire", "wiretransfer": "Wire"}
 assert set(_METHOD_WORDS.values()) == set(PAYMENT_METHODS)
 
+# Our fields a report cannot do without (besides the invoice or load it names).
+REQUIRED = {REPORT_PURCHASE: ["Purchase Date", "Advance Amount"], REPORT_PAYMENT: ["Payment Date", "Amount Paid"]}
+IDENTITY = ("Invoice Number", "Load Number")
+# What may name a row's invoice, by report: a payment also by the factor's reference.
+IDENTITIES = {REPORT_PURCHASE: IDENTITY, REPORT_PAYMENT: IDENTITY + ("Factor Reference",)}
+# Columns our own templates write for the clerk and uploads never read (the pre-filled
+# Payment Report's Balance Due).
+IGNORED_KEYS = {"balancedue"}
+
 # Columns only one of the two reports has: they tell which report a file is.
 _SPECIFIC = {
     REPORT_PURCHASE: {"Purchase Date", "Invoice Amount", "Advance Amount", "Fee Amount",
-                      "Reserve Amount", "Status", "Factor Reference"},
+                      "Reserve Amount", "Status"},
     REPORT_PAYMENT: {"Payment Date", "Amount Paid", "Payment Method", "Reserve Released",
                      "Fee Adjustment", "Final"},
 }
@@ -117,6 +131,7 @@ class PaymentRow(ReportRow):
     fee_adjustment_cents: int = 0
     final: bool = True
     notes: str = ""
+    factor_reference: str = ""
     duplicate_of: int | None = None
     ok: bool = True
 
@@ -138,6 +153,11 @@ class ParsedReport:
     sheets: list = dataclasses.field(default_factory=list)
     ignored_rows: list = dataclasses.field(default_factory=list)  # 'Rows 1–4: title', 'Row 58: totals'
     notes: list = dataclasses.field(default_factory=list)
+    table: object = None  # the file's table as read (headers, keys, rows), for the mapping step
+    mapping: dict = None  # {our column: file key} the file was read with, when not our own names
+    needs_mapping: bool = False  # our required fields are not among the file's headers
+    saved_mapping: dict = None  # the saved mapping read with (services/reports/mapping.describe)
+    mapping_notice: str = ""  # why no saved mapping was used (two of them match the header)
 
     def cells(self, number):
         """Row NUMBER's cells as uploaded, by header as written (for the errors CSV)."""
@@ -153,10 +173,16 @@ class ParsedReport:
         self.errors.append(CellError(row, self.columns.get(column, column), message))
 
 
-def parse_report(kind, data, *, sheet=None, filename="", max_bytes=MAX_BYTES, max_rows=MAX_ROWS):
+def parse_report(kind, data, *, sheet=None, filename="", mapping=None, expected=(), max_bytes=MAX_BYTES,
+                 max_rows=MAX_ROWS):
     """Parse a Purchase or Payment Report (bytes, by KIND) into its rows and CellErrors; of a
-    workbook, SHEET (or the sheet proposed when None)."""
-    return _parse(kind, data, max_bytes, max_rows, sheet, filename)
+    workbook, SHEET (or the sheet proposed when None).
+
+    MAPPING ({our column: the file's normalized header}) reads a file whose headers are the
+    factor's own; without it our names and their usual spellings are looked for, and a file
+    lacking a required one is marked needs_mapping. EXPECTED adds header names that help find
+    the header row below a title block (those of the factor's saved mappings)."""
+    return _parse(kind, data, max_bytes, max_rows, sheet, filename, mapping, expected)
 
 
 def expected_keys(kind):
@@ -164,19 +190,24 @@ def expected_keys(kind):
     return {normalize_header(c) for c in COLUMNS[kind]} | {k for k, c in _ALIASES.items() if c in COLUMNS[kind]}
 
 
+def known_key(key):
+    """Our column that normalized header KEY names by our own words (or None)."""
+    return _OWN.get(key) or _ALIASES.get(key)
+
+
 def sha256_of(data):
     return hashlib.sha256(data or b"").hexdigest()
 
 
-def _parse(kind, data, max_bytes, max_rows, sheet, filename):
+def _parse(kind, data, max_bytes, max_rows, sheet, filename, mapping, expected):
     report = ParsedReport(kind=kind, sha256=sha256_of(data))
     if data and len(data) > max_bytes:
         report.add(None, None, f"The file is {len(data) / (1024 * 1024):.1f} MB; "
                                f"the limit is {max_bytes // (1024 * 1024)} MB.")
         return report
     try:
-        table = read_upload(data or b"", expected=expected_keys(kind), max_rows=max_rows, sheet=sheet,
-                            filename=filename)
+        table = read_upload(data or b"", expected=expected_keys(kind) | set(expected) | set((mapping or {}).values()),
+                            max_rows=max_rows, sheet=sheet, filename=filename)
     except FileFormatError as exc:
         report.sheets = getattr(exc, "sheets", [])
         report.sheet = getattr(exc, "sheet", None)
@@ -184,22 +215,38 @@ def _parse(kind, data, max_bytes, max_rows, sheet, filename):
         return report
     report.sheet, report.sheets = table.sheet, table.sheets
     report.ignored_rows, report.notes = table.ignored, table.notes
-    _rows(report, table)
+    report.table = table
+    _rows(report, table, mapping)
     table.locate(report.errors)
     return report
 
 
-def _rows(report, table):
+def parse_table(kind, table, sha256, mapping=None):
+    """The report of a TABLE already read (the same file read with another mapping)."""
+    report = ParsedReport(kind=kind, sha256=sha256, sheet=table.sheet, sheets=table.sheets,
+                          ignored_rows=table.ignored, notes=table.notes, table=table)
+    _rows(report, table, mapping)
+    table.locate(report.errors)
+    return report
+
+
+def _rows(report, table, mapping):
     kind = report.kind
     report.headers = table.headers
-    if not _map_columns(report, table):
+    if mapping is not None:
+        if not _apply_mapping(report, table, mapping):
+            return
+    elif not _map_columns(report, table):
         return
     if not table.rows:
         report.add(None, None, f"The file has its headers but no rows. Fill one row per invoice "
                                f"under the headers of {TEMPLATE_NAMES[kind]}.")
         return
     report.header_keys = dict(zip(table.headers, table.keys))
-    key_of = [(column, _key_for(column, table.keys) or "\0none") for column in COLUMNS[kind]]
+    if mapping is not None:
+        key_of = [(column, mapping.get(column) or "\0none") for column in COLUMNS[kind]]
+    else:
+        key_of = [(column, _key_for(column, table.keys) or "\0none") for column in COLUMNS[kind]]
     parse_row = _purchase_row if kind == REPORT_PURCHASE else _payment_row
     seen = {}
     for number, cells in table.rows:
@@ -212,6 +259,22 @@ def _rows(report, table):
         else:
             seen[signature] = number
         report.rows.append(row)
+
+
+def _apply_mapping(report, table, mapping):
+    """Read the columns MAPPING names; a mapped column the file lacks is a file error."""
+    present = dict(zip(table.keys, table.headers))
+    missing = [f"{column} ('{key}')" for column, key in mapping.items() if key and key not in present]
+    if missing:
+        report.add(None, None, f"The file has no column for {', '.join(missing)} of the mapping it was read "
+                               "with. Map its columns again.")
+        report.needs_mapping = True
+        return False
+    report.mapping = dict(mapping)
+    report.columns = {column: present[key] for column, key in mapping.items() if key}
+    used = set(mapping.values())
+    report.ignored_columns = [h for h, k in zip(table.headers, table.keys) if h and k not in used]
+    return True
 
 
 def _key_for(column, keys):
@@ -231,7 +294,7 @@ def _map_columns(report, table):
         if key:
             report.columns[column] = table.headers[table.keys.index(key)]
     known = {normalize_header(c) for c in COLUMNS[kind]} | {
-        k for k, c in _ALIASES.items() if c in COLUMNS[kind]}
+        k for k, c in _ALIASES.items() if c in COLUMNS[kind]} | IGNORED_KEYS
     report.ignored_columns = [h for h, k in zip(table.headers, table.keys) if h and k not in known]
 
     other = REPORT_PAYMENT if kind == REPORT_PURCHASE else REPORT_PURCHASE
@@ -249,12 +312,13 @@ def _map_columns(report, table):
                                f"Fill {TEMPLATE_NAMES[kind]} with what the factor reported.")
         return False
 
-    required = (["Purchase Date", "Advance Amount"] if kind == REPORT_PURCHASE
-                else ["Payment Date", "Amount Paid"])
-    missing = [c for c in required if c not in report.columns]
-    if "Invoice Number" not in report.columns and "Load Number" not in report.columns:
-        missing.insert(0, "Invoice Number or Load Number")
+    missing = [c for c in REQUIRED[kind] if c not in report.columns]
+    if not any(c in report.columns for c in IDENTITIES[kind]):
+        missing.insert(0, ", ".join(IDENTITIES[kind][:-1]) + " or " + IDENTITIES[kind][-1])
     if missing:
+        # The factor's own names: the preview asks which column holds each of our fields.
+        # (Only when the file has enough columns to hold an invoice and each required field.)
+        report.needs_mapping = sum(1 for k in table.keys if k and k not in IGNORED_KEYS) > len(REQUIRED[kind])
         found = ", ".join(h for h in table.headers if h) or "none"
         report.add(None, None, f"Required column{'s' if len(missing) > 1 else ''} missing: "
                                f"{', '.join(missing)}. The headers found were: {found}. "
@@ -358,7 +422,8 @@ def _purchase_row(report, number, values):
 
 def _payment_row(report, number, values):
     row = PaymentRow(number, values["Invoice Number"], values["Load Number"])
-    if not row.invoice_number and not row.load_number:
+    row.factor_reference = values["Factor Reference"]
+    if not row.invoice_number and not row.load_number and not row.factor_reference:
         _no_identity(report, row)
     row.payment_date = _date(report, row, values, "Payment Date", required=True)
     row.amount_cents = _money(report, row, values, "Amount Paid", minimum=1, required=True)

@@ -26,8 +26,11 @@ from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import previews
+from webapp.services.reports import mapping
 from webapp.services.reports.checking import evaluate
+from webapp.services.reports.checking import target_of
 from webapp.services.reports.parsing import parse_report
+from webapp.services.reports.parsing import parse_table
 from webapp.services.reports.writing import WriteConflict
 from webapp.services.reports.writing import write_payment
 from webapp.services.reports.writing import write_purchase
@@ -63,13 +66,13 @@ def preview(batch, kind, data, actor, filename="", sheet=None):
     refusal = batch_refusal(batch)
     if refusal:
         raise ReportRefused(refusal, status=409)
-    parsed = parse_report(kind, data, sheet=sheet, filename=filename)
-    if parsed.file_error and not parsed.rows and len(parsed.sheets) < 2:
+    parsed = mapping.read(kind, data, batch.factor_id, sheet=sheet, filename=filename)
+    if parsed.file_error and not parsed.rows and len(parsed.sheets) < 2 and not parsed.needs_mapping:
         raise ReportRefused(parsed.file_error.message)
-    applied = _applied_twin(batch.id, kind, parsed.sha256)
+    applied = applied_twin(kind, parsed.sha256, batch_id=batch.id)
     if applied is not None:
         raise ReportRefused(already_applied_message(applied), status=409)
-    result = evaluate(batch, kind, parsed)
+    result = evaluate_with_mapping(batch, kind, parsed)
     with db.atomic():
         _prune_previews(batch.company_id)
         default = "Purchase_Report.csv" if kind == REPORT_PURCHASE else "Payments_Report.csv"
@@ -78,13 +81,68 @@ def preview(batch, kind, data, actor, filename="", sheet=None):
         result.upload = ReportUpload.create(
             company=batch.company_id, batch=batch.id, kind=kind, status=UPLOAD_PREVIEW, file=stored,
             filename=stored.filename, sha256=parsed.sha256, uploaded_by=actor,
-            row_count=len(parsed.rows), summary=json.dumps(result.summary(), default=str))
+            row_count=len(parsed.rows), summary=json.dumps(result.summary(), default=str),
+            mapping=(parsed.saved_mapping or {}).get("id"))
     return result
 
 
 def review(upload):
     """The preview of a stored, unconfirmed upload, checked again against the database now."""
-    result = evaluate(upload.batch, upload.kind, _parse_stored(upload))
+    result = evaluate_with_mapping(target_of(upload), upload.kind, _parse_stored(upload))
+    result.upload = upload
+    return result
+
+
+def evaluate_with_mapping(target, kind, parsed):
+    """evaluate(), with what the preview says of the factor's columns: the saved mapping the
+    file was read with, or the mapping step when the clerk must map them first."""
+    result = evaluate(target, kind, parsed)
+    result.mapping = parsed.saved_mapping
+    if parsed.needs_mapping and parsed.table is not None:
+        result.step = mapping.step_for(kind, parsed.table, notice=parsed.mapping_notice)
+    return result
+
+
+def _factor_id(upload):
+    """The factor whose saved mappings read UPLOAD: its batch's, or its remittance's."""
+    if upload.batch_id is not None:
+        return upload.batch.factor_id
+    return getattr(upload, "factor_id", None)
+
+
+def mapping_step(upload):
+    """The mapping step of a stored, unconfirmed upload: the mapping it was read with (or the
+    one proposed), to change."""
+    if upload.status != UPLOAD_PREVIEW:
+        raise ReportRefused("This upload is no longer waiting for confirmation.", status=409)
+    parsed = _parse_stored(upload)
+    if parsed.table is None:
+        raise ReportRefused(parsed.file_error.message if parsed.file_error else "The file cannot be read.")
+    return mapping.step_for(upload.kind, parsed.table, choice=parsed.mapping,
+                            notice=parsed.mapping_notice)
+
+
+def map_columns(upload, choice, actor):
+    """Save CHOICE ({our column: file key}) as the factor's mapping for the upload's header and
+    read the file with it; returns the preview. A mapping that leaves a required field empty
+    or gives one column two fields is refused (validation.Invalid naming each)."""
+    if upload.status != UPLOAD_PREVIEW:
+        raise ReportRefused("This upload is no longer waiting for confirmation.", status=409)
+    summary = json.loads(upload.summary) if upload.summary else {}
+    parsed = parse_report(upload.kind, stored_bytes(upload), sheet=summary.get("sheet"),
+                          filename=upload.filename, expected=set(choice.values()) - {""})
+    if parsed.table is None:
+        raise ReportRefused(parsed.file_error.message if parsed.file_error else "The file cannot be read.")
+    with write_transaction():
+        saved = mapping.save(company_id=upload.company_id, factor_id=_factor_id(upload), kind=upload.kind,
+                             table=parsed.table, choice=choice, actor=actor)
+        mapped = parse_table(upload.kind, parsed.table, parsed.sha256, mapping.columns_of(saved))
+        mapped.saved_mapping = mapping.describe(saved)
+        result = evaluate_with_mapping(target_of(upload), upload.kind, mapped)
+        (ReportUpload.update(summary=json.dumps(result.summary(), default=str), row_count=len(mapped.rows),
+                             mapping=saved.id)
+         .where(ReportUpload.id == upload.id).execute())
+    upload.summary, upload.mapping_id = json.dumps(result.summary(), default=str), saved.id
     result.upload = upload
     return result
 
@@ -94,21 +152,26 @@ def choose_sheet(upload, sheet):
     the confirmation. Returns the preview of that sheet."""
     if upload.status != UPLOAD_PREVIEW:
         raise ReportRefused("This upload is no longer waiting for confirmation.", status=409)
-    parsed = parse_report(upload.kind, stored_bytes(upload), sheet=sheet, filename=upload.filename)
+    parsed = mapping.read(upload.kind, stored_bytes(upload), _factor_id(upload), sheet=sheet,
+                          filename=upload.filename)
     if sheet not in parsed.sheets:
         raise ReportRefused(f"The workbook has no sheet named '{sheet}' that holds anything.")
-    result = evaluate(upload.batch, upload.kind, parsed)
-    (ReportUpload.update(summary=json.dumps(result.summary(), default=str), row_count=len(parsed.rows))
+    result = evaluate_with_mapping(target_of(upload), upload.kind, parsed)
+    mapping_id = (parsed.saved_mapping or {}).get("id")
+    (ReportUpload.update(summary=json.dumps(result.summary(), default=str), row_count=len(parsed.rows),
+                         mapping=mapping_id)
      .where(ReportUpload.id == upload.id).execute())
-    upload.summary = json.dumps(result.summary(), default=str)
+    upload.summary, upload.mapping_id = json.dumps(result.summary(), default=str), mapping_id
     result.upload = upload
     return result
 
 
 def _parse_stored(upload):
     """The stored upload parsed again, on the sheet its preview read."""
-    sheet = (json.loads(upload.summary) if upload.summary else {}).get("sheet")
-    return parse_report(upload.kind, stored_bytes(upload), sheet=sheet, filename=upload.filename)
+    summary = json.loads(upload.summary) if upload.summary else {}
+    return mapping.read(upload.kind, stored_bytes(upload), _factor_id(upload), sheet=summary.get("sheet"),
+                        filename=upload.filename, columns=summary.get("mapping"),
+                        mapping_id=summary.get("mapping_id"))
 
 
 def apply(upload, actor):
@@ -117,7 +180,8 @@ def apply(upload, actor):
     Returns the Preview it applied. Raises ReportRefused when the file has errors
     now, was already applied, or the batch changed underneath.
     """
-    batch = upload.batch
+    batch = upload.batch if upload.batch_id is not None else None  # None: a remittance
+    target = target_of(upload)
     parsed = _parse_stored(upload)
     try:
         with write_transaction():
@@ -127,11 +191,13 @@ def apply(upload, actor):
                        .execute())
             if claimed != 1:
                 raise _AlreadyApplied()
-            refusal = batch_refusal(Batch.get_by_id(batch.id))
+            refusal = batch_refusal(Batch.get_by_id(batch.id)) if batch is not None else None
             if refusal:
                 raise ReportRefused(refusal, status=409)
-            result = evaluate(batch, upload.kind, parsed)
+            result = evaluate_with_mapping(target, upload.kind, parsed)
             result.upload = upload
+            if result.step is not None:
+                raise ReportRefused("Map the file's columns to ours first; nothing was applied.", result)
             if not result.ok:
                 raise ReportRefused("The file has errors against the batch as it is now; nothing was "
                                     "applied. Correct the rows below and upload the file again.", result)
@@ -143,15 +209,16 @@ def apply(upload, actor):
                                  row_count=len(parsed.rows))
              .where(ReportUpload.id == upload.id).execute())
     except _AlreadyApplied:
-        applied = _applied_twin(batch.id, upload.kind, upload.sha256)
+        applied = _twin_of(upload)
         raise ReportRefused(already_applied_message(applied) if applied else
                             "This upload is no longer waiting for confirmation.", status=409)
     except (IntegrityError, WriteConflict):
-        applied = _applied_twin(batch.id, upload.kind, upload.sha256)
+        applied = _twin_of(upload)
         if applied is not None:
             raise ReportRefused(already_applied_message(applied), status=409)
-        raise ReportRefused("Someone else changed this batch while you were confirming; nothing was "
-                            "applied. Upload the file again to see what it would do now.", status=409)
+        raise ReportRefused(f"Someone else changed {'this batch' if batch is not None else 'these loads'} while "
+                            "you were confirming; nothing was applied. Upload the file again to see what it "
+                            "would do now.", status=409)
     upload.status = UPLOAD_APPLIED
     return result
 
@@ -166,11 +233,11 @@ def batch_refusal(batch):
     if batch.status == BATCH_READY:
         return None
     if batch.status == BATCH_CANCELLED:
-        return f"Batch {batch.number} was cancelled; reports cannot be uploaded on it."
+        return f"Batch #{batch.number} was cancelled; reports cannot be uploaded on it."
     if batch.status == BATCH_FAILED:
-        return f"Batch {batch.number} failed to submit; retry it before uploading reports."
-    return (f"Batch {batch.number} is still being submitted; upload reports once it shows "
-            "Submitted.")
+        return f"Batch #{batch.number} failed: its file was not generated. Retry it before uploading reports."
+    return (f"Batch #{batch.number} is still being generated; upload reports once its file is ready "
+            "and sent.")
 
 
 def already_applied_message(upload):
@@ -184,12 +251,26 @@ class _AlreadyApplied(Exception):
     pass
 
 
-def _applied_twin(batch_id, kind, sha256):
+def applied_twin(kind, sha256, *, batch_id=None, company_id=None, subsidiary_id=None, factor_id=None):
+    """The applied upload of the same file on the same batch (BATCH_ID), or, for a remittance
+    (no batch), of the same company, subsidiary and factor; None when there is none."""
+    if batch_id is not None:
+        where = ReportUpload.batch == batch_id
+    else:
+        where = ((ReportUpload.company == company_id) & ReportUpload.batch.is_null()
+                 & (ReportUpload.factor == factor_id)
+                 & (ReportUpload.subsidiary.is_null() if subsidiary_id is None
+                    else (ReportUpload.subsidiary == subsidiary_id)))
     return (ReportUpload.select(ReportUpload, User)
             .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
-            .where((ReportUpload.batch == batch_id) & (ReportUpload.kind == kind)
+            .where(where & (ReportUpload.kind == kind)
                    & (ReportUpload.sha256 == sha256) & (ReportUpload.status == UPLOAD_APPLIED))
             .first())
+
+
+def _twin_of(upload):
+    return applied_twin(upload.kind, upload.sha256, batch_id=upload.batch_id, company_id=upload.company_id,
+                        subsidiary_id=upload.subsidiary_id, factor_id=upload.factor_id)
 
 
 def _prune_previews(company_id):

@@ -1,6 +1,7 @@
 """Writing an applied report, inside apply()'s transaction: conditional bulk UPDATEs (the load
 must still be in the status the preview saw) and one audit row per status change pointing to
 the upload and its row."""
+import datetime
 import json
 
 from webapp.models import FINANCED
@@ -10,11 +11,14 @@ from webapp.models import AuditLog
 from webapp.models import BatchLoad
 from webapp.models import Load
 from webapp.models import Payment
+from webapp.models import ReportLoadChange
 from webapp.models import utcnow
 from webapp.services import audit
+from webapp.services import ledger
 from webapp.services.sql import V
 from webapp.services.sql import bulk_insert
 from webapp.services.sql import bulk_update
+from webapp.services.sql import chunks
 
 
 class WriteConflict(Exception):
@@ -30,6 +34,8 @@ def _expect(count, wanted):
 def write_purchase(result, upload, actor):
     batch = result.batch
     now = utcnow()
+    changes = LoadChanges(upload, [o.load_id for o, _, _ in result.plan["finance"]]
+                          + [o.load_id for o in result.plan["reject"]] + [o.load_id for o in result.plan["hold"]])
     history = _History(batch, upload, actor, now)
     still_here = [(Load.batch, batch.id), (Load.billing_status, INVOICED)]
 
@@ -71,6 +77,8 @@ def write_purchase(result, upload, actor):
         history.add(o.load_id, o.row, INVOICED, INVOICED,
                     _details(report="purchase", outcome="held", reason=o.data.reason), action=audit.LOAD_HOLD)
     history.write()
+    changes.write()
+    ledger.record_purchase(result, upload, actor)
 
 
 _PAYMENT_FIELDS = (Payment.company, Payment.load, Payment.upload, Payment.row_number, Payment.payment_date,
@@ -80,10 +88,12 @@ _PAYMENT_FIELDS = (Payment.company, Payment.load, Payment.upload, Payment.row_nu
 
 
 def write_payment(result, upload, actor):
-    batch = result.batch
+    """The payments and each load's new status and sums. A remittance (result.batch None) spans
+    batches: each load must still be in the batch its preview saw (s["batch_id"])."""
     now = utcnow()
+    snapshot = LoadChanges(upload, list(result.plan["loads"]))
     bulk_insert(Payment, _PAYMENT_FIELDS, [
-        (batch.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
+        (result.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
          o.data.reference, o.data.method, o.data.reserve_released_cents, o.data.fee_adjustment_cents,
          o.data.final, o.data.notes, additional, now)
         for o, load, additional in result.plan["payments"]])
@@ -91,20 +101,67 @@ def write_payment(result, upload, actor):
     changes = list(result.plan["loads"].items())
     count = bulk_update(
         Load,
-        [(load_id, s["old_status"], s["old_paid"], s["status"], s["paid"], s["short"], s["over"])
+        [(load_id, s["old_status"], s["old_paid"], s["status"], s["paid"], s["short"], s["over"], s["batch_id"])
          for load_id, s in changes],
-        ["integer", "text", "integer", "text", "integer", "integer", "integer"],
+        ["integer", "text", "integer", "text", "integer", "integer", "integer", "integer"],
         [(Load.billing_status, V(4)), (Load.paid_cents, V(5)), (Load.short_pay_cents, V(6)),
          (Load.overpay_cents, V(7)), (Load.updated_at, now)],
-        [(Load.batch, batch.id), (Load.billing_status, V(2)), (Load.paid_cents, V(3))])
+        [(Load.batch, V(8)), (Load.billing_status, V(2)), (Load.paid_cents, V(3))])
     _expect(count, len(changes))
-    history = _History(batch, upload, actor, now)
+    history = _History(result.batch, upload, actor, now, company_id=result.company_id)
     for load_id, s in changes:
         if s["status"] != s["old_status"]:
             history.add(load_id, s["row"], s["old_status"], s["status"],
                         f'{{"overpay_cents": {int(s["over"])}, "paid_cents": {int(s["paid"])}, '
-                        f'"report": "payment", "short_pay_cents": {int(s["short"])}}}')
+                        f'"report": "payment", "short_pay_cents": {int(s["short"])}}}', batch_id=s["batch_id"])
     history.write()
+    snapshot.write()
+    ledger.record_payment(result, upload, actor)
+
+
+# What an apply may change on a load, kept before and after (report_load_change) so that a
+# reversal puts back exactly what it found, and sees whether anything moved since.
+SNAPSHOT_FIELDS = (Load.billing_status, Load.batch, Load.purchase_date, Load.purchase_amount_cents,
+                   Load.advance_cents, Load.fee_cents, Load.reserve_cents, Load.factor_reference,
+                   Load.amount_warning, Load.factor_hold, Load.status_reason, Load.paid_cents,
+                   Load.short_pay_cents, Load.overpay_cents, Load.invoicing_method)
+SNAPSHOT_NAMES = tuple(f.name for f in SNAPSHOT_FIELDS)
+
+
+def load_states(load_ids):
+    """{load id: {field name: value}} of SNAPSHOT_FIELDS, as JSON-ready plain values."""
+    states = {}
+    for chunk in chunks(sorted(set(load_ids))):
+        for row in Load.select(Load.id, *SNAPSHOT_FIELDS).where(Load.id.in_(chunk)).tuples():
+            states[row[0]] = _plain(row[1:])
+    return states
+
+
+def _plain(values):
+    out = {}
+    for name, value in zip(SNAPSHOT_NAMES, values):
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            value = value.isoformat()[:10]
+        elif name == "factor_hold":
+            value = bool(value)
+        out[name] = value
+    return out
+
+
+class LoadChanges:
+    """The loads an apply changes, read before it writes; write() reads them again and keeps
+    both (one report_load_change row per load)."""
+
+    def __init__(self, upload, load_ids):
+        self.upload_id = upload.id
+        self.before = load_states(load_ids)
+
+    def write(self):
+        after = load_states(self.before)
+        bulk_insert(ReportLoadChange, (ReportLoadChange.upload, ReportLoadChange.load, ReportLoadChange.before,
+                                       ReportLoadChange.after),
+                    [(self.upload_id, load_id, json.dumps(state, sort_keys=True),
+                      json.dumps(after[load_id], sort_keys=True)) for load_id, state in self.before.items()])
 
 
 _AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
@@ -117,15 +174,17 @@ class _History:
     upload and its row. The same rows as services.audit.status_change_rows, built as tuples
     because an apply writes thousands of them."""
 
-    def __init__(self, batch, upload, actor, now):
-        self.head = (batch.company_id, actor.id if actor else None)
-        self.tail = (batch.id, upload.id)
+    def __init__(self, batch, upload, actor, now, company_id=None):
+        """BATCH None (a remittance): each add() names its load's batch."""
+        self.head = (company_id or batch.company_id, actor.id if actor else None)
+        self.batch_id = batch.id if batch is not None else None
+        self.upload_id = upload.id
         self.now = now
         self.rows = []
 
-    def add(self, load_id, row_number, before, after, details, action=audit.LOAD_STATUS):
+    def add(self, load_id, row_number, before, after, details, action=audit.LOAD_STATUS, batch_id=None):
         self.rows.append(self.head + (action, "load", load_id, before, after, details)
-                         + self.tail + (row_number, self.now))
+                         + (batch_id or self.batch_id, self.upload_id, row_number, self.now))
 
     def write(self):
         bulk_insert(AuditLog, _AUDIT_FIELDS, self.rows)
