@@ -20,7 +20,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 
-BLUEPRINTS = ("auth", "users", "company", "customers", "factoring", "factors", "health", "loads", "main", "reports")
+BLUEPRINTS = ("auth", "account", "users", "company", "customers", "factoring", "factors", "health", "loads", "mail_log", "main", "reports")
 
 # The probe: path -> source. Imports the way webapp's modules make them.
 PROBE = {

@@ -24,6 +24,7 @@ from huey.exceptions import RetryTask
 from webapp.database import connection
 from webapp.services import mail
 from webapp.services.batches import job as batch_job
+from webapp.services.mail import factor as factor_mail
 from webapp.services.mail import notices
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ def _register(huey, app):
         """Deliver one recorded message; a failure that may pass is tried again later (back-off
         in services/mail/messages.py), a refusal stays failed until someone retries it."""
         outcome = mail.deliver(message_id, outbox_dir=outbox_dir(app))
+        if outcome.status == "sent":
+            factor_mail.after_delivery(message_id)  # a batch emailed to its factor counts as sent
         if outcome.retry_in:
             raise RetryTask(f"mail {message_id}: {outcome.error}", delay=outcome.retry_in)
         return outcome.status

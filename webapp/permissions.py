@@ -19,7 +19,7 @@ from webapp.models import Company
 from webapp.services.validation import db_id
 
 __all__ = [
-    "public", "login_required", "manager_required", "billing_required",
+    "public", "login_required", "manager_required", "support_required", "billing_required",
     "accessible_companies", "current_company", "actor", "scoped", "get_scoped_or_404",
 ]
 
@@ -46,6 +46,18 @@ def manager_required(view):
             abort(403)
         return view(*args, **kwargs)
     wrapped.access = "manager"
+    return wrapped
+
+
+def support_required(view):
+    """Support only: what spans every tenant (the mail log)."""
+    @functools.wraps(view)
+    @_flask_login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != ROLE_SUPPORT:
+            abort(403)
+        return view(*args, **kwargs)
+    wrapped.access = "support"
     return wrapped
 
 

@@ -13,6 +13,7 @@ from webapp.models import NoticeOptOut
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
+from webapp.services import audit
 from webapp.services import money
 from webapp.services.mail.messages import queue
 
@@ -33,11 +34,15 @@ def settings_for(user):
 def save_settings(user, wanted_on):
     """Turn on exactly the kinds in WANTED_ON for USER (unknown kinds are ignored); the kinds now on."""
     wanted_on = {kind for kind in wanted_on if kind in NOTICE_KINDS}
+    before = sorted(kind for kind, _, _, on in settings_for(user) if on)
     with db.atomic():
         NoticeOptOut.delete().where(NoticeOptOut.user == user).execute()
         for kind in NOTICE_KINDS:
             if kind not in wanted_on:
                 NoticeOptOut.create(user=user, kind=kind)
+        if before != sorted(wanted_on):
+            audit.record(audit.USER_NOTICES, "user", user.id, actor=user, company=user.company_id,
+                         before={"on": before}, after={"on": sorted(wanted_on)})
     return sorted(wanted_on)
 
 
