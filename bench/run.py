@@ -19,6 +19,7 @@ from bench import floors
 from bench import pages
 from bench import product
 from bench import store
+from bench import workbooks
 from bench.app import FLOOR_PATH
 from bench.app import make_app
 from bench.dataset import PASSWORD
@@ -325,6 +326,11 @@ class Bench:
         ratio = apply.seconds / floor_seconds
         cpu_ratio = apply.cpu / floor_cpu
         label = "Purchase" if kind == "purchase" else "Payment"
+        if kind == "payment":
+            self.single_payment = {"preview_s": preview.seconds, "apply_s": apply.seconds, "rows": len(rows)}
+        else:
+            self.csv_purchase = {"preview_ms": ms(preview.seconds), "apply_ms": ms(apply.seconds),
+                                 "floor_ms": ms(floor_seconds)}
         self.add(Figure(f"{label} report of {len(rows):,} rows: preview, then apply",
                         f"preview {ms(preview.seconds):.0f} ms, apply {ms(apply.seconds):.0f} ms "
                         f"({ratio:.1f} × floor; CPU {ms(apply.cpu):.0f} ms, {cpu_ratio:.1f} × floor)",
@@ -336,6 +342,87 @@ class Bench:
                                 "ratio": ratio, "apply_cpu_ms": ms(apply.cpu),
                                 "floor_cpu_ms": ms(floor_cpu), "cpu_ratio": cpu_ratio},
                         cpu_met=apply.cpu <= 3 * floor_cpu and apply.cpu <= 1.0))
+
+    def remittance_batches(self, batches=500, per_batch=10):
+        """BATCHES batches of the company holding PER_BATCH Financed loads each (Capital Depot's):
+        the dataset's Financed batches, and, when there are fewer, the newest Invoiced ones bought
+        here as a Purchase Report would (set-up, not measured). Returns {batch id: [load rows]}."""
+        from peewee import fn
+
+        from webapp.models import FINANCED
+        from webapp.models import INVOICED
+        from webapp.models import Batch
+        from webapp.models import Load
+        from webapp.models import db
+
+        def financed():
+            found = {}
+            query = (Load.select(Load.batch, Load.id, Load.invoice_number, Load.load_number,
+                                 Load.purchase_amount_cents, Load.total_cents, Load.paid_cents)
+                     .join(Batch, on=(Load.batch == Batch.id))
+                     .where((Load.company == self.facts["company_id"]) & (Load.billing_status == FINANCED)
+                            & (Batch.id != self.facts["big_batch_id"]))
+                     .order_by(Load.batch, Load.id).tuples())
+            for row in query:
+                found.setdefault(row[0], [])
+                if len(found[row[0]]) < per_batch:
+                    found[row[0]].append(row)
+            return {b: rows for b, rows in found.items() if len(rows) == per_batch}
+
+        found = financed()
+        if len(found) < batches:
+            wanted = batches - len(found)
+            invoiced = [b for (b,) in Batch.select(Batch.id).join(Load, on=(Load.batch == Batch.id))
+                        .where((Batch.company == self.facts["company_id"]) & (Batch.id != self.facts["big_batch_id"])
+                               & (Load.billing_status == INVOICED))
+                        .group_by(Batch.id).having(fn.COUNT(Load.id) >= per_batch)
+                        .order_by(Batch.id.desc()).limit(wanted).tuples()]
+            fee = (Load.total_cents * 3 + 50) / 100  # integer division in SQL: 3 % to the cent
+            with db.atomic():
+                (Load.update(billing_status=FINANCED, purchase_date=datetime.date(2026, 11, 20),
+                             purchase_amount_cents=Load.total_cents, advance_cents=Load.total_cents - fee,
+                             fee_cents=fee, reserve_cents=0)
+                 .where(Load.batch.in_(invoiced) & (Load.billing_status == INVOICED)).execute())
+            found = financed()
+        if len(found) < batches:
+            raise RuntimeError(f"the dataset has only {len(found)} batches with {per_batch} Financed loads")
+        return dict(sorted(found.items())[:batches])
+
+    def remittance(self):
+        """A 5,000-row remittance spanning 500 batches (Payment Report for the whole company), beside
+        the single-batch Payment Report of 5,000 rows measured in the same run."""
+        from webapp.models import User
+        single = getattr(self, "single_payment", None)
+        if single is None:
+            raise NotAvailable("needs the single-batch Payment Report of 5,000 rows (step reports) first")
+        by_batch = self.remittance_batches()
+        header = ("Invoice Number,Load Number,Payment Date,Amount Paid,Reference,Payment Method,"
+                  "Reserve Released,Fee Adjustment,Final,Notes")
+        lines = []
+        for rows in by_batch.values():
+            for _batch, load_id, invoice, number, bought, total, paid in rows:
+                owed = (bought if bought is not None else total) - paid
+                lines.append(f"{invoice},{number},2026-11-25,{owed / 100:.2f},RM{load_id:09d},ACH,0.00,0.00,yes,")
+        data = ("\r\n".join([header] + lines) + "\r\n").encode("utf-8")
+        actor = User.get(User.email == self.facts["billing_email"])
+        with Timer() as preview:
+            upload = self.profiled("remittance-preview", product.preview_remittance, self.facts["company_id"],
+                                   self.facts["company_id"], data, "Remittance.csv", actor)
+        with Timer() as apply:
+            self.profiled("remittance-apply", product.apply_report, upload, actor)
+        preview_ratio = preview.seconds / single["preview_s"]
+        apply_ratio = apply.seconds / single["apply_s"]
+        self.add(Figure(f"Remittance of {len(lines):,} rows spanning {len(by_batch)} batches: preview, then apply",
+                        f"preview {ms(preview.seconds):.0f} ms ({preview_ratio:.1f} ×), apply {ms(apply.seconds):.0f} ms "
+                        f"({apply_ratio:.1f} ×)",
+                        f"single-batch Payment Report of {single['rows']:,} rows: preview "
+                        f"{ms(single['preview_s']):.0f} ms, apply {ms(single['apply_s']):.0f} ms",
+                        "preview and apply each ≤ 2 × the single-batch Payment Report",
+                        preview_ratio <= 2 and apply_ratio <= 2,
+                        values={"rows": len(lines), "batches": len(by_batch), "preview_ms": ms(preview.seconds),
+                                "apply_ms": ms(apply.seconds), "preview_ratio": preview_ratio,
+                                "apply_ratio": apply_ratio, "preview_cpu_ms": ms(preview.cpu),
+                                "apply_cpu_ms": ms(apply.cpu)}))
 
     # --- throughput ---------------------------------------------------------------
 
@@ -407,7 +494,11 @@ def main(argv=None):
             bench.guarded("Peak memory of the queue worker", bench.worker_memory)
         if "reports" in wanted:
             bench.guarded("Purchase report of 5,000 rows", lambda: bench.report("purchase"))
+            bench.guarded("Purchase report of 5,000 rows as XLSX", lambda: workbooks.xlsx_purchase(
+                bench, getattr(bench, "csv_purchase", None)))
+            bench.guarded("Peak memory reading a 10 MB workbook", lambda: workbooks.workbook_memory(bench))
             bench.guarded("Payment report of 5,000 rows", lambda: bench.report("payment"))
+            bench.guarded("Remittance of 5,000 rows spanning 500 batches", bench.remittance)
         if "http" in wanted:
             bench.guarded("HTTP throughput", bench.throughput)
     finally:

@@ -1,7 +1,9 @@
 """Reports > Factoring: Purchase and Payment Report templates, uploads, preview, confirm.
 
-Every page and fragment here shows the batch's reports section, so each render
-carries the batch's BatchReports read model (services.reports.batch_reports).
+Every page and fragment of an upload on a batch shows the batch's reports section, so each
+render carries the batch's BatchReports read model (services.reports.batch_reports). A
+remittance (a Payment Report for a subsidiary or the company, across batches) has its own
+page and fragments (templates/reports/remittance/); the upload routes below serve both.
 """
 from urllib.parse import quote
 
@@ -18,20 +20,30 @@ from webapp.models import REPORT_KINDS
 from webapp.models import REPORT_PAYMENT
 from webapp.models import REPORT_PURCHASE
 from webapp.models import UPLOAD_APPLIED
+from webapp.models import UPLOAD_REVERSED
 from webapp.models import Batch
+from webapp.models import Factor
 from webapp.models import ReportUpload
+from webapp.models import Subsidiary
 from webapp.permissions import actor
 from webapp.permissions import billing_required
+from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
+from webapp.reports.views import batch_regions
 from webapp.services import reports
+from webapp.services.reports import parsing as report_parsing
+from webapp.services.reports import remittance
 from webapp.services.reports import templates as report_templates
+from webapp.services.validation import Invalid
 
 bp = Blueprint("report_uploads", __name__, url_prefix="/reports/factoring")
 
 PREVIEW = "reports/uploads/_partials/preview.html"
 RESULT = "reports/uploads/_partials/result.html"
 REFUSED = "reports/uploads/_partials/refused.html"
+REMITTANCE_PREVIEW = "reports/remittance/_partials/preview.html"
+REMITTANCE_RESULT = "reports/remittance/_partials/result.html"
 
 
 # --- templates --------------------------------------------------------------------
@@ -113,10 +125,12 @@ def _refused(batch, kind, message, status):
 def show(upload_id):
     """A report upload: its preview (checked again now) or, once applied, its result."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
+    if upload.batch_id is None:
+        return _remittance_show(upload)
     batch = upload.batch
     context = {"batch": batch, "upload": upload, "kind": upload.kind, "kind_label": REPORT_KINDS[upload.kind],
                "reports": reports.batch_reports(batch)}
-    if upload.status == UPLOAD_APPLIED:
+    if upload.status in (UPLOAD_APPLIED, UPLOAD_REVERSED):
         context.update(reports.upload_result(upload))
         fragment = RESULT
     else:
@@ -132,6 +146,8 @@ def show(upload_id):
 def choose_sheet(upload_id):
     """A workbook of several sheets: read the sheet chosen (kept for the confirmation)."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
+    if upload.batch_id is None:
+        return _remittance_sheet(upload)
     batch = upload.batch
     try:
         result = reports.choose_sheet(upload, request.form.get("sheet", ""))
@@ -149,6 +165,8 @@ def choose_sheet(upload_id):
 def confirm(upload_id):
     """Confirm: apply the previewed report in one transaction, then show the result."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
+    if upload.batch_id is None:
+        return _remittance_confirm(upload)
     batch = upload.batch
     try:
         result = reports.apply(upload, actor())
@@ -169,7 +187,173 @@ def confirm(upload_id):
         return redirect(url_for(".show", upload_id=upload.id), 303)
     upload = ReportUpload.get_by_id(upload.id)
     return render_template(RESULT, batch=batch, kind=upload.kind, kind_label=REPORT_KINDS[upload.kind],
-                           reports=reports.batch_reports(batch), oob=True, **reports.upload_result(upload))
+                           reports=reports.batch_reports(batch), **reports.upload_result(upload)) + batch_regions(batch)
+
+
+# --- a remittance across batches (Reports > Factoring > Upload Payment Report) -------------
+
+@bp.route("/payment-report")
+@login_required
+def remittance_form():
+    """Upload Payment Report for a subsidiary (or the company): the form, and the remittances
+    applied lately."""
+    wanted = request.args.get("subsidiary_id", "")
+    subsidiary = get_scoped_or_404(Subsidiary, wanted) if wanted else None
+    return render_template("reports/remittance/page.html",
+                           **remittance.upload_page(current_company(), subsidiary))
+
+
+@bp.route("/payment-report", methods=["POST"])
+@billing_required
+def upload_remittance():
+    """Store a remittance and show what it would do, row by row, grouped by batch."""
+    company = current_company()
+    wanted = request.form.get("subsidiary_id", "")
+    subsidiary = get_scoped_or_404(Subsidiary, wanted) if wanted else None
+    wanted = request.form.get("factor_id", "")
+    factor = get_scoped_or_404(Factor, wanted) if wanted else None
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise reports.ReportRefused("Choose the Payment Report file (CSV, XLSX, XLS or ODS) to upload.")
+        result = remittance.preview(company, subsidiary, factor, upload.read(), actor(), upload.filename)
+    except reports.ReportRefused as exc:
+        refusal = {"kind_label": REPORT_KINDS[REPORT_PAYMENT], "message": exc.message}
+        if htmx:
+            return render_template(REFUSED, **refusal), exc.status
+        page = remittance.upload_page(company, subsidiary, factor)
+        return render_template("reports/remittance/page.html", refusal=refusal, **page), exc.status
+    if htmx:
+        return render_template(REMITTANCE_PREVIEW, preview=result)
+    return redirect(url_for(".show", upload_id=result.upload.id), 303)
+
+
+def _remittance_show(upload):
+    """A remittance's page: its preview (checked again now) or, once applied, its result."""
+    context = remittance.upload_context(upload)
+    if upload.status in (UPLOAD_APPLIED, UPLOAD_REVERSED):
+        fragment = REMITTANCE_RESULT
+    else:
+        context["preview"] = reports.review(context["upload"])
+        fragment = REMITTANCE_PREVIEW
+    if htmx:
+        return render_template(fragment, **context)
+    return render_template("reports/remittance/upload.html", fragment=fragment, **context)
+
+
+def _remittance_sheet(upload):
+    """A remittance workbook of several sheets: read the sheet chosen."""
+    try:
+        result = reports.choose_sheet(upload, request.form.get("sheet", ""))
+    except reports.ReportRefused as exc:
+        return _refused_back(upload, exc) or (render_template(
+            REMITTANCE_PREVIEW, preview=reports.review(upload), refusal_message=exc.message), exc.status)
+    if not htmx:
+        return redirect(url_for(".show", upload_id=upload.id), 303)
+    return render_template(REMITTANCE_PREVIEW, preview=result)
+
+
+def _remittance_confirm(upload):
+    """Confirm a remittance: every batch's payments in one transaction, then its result."""
+    try:
+        result = reports.apply(upload, actor())
+    except reports.ReportRefused as exc:
+        if not htmx:
+            return _refused_back(upload, exc)
+        preview = exc.preview
+        if preview is None:
+            fresh = ReportUpload.get_by_id(upload.id)
+            if fresh.status == UPLOAD_APPLIED:
+                return render_template(REFUSED, kind_label=REPORT_KINDS[upload.kind], message=exc.message), exc.status
+            preview = reports.review(fresh)
+        return render_template(REMITTANCE_PREVIEW, preview=preview, refusal_message=exc.message), exc.status
+    if not htmx:
+        flash(f"{REPORT_KINDS[upload.kind]} applied: {reports.counts_text(upload.kind, result.counts)}.", "success")
+        return redirect(url_for(".show", upload_id=upload.id), 303)
+    # From the upload page, its list of applied remittances is refreshed out of band too.
+    on_form = request.headers.get("HX-Current-URL", "").split("?")[0].endswith(url_for(".remittance_form"))
+    return render_template(REMITTANCE_RESULT, **remittance.upload_context(upload, with_applied=on_form))
+
+
+# --- the factor's own columns, and undo ------------------------------------------------
+
+MAPPING = "reports/uploads/_partials/mapping.html"
+
+
+@bp.route("/uploads/<int:upload_id>/mapping", methods=["GET", "POST"])
+@billing_required
+def column_mapping(upload_id):
+    """Which column of the factor's file holds each of our fields: the step to change (GET), or
+    the choice saved for the factor and the file read with it (POST), then the preview."""
+    upload = get_scoped_or_404(ReportUpload, upload_id)
+    try:
+        if request.method == "GET":
+            return _upload_fragment(upload, MAPPING, step=reports.mapping_step(upload))
+        choice = {field: request.form.get(f"field-{i}", "")[:200]
+                  for i, field in enumerate(report_parsing.COLUMNS[upload.kind])}
+        try:
+            result = reports.map_columns(upload, choice, actor())
+        except Invalid as exc:
+            step = reports.mapping_step(upload)
+            step.choice.update(choice)
+            return _upload_fragment(upload, MAPPING, step=step, mapping_errors=exc.errors["mapping"]), 422
+    except reports.ReportRefused as exc:
+        return _refused_back(upload, exc) or (_upload_fragment(upload, REFUSED, message=exc.message), exc.status)
+    if not htmx:
+        return redirect(url_for(".show", upload_id=upload.id), 303)
+    return _upload_fragment(upload, REMITTANCE_PREVIEW if upload.batch_id is None else PREVIEW, preview=result)
+
+
+@bp.route("/uploads/<int:upload_id>/reverse", methods=["POST"])
+@billing_required
+def reverse(upload_id):
+    """Reverse an applied report (with a reason), then show its Details marked reversed."""
+    upload = get_scoped_or_404(ReportUpload, upload_id)
+    fragment = RESULT if upload.batch_id is not None else REMITTANCE_RESULT
+    try:
+        count = reports.reverse(upload, actor(), request.form.get("reason", ""))
+    except Invalid as exc:
+        return _result_fragment(upload, fragment, reversal_errors=exc.errors["reason"]), 422
+    except reports.ReversalRefused as exc:
+        if not htmx:
+            flash(exc.message, "error")
+            return redirect(url_for(".show", upload_id=upload.id), 303)
+        return _result_fragment(upload, fragment, reversal=exc.message), exc.status
+    message = f"{REPORT_KINDS[upload.kind]} reversed: {count} load{'s' if count != 1 else ''} put back."
+    if not htmx:
+        flash(message, "success")
+        return redirect(url_for(".show", upload_id=upload.id), 303)
+    response = _result_fragment(upload, fragment)
+    if upload.batch_id is not None:
+        response += batch_regions(upload.batch)
+    return response
+
+
+def _upload_fragment(upload, fragment, **context):
+    """FRAGMENT of UPLOAD's page: alone for htmx, else inside the batch's (or remittance's) page."""
+    if upload.batch_id is None:
+        base = remittance.upload_context(upload)
+        page = "reports/remittance/upload.html"
+    else:
+        base = {"batch": upload.batch, "reports": reports.batch_reports(upload.batch)}
+        page = "reports/uploads/page.html"
+    base.update({"upload": upload, "kind": upload.kind, "kind_label": REPORT_KINDS[upload.kind], **context})
+    if htmx:
+        return render_template(fragment, **base)
+    return render_template(page, fragment=fragment, **base)
+
+
+def _result_fragment(upload, fragment, **context):
+    fresh = ReportUpload.get_by_id(upload.id)
+    if fresh.batch_id is None:
+        base = remittance.upload_context(fresh)
+    else:
+        base = {"batch": fresh.batch, "reports": reports.batch_reports(fresh.batch), **reports.upload_result(fresh)}
+    base.update({"kind": fresh.kind, "kind_label": REPORT_KINDS[fresh.kind], **context})
+    if htmx:
+        return render_template(fragment, **base)
+    page = "reports/remittance/upload.html" if fresh.batch_id is None else "reports/uploads/page.html"
+    return render_template(page, fragment=fragment, **base)
 
 
 def _refused_back(upload, exc):
@@ -185,7 +369,7 @@ def _refused_back(upload, exc):
 def errors_csv(upload_id):
     """Download rows with errors: the bad rows as uploaded, with an Error column."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
-    if upload.status == UPLOAD_APPLIED:
+    if upload.status in (UPLOAD_APPLIED, UPLOAD_REVERSED):
         text = report_templates.errors_csv(None)
     else:
         text = report_templates.errors_csv(reports.review(upload))

@@ -55,7 +55,7 @@ def test_a_file_with_the_factors_names_shows_the_mapping_step_with_each_column_p
     assert result.step.choice == {**{f: "" for f in result.step.fields}, **OUR_CHOICE}
     assert {"Invoice Number", "Purchase Date", "Advance Amount"} <= set(result.step.fields)
     funded = next(c for c in result.step.columns if c.key == "funded")
-    assert funded.header == "Funded" and funded.samples[0] == "2026-11-25"
+    assert funded.header == "Funded" and funded.samples[0] == "11/25/2026"
     assert result.upload.id  # the file is kept for the mapping step
     with pytest.raises(reports.ReportRefused, match="Map the file's columns"):
         reports.apply(result.upload, user)

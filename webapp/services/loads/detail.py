@@ -18,6 +18,7 @@ from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.services import audit
+from webapp.services import ledger
 from webapp.services.loads.documents import DOCUMENT_KINDS
 from webapp.services.loads.fields import FIELD_LABELS
 
@@ -59,6 +60,7 @@ class HistoryEntry:
     to_status: str = ""
     cause: str = ""
     batch_id: int = None
+    upload_id: int = None  # the report upload the cause names (its Details are linked)
     changes: list = dataclasses.field(default_factory=list)
 
 
@@ -92,6 +94,8 @@ def history(load):
         entry = HistoryEntry(when=row.created_at, who=actor or "System", what=row.action)
         if row.batch_id and row.batch:
             entry.batch_id = row.batch.id
+        if row.upload_id and row.upload:
+            entry.upload_id = row.upload.id
         if row.before in BILLING_STATUSES or row.after in BILLING_STATUSES:
             entry.from_status = row.before if row.before in BILLING_STATUSES else ""
             entry.to_status = row.after if row.after in BILLING_STATUSES else ""
@@ -110,6 +114,17 @@ def history(load):
                 entry.changes = [(FIELD_LABELS.get(k, k.replace("_", " ").capitalize()),
                                   _money_or(k, before.get(k)), _money_or(k, after.get(k)))
                                  for k in sorted(set(before) | set(after))]
+        elif row.action == audit.LOAD_REVERSE:
+            entry.what = "Report reversed"
+            label = "Purchase Report" if row.upload_id and row.upload and row.upload.kind == "purchase" else "Payment Report"
+            reason = details.get("reason", "") if isinstance(details, dict) else ""
+            entry.cause = f"Reversed by {actor or 'the system'}: {reason} ({label} {row.upload.filename if row.upload else ''})".replace(" )", ")")
+        elif row.action in (audit.LOAD_CHARGEBACK, audit.LOAD_CHARGEBACK_UNDO):
+            entry.what = "Charged back" if row.action == audit.LOAD_CHARGEBACK else "Chargeback undone"
+            facts = details if isinstance(details, dict) else {}
+            amount = f"{format_money(facts['amount_cents'])} " if facts.get("amount_cents") else ""
+            entry.cause = f"{'Recorded' if row.action == audit.LOAD_CHARGEBACK else 'Undone'} by {actor or 'the system'}" \
+                f"{': ' + amount if amount else ''}{' · ' + facts['reason'] if facts.get('reason') else ''}"
         elif row.action in (audit.LOAD_DOCUMENT_ADD, audit.LOAD_DOCUMENT_REMOVE):
             entry.what = "Document added" if row.action == audit.LOAD_DOCUMENT_ADD else "Document removed"
             if isinstance(details, dict):
@@ -163,4 +178,7 @@ def with_relations(load):
 def load_page(load):
     """Everything a load's page shows: the load with its relations, lines, payments, documents, history."""
     return {"load": with_relations(load), "lines": lines_of(load), "payments": payments_of(load),
+            # The money with the factor, from the ledger (services/ledger), and the chargeback if any.
+            "money": ledger.load_sums(load.id), "ledger_rows": ledger.load_entries(load.id),
+            "chargeback": ledger.open_chargeback(load),
             "documents": documents_of(load), "history": history(load), "document_kinds": DOCUMENT_KINDS}

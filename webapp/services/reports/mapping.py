@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import re
+from decimal import Decimal
 
 from peewee import JOIN
 
@@ -115,7 +116,7 @@ def header_key(keys):
 
 def step_for(kind, table, *, choice=None, notice=""):
     """The mapping step for TABLE (headers, keys, rows); CHOICE given, or proposed."""
-    columns = [FileColumn(key, header, table.letters.get(key, ""), _samples(table, key, 3))
+    columns = [FileColumn(key, header, table.letters.get(key, ""), [_shown(v) for v in _samples(table, key, 3)])
                for header, key in zip(table.headers, table.keys) if key and key not in IGNORED_KEYS]
     if choice is None:
         choice = propose(kind, table)
@@ -184,6 +185,20 @@ def _samples(table, key, limit):
             if len(out) >= limit:
                 break
     return out
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_PLAIN_NUMBER = re.compile(r"^-?\d{1,12}(\.\d+)?$", re.ASCII)
+
+
+def _shown(value):
+    """A sample cell as the clerk reads it: a date cell 11/25/2026, a number cell 2,675.40."""
+    day = _ISO_DAY.match(value)
+    if day:
+        return f"{day.group(2)}/{day.group(3)}/{day.group(1)}"
+    if _PLAIN_NUMBER.match(value) and "." in value:
+        return f"{Decimal(value):,.2f}" if len(value.split(".")[1]) <= 2 else value
+    return value
 
 
 def _value_kind(values):

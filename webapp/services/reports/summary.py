@@ -7,9 +7,11 @@ from peewee import JOIN
 from peewee import Case
 from peewee import fn
 
+from webapp.models import CHARGED_BACK
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
 from webapp.models import INVOICED
+from webapp.models import QUEUED
 from webapp.models import REPORT_PURCHASE
 from webapp.models import UPLOAD_APPLIED
 from webapp.models import BatchLoad
@@ -17,6 +19,8 @@ from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import User
+from webapp.services import ledger
+from webapp.services.reports import reversal
 from webapp.services.reports.checking import in_batch
 from webapp.services.reports.uploads import batch_refusal
 
@@ -41,6 +45,8 @@ def batch_money(batch):
         fn.COALESCE(fn.SUM(Load.short_pay_cents), 0).alias("short_pays"),
         fn.COALESCE(fn.SUM(Load.overpay_cents), 0).alias("overpays"),
         when((Load.billing_status == FINANCED) & (face > Load.paid_cents), face - Load.paid_cents).alias("outstanding"),
+        when(Load.billing_status == QUEUED, 1).alias("n_queued"),
+        when(Load.billing_status == CHARGED_BACK, 1).alias("n_charged_back"),
         when(Load.billing_status == INVOICED, 1).alias("n_invoiced"),
         when(Load.billing_status == FINANCED, 1).alias("n_financed"),
         when(Load.billing_status == COMPLETED, 1).alias("n_completed"),
@@ -55,6 +61,11 @@ def batch_money(batch):
     ).join(Load, on=(Payment.load == Load.id))
         .where(in_batch(batch)).dicts().get())
     money.update({k: int(v or 0) for k, v in pay.items()})
+    # The money with the factor as the ledger holds it (services/ledger); the counts are the loads'.
+    sums = ledger.batch_sums(batch.id)
+    for name in ("purchased", "advanced", "fees", "reserve", "collected", "short_pays", "overpays",
+                 "reserve_released", "fee_adjustments", "charged_back", "reserve_charged", "reserve_balance"):
+        money[name] = sums[name]
     return money
 
 
@@ -138,4 +149,5 @@ def upload_result(upload):
               .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
               .where(ReportUpload.id == upload.id).get())
     info = summary_of(upload)
-    return {"upload": upload, "result_info": info, "counts_text": counts_text(upload.kind, info.get("counts", {}))}
+    return {"upload": upload, "result_info": info, "counts_text": counts_text(upload.kind, info.get("counts", {})),
+            **reversal.details(upload)}
