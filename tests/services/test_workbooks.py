@@ -198,3 +198,42 @@ def test_load_import_from_xlsx(world, dbconn):
     assert preview.ignored_rows == ["Rows 1–2: title"] and [r.row for r in preview.rows] == [4, 5]
     count, _ = load_import.commit_stored(stored, world.company, world.billing, preview.sheet)
     assert count == 2
+
+
+# --- XLS: each sheet measured from its records before it is read ---------------------------
+
+def _xls_with_far_cells(last_row, last_column=2, fill=400):
+    import xlwt
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Funding")
+    for r in range(fill):                       # enough cells for the workbook to leave the mini stream
+        sheet.write(r, 0, f"INV-{r}")
+        sheet.write(r, 1, r)
+    sheet.write(last_row, last_column, "far away")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xls_sheet_is_measured_from_its_records():
+    from webapp.services import workbooks
+    scans = workbooks._xls_scans(_xls_with_far_cells(999, 7))
+    assert [(s.name, s.first_row, s.rows, s.columns) for s in scans] == [("Funding", 1, 1000, 8)]
+
+
+def test_an_xls_with_a_cell_far_below_the_data_is_refused_before_it_is_read(monkeypatch):
+    from webapp.services import workbooks
+    loaded = []
+    monkeypatch.setattr(workbooks, "_load", lambda *args: loaded.append(args))
+    with pytest.raises(FileFormatError, match=r"Sheet 'Funding' has cells down to row 65,000; a sheet may have "
+                                              r"at most 50,100 rows"):
+        workbooks.read_workbook(_xls_with_far_cells(64_999), workbooks.XLS, max_rows=50_000)
+    assert loaded == []   # never loaded by calamine
+
+
+def test_a_damaged_xls_container_is_refused_plainly():
+    from webapp.services import workbooks
+    data = bytearray(_xls_with_far_cells(10))
+    data[48:52] = (10_000_000).to_bytes(4, "little")   # the directory's first sector is outside the file
+    with pytest.raises(FileFormatError, match="damaged"):
+        workbooks._xls_scans(bytes(data))

@@ -332,6 +332,100 @@ def _ods_scans(archive):
     return scans
 
 
+# --- XLS (BIFF8 inside a Compound File): each sheet's extent from its cell records ----------
+
+_CELL_RECORDS = {0x0006, 0x00BD, 0x00BE, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6}
+_FREE, _END_OF_CHAIN = 0xFFFFFFFF, 0xFFFFFFFE
+
+
+def _cfb_stream(data, wanted=("Workbook", "Book")):
+    """The bytes of the WANTED stream of an OLE Compound File (the XLS container), following the
+    sector chains with every index checked: a damaged or crafted file is refused, never looped."""
+    if len(data) < 512 or data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise FileFormatError("This Excel 97–2003 file is damaged (not a compound file).")
+    shift = struct.unpack_from("<H", data, 30)[0]
+    if shift not in (9, 12):
+        raise FileFormatError("This Excel 97–2003 file is damaged (its sector size is wrong).")
+    size = 1 << shift
+    sectors = (len(data) - 512) // size + 1
+    first_dir, = struct.unpack_from("<I", data, 48)
+    difat_first, difat_count = struct.unpack_from("<II", data, 68)
+
+    def sector(n):
+        if n >= sectors:
+            raise FileFormatError("This Excel 97–2003 file is damaged (a sector is outside the file).")
+        start = 512 + n * size
+        return data[start:start + size]
+
+    fat_sectors = [n for n in struct.unpack_from("<109I", data, 76) if n != _FREE]
+    next_difat, seen = difat_first, 0
+    while next_difat not in (_FREE, _END_OF_CHAIN) and seen <= difat_count:
+        entries = struct.unpack(f"<{size // 4}I", sector(next_difat))
+        fat_sectors += [n for n in entries[:-1] if n != _FREE]
+        next_difat, seen = entries[-1], seen + 1
+    fat = []
+    for n in fat_sectors[:sectors]:
+        fat.extend(struct.unpack(f"<{size // 4}I", sector(n)))
+
+    def chain(start):
+        out, n = [], start
+        while n not in (_END_OF_CHAIN, _FREE):
+            if len(out) > sectors or n >= len(fat):
+                raise FileFormatError("This Excel 97–2003 file is damaged (a broken sector chain).")
+            out.append(sector(n))
+            n = fat[n]
+        return b"".join(out)
+
+    directory = chain(first_dir)
+    for offset in range(0, len(directory) - 127, 128):
+        length, = struct.unpack_from("<H", directory, offset + 64)
+        name = directory[offset:offset + max(0, min(length, 64) - 2)].decode("utf-16-le", "replace")
+        if name in wanted and directory[offset + 66] == 2:
+            start, stream_size = struct.unpack_from("<II", directory, offset + 116)
+            if stream_size < 4096:
+                return None   # kept in the mini stream: a few cells, nothing to bound
+            return chain(start)[:stream_size]
+    raise FileFormatError("This Excel 97–2003 file has no workbook inside it.")
+
+
+def _xls_scans(data):
+    """A SheetScan per worksheet of an XLS: the sheets (BOUNDSHEET records) and, in each sheet's
+    records, the rows and columns that hold a cell. None when the workbook is too small to matter."""
+    stream = _cfb_stream(data)
+    if stream is None:
+        return None
+    sheets, offset, end = [], 0, len(stream)
+    while offset + 4 <= end:
+        kind, length = struct.unpack_from("<HH", stream, offset)
+        body = offset + 4
+        if kind == 0x0085 and length >= 8:   # BOUNDSHEET: where the sheet's records start, its name
+            position, state, sheet_type, chars, flags = struct.unpack_from("<IBBBB", stream, body)
+            raw = stream[body + 8:body + length]
+            name = raw.decode("utf-16-le", "replace")[:chars] if flags & 1 else raw.decode("latin-1")[:chars]
+            if sheet_type == 0:
+                sheets.append((position, SheetScan(name, hidden=state != 0)))
+        elif kind == 0x000A:   # the workbook globals end
+            break
+        offset = body + length
+    for position, scan in sheets:
+        offset = position
+        while offset + 4 <= end:
+            kind, length = struct.unpack_from("<HH", stream, offset)
+            body = offset + 4
+            if kind in _CELL_RECORDS and length >= 4:
+                row, column = struct.unpack_from("<HH", stream, body)
+                last = column
+                if kind in (0x00BD, 0x00BE) and length >= 6:   # MULRK / MULBLANK: a run of cells
+                    last, = struct.unpack_from("<H", stream, body + length - 2)
+                if kind not in (0x0201, 0x00BE):   # blank cells hold nothing
+                    scan.add(row + 1, column)
+                    scan.add(row + 1, max(column, last))
+            elif kind == 0x000A:
+                break
+            offset = body + length
+    return [scan for _, scan in sheets]
+
+
 def _unescape(raw):
     text = raw.decode("utf-8", "replace")
     return text.replace("&apos;", "'").replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace(
@@ -374,7 +468,12 @@ def read_workbook(data, kind, *, expected=(), max_rows=50_000, sheet=None):
     except Exception as exc:  # calamine raises its own error types for damaged or protected files
         raise FileFormatError(_unreadable(kind, exc))
     worksheets = [m.name for m in book.sheets_metadata if "WorkSheet" in str(m.typ)]
-    if scans is None:   # XLS: the grid is at most 65,536 x 256 and the file at most the upload limit
+    if kind == XLS:
+        try:
+            scans = _xls_scans(data)
+        except struct.error:
+            raise FileFormatError("This Excel 97–2003 file is damaged (a record is cut short).")
+    if scans is None:   # a small XLS: its cells are few; the sheets are measured once loaded
         scans = [SheetScan(name) for name in worksheets]
         for scan in scans:
             _bound_loaded(scan, _load(book, scan.name, kind))
