@@ -87,7 +87,7 @@ def raw_xlsx(sheet_data, name="Sheet1", dimension=None, compression=zipfile.ZIP_
 
 def ods(sheets):
     """SHEETS {name: rows} as an OpenDocument spreadsheet (numbers as float cells, dates as
-    date cells, text as string cells)."""
+    date cells, text as string cells, a str starting with = a formula with no saved value)."""
     tables = []
     for name, rows in sheets.items():
         body = []
@@ -99,6 +99,8 @@ def ods(sheets):
                 elif isinstance(value, (datetime.date, datetime.datetime)):
                     cells.append(f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}">'
                                  f"<text:p>{value:%m/%d/%Y}</text:p></table:table-cell>")
+                elif isinstance(value, str) and value.startswith("="):   # a formula never calculated
+                    cells.append(f'<table:table-cell table:formula={quoteattr("of:" + value)}/>')
                 elif isinstance(value, (int, float)):
                     cells.append(f'<table:table-cell office:value-type="float" office:value="{value}">'
                                  f"<text:p>{value}</text:p></table:table-cell>")

@@ -71,6 +71,13 @@ def test_a_formula_without_a_saved_value_names_sheet_cell_row_and_column():
                                   "open the file in Excel, save it, and upload it again.")
 
 
+def test_an_ods_formula_without_a_saved_value_names_sheet_cell_row_and_column():
+    data = wb.ods({"Funding": funding([["INV-1", "L-1", DAY, 1475, "=[.D7]*0.9", 44.25]])})
+    with pytest.raises(FileFormatError) as refused:
+        read(data)
+    assert str(refused.value).startswith("Sheet 'Funding', cell E7 (row 7, Advance Amount): formula has no saved value")
+
+
 def test_several_sheets_propose_the_first_non_empty_one_with_the_columns_and_read_the_one_asked():
     data = wb.xlsx({"Empty": [], "Summary": [["Batch 12"], ["Total", 2950]],
                     "Funding": funding([["INV-1", "L-1", DAY, 1475, 1327.5, 44.25]]),
