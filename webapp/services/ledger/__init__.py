@@ -7,9 +7,11 @@ writing (record, reverse, the totals), reports (the rows of an applied report), 
 (record and undo one), reading (a batch's and a load's sums), invariants (the ledger agrees
 with the loads).
 """
+from webapp.services.ledger.chargebacks import charge_back_from_form
 from webapp.services.ledger.chargebacks import open_chargeback
 from webapp.services.ledger.chargebacks import record_chargeback
 from webapp.services.ledger.chargebacks import undo_chargeback
+from webapp.services.ledger.chargebacks import undo_from_form
 from webapp.services.ledger.reading import batch_sums
 from webapp.services.ledger.reading import load_entries
 from webapp.services.ledger.reading import load_sums
@@ -22,5 +24,5 @@ from webapp.services.ledger.writing import reverse_chargeback
 
 __all__ = [
     "Entry", "record", "reverse", "reverse_chargeback", "record_purchase", "record_payment",
-    "record_chargeback", "undo_chargeback", "open_chargeback", "batch_sums", "load_sums", "load_entries",
+    "record_chargeback", "undo_chargeback", "charge_back_from_form", "undo_from_form", "open_chargeback", "batch_sums", "load_sums", "load_entries",
 ]

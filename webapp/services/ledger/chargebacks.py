@@ -162,3 +162,25 @@ def undo_chargeback(chargeback, actor, reason=""):
                      before=CHARGED_BACK, after=FINANCED, batch=load.batch_id,
                      details=json.dumps({"reason": reason, "chargeback": chargeback.id}, sort_keys=True))
     return chargeback
+
+
+def charge_back_from_form(load, form, actor):
+    """The load page's "Record chargeback": the form checked, then record_chargeback()."""
+    why = refusal(load)
+    if why:
+        raise Invalid({FORM: why})
+    amount, when, reason = parse_form(form)
+    return record_chargeback(load, amount, when, reason, actor)
+
+
+def undo_from_form(load, form, actor):
+    """The load page's "Undo chargeback": the load's open chargeback undone with the reason given."""
+    chargeback = open_chargeback(load)
+    if chargeback is None:
+        raise Invalid({FORM: f"Load {load.load_number} has no chargeback to undo."})
+    reason = " ".join(str(form.get("undo_reason") or "").split())
+    if not reason:
+        raise Invalid({"undo_reason": "Say why the chargeback is undone (for the load's history)."})
+    if len(reason) > REASON_MAX:
+        raise Invalid({"undo_reason": f"The reason is too long: at most {REASON_MAX} characters."})
+    return undo_chargeback(chargeback, actor, reason)

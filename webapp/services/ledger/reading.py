@@ -1,8 +1,12 @@
 """Sums of the ledger: what a batch's page and a load's page show of the money."""
+from peewee import JOIN
 from peewee import fn
 
 from webapp.models import LEDGER_KINDS
+from webapp.models import REPORT_KINDS
 from webapp.models import LedgerEntry
+from webapp.models import ReportUpload
+from webapp.models import User
 
 # The name each kind's sum has in a money dict (the batch page's words).
 SUM_NAMES = {
@@ -34,9 +38,25 @@ def load_sums(load_id):
 
 
 def load_entries(load_id):
-    """Every ledger row of one load, in the order written (reversals after what they reverse)."""
-    return list(LedgerEntry.select().where(LedgerEntry.load == load_id)
+    """Every ledger row of one load, oldest first (a reversal after what it reverses), each with
+    `kind_label`, `cause` in words and `upload_id` (the report it came from, if any)."""
+    rows = list(LedgerEntry.select(LedgerEntry, ReportUpload.id, ReportUpload.kind, ReportUpload.filename,
+                                   User.id, User.name, User.email)
+                .join_from(LedgerEntry, ReportUpload, JOIN.LEFT_OUTER)
+                .join_from(LedgerEntry, User, JOIN.LEFT_OUTER)
+                .where(LedgerEntry.load == load_id)
                 .order_by(LedgerEntry.entry_date, LedgerEntry.id))
+    for row in rows:
+        upload = row.upload if row.upload_id else None
+        who = row.actor.display_name if row.actor_id and row.actor else ""
+        if upload is not None:
+            label = REPORT_KINDS.get(upload.kind, "Report")
+            row.cause = f"{label} {upload.filename}" + (f", row {row.row_number}" if row.row_number else "")
+        elif row.reversal_of_id:
+            row.cause = f"Reversed by {who or 'the system'}" + (f": {row.reason}" if row.reason else "")
+        else:
+            row.cause = f"By {who or 'the system'}" + (f": {row.reason}" if row.reason else "")
+    return rows
 
 
 __all__ = ["LEDGER_KINDS", "batch_sums", "load_sums", "load_entries", "SUM_NAMES"]

@@ -41,15 +41,19 @@ def record_payment(result, upload, actor):
     """What the Payment Report collected, released and adjusted, and the change in each load's
     short pay and overpay (the ledger then holds exactly the load's short pay and overpay)."""
     batch = result.batch
-    head = (batch.company_id, batch.subsidiary_id, batch.factor_id)
+    where = {}  # load id -> (company, subsidiary, factor), batch: a remittance spans batches
     entries = []
     last = {}
     for o, load, _additional in result.plan["payments"]:
+        if load.id not in where:
+            where[load.id] = (((batch.company_id, batch.subsidiary_id, batch.factor_id), batch.id) if batch
+                              else ((result.scope.company_id, load.subsidiary, result.scope.factor.id), load.batch))
+        head, batch_id = where[load.id]
         d = o.data
         for kind, cents in ((LEDGER_COLLECTED, d.amount_cents), (LEDGER_RESERVE_RELEASED, d.reserve_released_cents),
                             (LEDGER_FEE_ADJUSTMENT, d.fee_adjustment_cents)):
             if cents:
-                entries.append(Entry(*head, load.id, batch.id, kind, cents, d.payment_date, upload.id, o.row,
+                entries.append(Entry(*head, load.id, batch_id, kind, cents, d.payment_date, upload.id, o.row,
                                      _id(actor)))
         if load.id not in last or d.payment_date >= last[load.id][0]:
             last[load.id] = (d.payment_date, o.row)
@@ -62,7 +66,8 @@ def record_payment(result, upload, actor):
         for kind, cents in ((LEDGER_SHORT_PAY, s["short"]), (LEDGER_OVERPAY, s["over"])):
             change = int(cents) - held.get((load_id, kind), 0)
             if change:
-                entries.append(Entry(*head, load_id, batch.id, kind, change, day, upload.id, s["row"] or row,
+                head, batch_id = where[load_id]
+                entries.append(Entry(*head, load_id, batch_id, kind, change, day, upload.id, s["row"] or row,
                                      _id(actor)))
     return record(entries)
 

@@ -1,0 +1,74 @@
+"""Reports > Reserve, > Aging and > Cost and speed (webapp/reports/money.py): what the ledger
+says, scoped to the company in view, filters that work and bad filters named."""
+import datetime
+
+from tests.helpers import apply_report
+from tests.helpers import csv_bytes
+from tests.helpers import payment_rows
+from tests.helpers import reload
+from tests.services.ledger.test_ledger import _with_reserve
+from webapp.models import Factor
+from webapp.services import ledger
+from webapp.services.ledger import aging as aging_service
+from webapp.services.ledger import reserve as reserve_service
+from webapp.services.money import format_cents
+from webapp.services.money import format_money
+from webapp.services.reports.parsing import PAYMENT_COLUMNS
+
+
+def _reserve_world(batch, loads, world):
+    apply_report(batch, "purchase", _with_reserve(loads), world.billing)
+    loads = reload(loads)
+    rows = payment_rows(loads[:1])
+    rows[0][6] = format_cents(loads[0].reserve_cents)
+    apply_report(batch, "payment", csv_bytes(PAYMENT_COLUMNS, rows), world.billing)
+    return reload(loads)
+
+
+def test_the_reserve_page_shows_balances_and_a_running_statement(client, auth, submitted_batch, world, dbconn):
+    batch, loads = submitted_batch
+    loads = _reserve_world(batch, loads, world)
+    held = sum(x.reserve_cents for x in loads)
+    balance = held - loads[0].reserve_cents
+    view = reserve_service.reserve_account(world.company, {})
+    assert view.total == {"held": held, "released": loads[0].reserve_cents, "charged": 0, "balance": balance}
+    assert [r["balance"] for r in view.rows if r["balance"] is not None][-1] == balance
+    auth.login("dispatch")
+    html = client.get("/reports/reserve").get_data(as_text=True)
+    assert format_money(balance) in html and "Reserve released" in html
+    only = client.get("/reports/reserve?kind=reserve_released").get_data(as_text=True)
+    assert "1 row." in only
+    bad = client.get("/reports/reserve?date_from=31/31/2026")
+    assert bad.status_code == 200 and "is not a date" in bad.get_data(as_text=True)
+
+
+def test_the_reserve_page_of_another_tenant_shows_nothing_of_ours(client, auth, submitted_batch, world, dbconn):
+    batch, loads = submitted_batch
+    _reserve_world(batch, loads, world)
+    auth.login("other")
+    assert "No reserve held yet." in client.get("/reports/reserve").get_data(as_text=True)
+
+
+def test_aging_buckets_and_recourse_deadlines(client, auth, financed_batch, world, dbconn):
+    batch, loads = financed_batch
+    Factor.update(recourse_days=30).where(Factor.id == batch.factor_id).execute()
+    today = loads[0].invoice_date + datetime.timedelta(days=45)
+    view = aging_service.aging(world.company, {}, today=today)
+    assert view.totals["count"] == 3 and view.totals["31-60"] == sum(x.total_cents for x in loads)
+    assert all(i.recourse_deadline == i.invoice_date + datetime.timedelta(days=30) for i in view.invoices)
+    assert {i.load_id for i in view.nearing} == {x.id for x in loads}  # all past the deadline
+    ledger.record_chargeback(loads[0], loads[0].total_cents, datetime.date.today(), "Not paid", world.billing)
+    after = aging_service.aging(world.company, {}, today=today)
+    assert after.totals["count"] == 2
+    auth.login("admin")
+    html = client.get("/reports/aging?basis=due").get_data(as_text=True)
+    assert "Days past due" in html and loads[1].invoice_number in html and loads[0].invoice_number not in html
+
+
+def test_cost_and_speed(client, auth, completed_batch, world, dbconn):
+    batch, loads = completed_batch
+    auth.login("admin")
+    html = client.get("/reports/cost").get_data(as_text=True)
+    fees = sum(round(x.total_cents * 0.03) for x in loads)
+    assert format_money(fees) in html and "3.00 %" in html
+    assert "Days to fund" in html and "Days to pay" in html

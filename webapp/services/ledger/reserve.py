@@ -1,0 +1,175 @@
+"""Reports > Reserve: the reserve account, as a factor's client portal shows it.
+
+The summary (held, released, charged against chargebacks, balance, per factor and subsidiary)
+is read from the running totals; the statement is every ledger row that matches the filters
+(factor, subsidiary, date range, kind), with the reserve's running balance on each reserve row.
+"""
+import dataclasses
+import datetime
+
+from peewee import JOIN
+from peewee import fn
+
+from webapp.models import LEDGER_KINDS
+from webapp.models import LEDGER_RESERVE_CHARGED
+from webapp.models import LEDGER_RESERVE_HELD
+from webapp.models import LEDGER_RESERVE_RELEASED
+from webapp.models import Factor
+from webapp.models import LedgerEntry
+from webapp.models import LedgerTotal
+from webapp.models import Load
+from webapp.models import Subsidiary
+from webapp.services.paging import PageRequest
+from webapp.services.tables import parse_date
+from webapp.services.validation import db_id
+
+# A reserve row's effect on the balance.
+RESERVE_SIGNS = {LEDGER_RESERVE_HELD: 1, LEDGER_RESERVE_RELEASED: -1, LEDGER_RESERVE_CHARGED: -1}
+
+
+@dataclasses.dataclass
+class Filters:
+    """What the statement is limited to (None: everything)."""
+
+    factor: int = None
+    subsidiary: int = None
+    date_from: datetime.date = None
+    date_to: datetime.date = None
+    kind: str = ""
+    errors: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args):
+        """From the query string; a value that is not one is named in errors and left out."""
+        out = cls(factor=db_id(args.get("factor")), subsidiary=db_id(args.get("subsidiary")))
+        for name in ("date_from", "date_to"):
+            text = (args.get(name) or "").strip()
+            if text:
+                try:
+                    setattr(out, name, parse_date(text))
+                except ValueError:
+                    out.errors[name] = f"'{text[:20]}' is not a date (use 2026-11-25)."
+        kind = args.get("kind") or ""
+        if kind and kind not in LEDGER_KINDS:
+            out.errors["kind"] = "Choose a kind from the list."
+        else:
+            out.kind = kind
+        return out
+
+    def args(self):
+        """The filters as query-string pairs (for the export links and the pager)."""
+        pairs = {"factor": self.factor, "subsidiary": self.subsidiary, "kind": self.kind,
+                 "date_from": self.date_from.isoformat() if self.date_from else None,
+                 "date_to": self.date_to.isoformat() if self.date_to else None}
+        return {k: v for k, v in pairs.items() if v}
+
+    def where(self, company):
+        cond = LedgerEntry.company == company.id
+        if self.factor:
+            cond &= LedgerEntry.factor == self.factor
+        if self.subsidiary:
+            cond &= LedgerEntry.subsidiary == self.subsidiary
+        if self.date_from:
+            cond &= LedgerEntry.entry_date >= self.date_from
+        if self.date_to:
+            cond &= LedgerEntry.entry_date <= self.date_to
+        if self.kind:
+            cond &= LedgerEntry.kind == self.kind
+        return cond
+
+
+def balances(company):
+    """[{factor, subsidiary, held, released, charged, balance}] from the running totals, and the total."""
+    rows = (LedgerTotal.select(LedgerTotal.factor_key, Factor.name.alias("factor_name"), LedgerTotal.subsidiary,
+                               Subsidiary.name.alias("subsidiary_name"), LedgerTotal.kind,
+                               fn.SUM(LedgerTotal.amount_cents).alias("cents"))
+            .join(Subsidiary, on=(LedgerTotal.subsidiary == Subsidiary.id))
+            .join_from(LedgerTotal, Factor, JOIN.LEFT_OUTER, on=(LedgerTotal.factor_key == Factor.id))
+            .where((LedgerTotal.company == company.id) & LedgerTotal.kind.in_(tuple(RESERVE_SIGNS)))
+            .group_by(LedgerTotal.factor_key, Factor.name, LedgerTotal.subsidiary, Subsidiary.name, LedgerTotal.kind)
+            .dicts())
+    by_key = {}
+    for r in rows:
+        item = by_key.setdefault((r["factor_key"], r["subsidiary"]), {
+            "factor_id": r["factor_key"], "factor": r["factor_name"] or "No factor", "subsidiary_id": r["subsidiary"],
+            "subsidiary": r["subsidiary_name"], "held": 0, "released": 0, "charged": 0})
+        item[{LEDGER_RESERVE_HELD: "held", LEDGER_RESERVE_RELEASED: "released",
+              LEDGER_RESERVE_CHARGED: "charged"}[r["kind"]]] += int(r["cents"] or 0)
+    items = sorted(by_key.values(), key=lambda x: (x["factor"], x["subsidiary"]))
+    total = {"held": 0, "released": 0, "charged": 0}
+    for item in items:
+        item["balance"] = item["held"] - item["released"] - item["charged"]
+        for key in total:
+            total[key] += item[key]
+    total["balance"] = total["held"] - total["released"] - total["charged"]
+    return items, total
+
+
+def statement_query(company, filters):
+    """The statement's rows, oldest first, with the load, factor and subsidiary names."""
+    return (LedgerEntry.select(LedgerEntry.id, LedgerEntry.entry_date, LedgerEntry.kind, LedgerEntry.amount_cents,
+                               LedgerEntry.load, LedgerEntry.batch, LedgerEntry.upload, LedgerEntry.row_number,
+                               LedgerEntry.reversal_of, LedgerEntry.reason,
+                               Load.load_number, Load.invoice_number, Factor.name.alias("factor_name"),
+                               Subsidiary.name.alias("subsidiary_name"))
+            .join(Subsidiary, on=(LedgerEntry.subsidiary == Subsidiary.id))
+            .join_from(LedgerEntry, Factor, JOIN.LEFT_OUTER, on=(LedgerEntry.factor == Factor.id))
+            .join_from(LedgerEntry, Load, JOIN.LEFT_OUTER, on=(LedgerEntry.load == Load.id))
+            .where(filters.where(company))
+            .order_by(LedgerEntry.entry_date, LedgerEntry.id))
+
+
+@dataclasses.dataclass
+class ReserveAccount:
+    filters: Filters
+    balances: list
+    total: dict
+    rows: list
+    opening: int  # the reserve balance before the first row shown
+    page: int
+    pages: int
+    count: int
+    factors: list
+    subsidiaries: list
+    kinds: dict
+
+
+def _opening(company, filters, before_row):
+    """The reserve balance of the filtered rows before BEFORE_ROW (date, id)."""
+    if before_row is None:
+        return 0
+    day, row_id = before_row
+    cond = filters.where(company) & LedgerEntry.kind.in_(tuple(RESERVE_SIGNS)) & (
+        (LedgerEntry.entry_date < day) | ((LedgerEntry.entry_date == day) & (LedgerEntry.id < row_id)))
+    total = 0
+    for kind, cents in (LedgerEntry.select(LedgerEntry.kind, fn.SUM(LedgerEntry.amount_cents))
+                        .where(cond).group_by(LedgerEntry.kind).tuples()):
+        total += RESERVE_SIGNS[kind] * int(cents or 0)
+    return total
+
+
+def reserve_account(company, args):
+    """Reports > Reserve in one call: the balances, and one page of the filtered statement."""
+    filters = Filters.from_args(args)
+    items, total = balances(company)
+    request = PageRequest.from_args(args, default_per_page=100)
+    query = statement_query(company, filters)
+    count = query.count()
+    pages = max(1, -(-count // request.per_page))
+    page = min(request.page, pages)
+    rows = list(query.paginate(page, request.per_page).namedtuples())
+    opening = _opening(company, filters, (rows[0].entry_date, rows[0].id) if rows and page > 1 else None)
+    running = opening
+    shown = []
+    for r in rows:
+        sign = RESERVE_SIGNS.get(r.kind)
+        if sign:
+            running += sign * r.amount_cents
+        shown.append({"row": r, "kind_label": LEDGER_KINDS.get(r.kind, r.kind),
+                      "reserve": sign * r.amount_cents if sign else None, "balance": running if sign else None})
+    factors = list(Factor.select(Factor.id, Factor.name).where(Factor.company == company.id).order_by(Factor.name)
+                   .tuples())
+    subsidiaries = list(Subsidiary.select(Subsidiary.id, Subsidiary.name).where(Subsidiary.company == company.id)
+                        .order_by(Subsidiary.name).tuples())
+    return ReserveAccount(filters, items, total, shown, opening, page, pages, count, factors, subsidiaries,
+                          LEDGER_KINDS)
