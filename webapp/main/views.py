@@ -12,5 +12,6 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def index():
-    """Counts and totals of the company's loads by billing status."""
-    return render_template("main/index.html", summary=dashboard.status_summary(current_company()))
+    """The dashboard: the company's money with the factor, what needs action, four charts."""
+    company = current_company()
+    return render_template("main/index.html", view=dashboard.home(company) if company else None)

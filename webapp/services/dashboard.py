@@ -1,17 +1,230 @@
-"""The home page: where the company's factoring work stands today."""
+"""The home page: where the company's money with the factor stands today, in one read model.
+
+Money at each stage, the reserve balance, fees this month and this year and short pays (from
+the ledger's running totals), invoices nearing their recourse deadline, batches that need
+action, and four charts (money by stage, aging by bucket, days to fund over the last 12 weeks,
+cash expected by week for the next 8). Every figure carries the address of the list behind it.
+"""
+import collections
+import dataclasses
+import datetime
+
+from peewee import Case
 from peewee import fn
 
+from webapp.models import BATCH_FAILED
+from webapp.models import BATCH_READY
 from webapp.models import BILLING_STATUSES
+from webapp.models import CHARGED_BACK
+from webapp.models import COMPLETED
 from webapp.models import FACTORING
+from webapp.models import FINANCED
+from webapp.models import INVOICED
+from webapp.models import LEDGER_CHARGEBACK
+from webapp.models import LEDGER_COLLECTED
+from webapp.models import LEDGER_FEE
+from webapp.models import LEDGER_RESERVE_CHARGED
+from webapp.models import LEDGER_RESERVE_HELD
+from webapp.models import LEDGER_RESERVE_RELEASED
+from webapp.models import LEDGER_SHORT_PAY
+from webapp.models import QUEUED
+from webapp.models import Batch
+from webapp.models import LedgerTotal
 from webapp.models import Load
+from webapp.services.charts import bar_chart
+from webapp.services.ledger import aging as aging_service
+from webapp.services.ledger import cost as cost_service
+from webapp.services.money import format_money
+
+WEEKS_BACK = 12
+WEEKS_AHEAD = 8
 
 
 def status_summary(company):
-    """[(status, label, count, total cents)] of the company's factoring loads, in workflow order."""
+    """[(status, label, count, total cents)] of the company's factoring loads, in workflow order
+    (a charged-back load counts whatever its invoicing method: it left the factor)."""
     rows = (Load.select(Load.billing_status, fn.COUNT(Load.id).alias("n"),
                         fn.COALESCE(fn.SUM(Load.total_cents), 0).alias("total"))
-            .where((Load.company == company) & (Load.invoicing_method == FACTORING))
+            .where((Load.company == company)
+                   & ((Load.invoicing_method == FACTORING) | (Load.billing_status == CHARGED_BACK)))
             .group_by(Load.billing_status).dicts())
     by_status = {r["billing_status"]: r for r in rows}
     return [(key, label, by_status.get(key, {}).get("n", 0), by_status.get(key, {}).get("total", 0))
             for key, label in BILLING_STATUSES.items()]
+
+
+@dataclasses.dataclass
+class Figure:
+    """One number of the dashboard and the list behind it: (endpoint, query args) for url_for."""
+
+    key: str
+    label: str
+    cents: int
+    count: int = None
+    note: str = ""
+    endpoint: str = ""
+    args: dict = dataclasses.field(default_factory=dict)
+
+
+def _month_sums(company, kinds, since):
+    """{kind: cents} of the running totals from the month of SINCE on."""
+    out = collections.Counter()
+    for kind, cents in (LedgerTotal.select(LedgerTotal.kind, fn.SUM(LedgerTotal.amount_cents))
+                        .where((LedgerTotal.company == company.id) & LedgerTotal.kind.in_(kinds)
+                               & (LedgerTotal.month >= since.replace(day=1)))
+                        .group_by(LedgerTotal.kind).tuples()):
+        out[kind] = int(cents or 0)
+    return out
+
+
+def _statement(kind, start=None, end=None):
+    args = {"kind": kind}
+    if start:
+        args["date_from"] = start.isoformat()
+    if end:
+        args["date_to"] = end.isoformat()
+    return args
+
+
+def batches_needing_action(company, limit=10):
+    """Batches that failed, and submitted batches waiting for a Purchase or Payment Report."""
+    def count(status):
+        return fn.SUM(Case(None, [(Load.billing_status == status, 1)], 0))
+
+    waiting = (Batch.select(Batch.id, Batch.number, Batch.status, count(INVOICED).alias("invoiced"),
+                            count(FINANCED).alias("financed"))
+               .join(Load, on=(Load.batch == Batch.id))
+               .where((Batch.company == company.id) & (Batch.status == BATCH_READY))
+               .group_by(Batch.id, Batch.number, Batch.status)
+               .having((count(INVOICED) > 0) | (count(FINANCED) > 0))
+               .order_by(Batch.number).limit(limit).dicts())
+    failed = (Batch.select(Batch.id, Batch.number, Batch.status).where((Batch.company == company.id)
+                                                                       & (Batch.status == BATCH_FAILED))
+              .order_by(Batch.number).limit(limit).dicts())
+    out = [{"id": b["id"], "number": b["number"], "what": "Failed to submit: retry or cancel it"} for b in failed]
+    for b in waiting:
+        if b["invoiced"]:
+            what = f"Waiting for the Purchase Report ({b['invoiced']} Invoiced)"
+        else:
+            what = f"Waiting for a Payment Report ({b['financed']} Financed)"
+        out.append({"id": b["id"], "number": b["number"], "what": what})
+    return out[:limit]
+
+
+def _monday(day):
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def days_to_fund_by_week(company, today):
+    """[(week start, median days, invoices)] for the last WEEKS_BACK weeks (by purchase date)."""
+    first = _monday(today) - datetime.timedelta(weeks=WEEKS_BACK - 1)
+    weeks = collections.defaultdict(list)
+    for _f, _s, _submitted, purchased, days in cost_service.days_to_fund(company, since=first):
+        weeks[_monday(purchased)].append(days)
+    return [(first + datetime.timedelta(weeks=n), cost_service.median(weeks.get(first + datetime.timedelta(weeks=n), [])),
+             len(weeks.get(first + datetime.timedelta(weeks=n), []))) for n in range(WEEKS_BACK)]
+
+
+def cash_by_week(company, today, invoices):
+    """[(week start, cents)] the debtors are expected to pay the factor in each of the next
+    WEEKS_AHEAD weeks: each open invoice on its invoice date plus its debtor's median days to pay
+    (its due date when the debtor has no history); one already late counts this week."""
+    history = collections.defaultdict(list)
+    for debtor, _i, _p, days in cost_service.days_to_pay(company):
+        history[debtor].append(days)
+    first = _monday(today)
+    weeks = collections.Counter()
+    for inv in invoices:
+        typical = cost_service.median(history.get(inv.customer, []))
+        expected = inv.invoice_date + datetime.timedelta(days=typical) if typical is not None else inv.due_date
+        week = max(first, _monday(expected))
+        if week < first + datetime.timedelta(weeks=WEEKS_AHEAD):
+            weeks[week] += inv.balance
+    return [(first + datetime.timedelta(weeks=n), weeks[first + datetime.timedelta(weeks=n)])
+            for n in range(WEEKS_AHEAD)]
+
+
+@dataclasses.dataclass
+class Home:
+    stages: list
+    figures: list
+    nearing: list
+    batches: list
+    charts: list
+    today: datetime.date
+
+
+def home(company, today=None):
+    """Everything the home page shows, for the company in view."""
+    today = today or datetime.date.today()
+    summary = {key: (n, total) for key, _label, n, total in status_summary(company)}
+    month_start, year_start = today.replace(day=1), today.replace(month=1, day=1)
+    year = _month_sums(company, (LEDGER_FEE, LEDGER_SHORT_PAY, LEDGER_COLLECTED), year_start)
+    month = _month_sums(company, (LEDGER_FEE, LEDGER_COLLECTED), month_start)
+    ever = _month_sums(company, (LEDGER_RESERVE_HELD, LEDGER_RESERVE_RELEASED, LEDGER_RESERVE_CHARGED,
+                                 LEDGER_CHARGEBACK), datetime.date(1900, 1, 1))
+    invoices = aging_service.open_invoices(company, today)
+    open_balance = sum(i.balance for i in invoices)
+    stages = [
+        Figure("queued", "Queued, ready to factor", summary[QUEUED][1], summary[QUEUED][0],
+               endpoint="loads.index", args={"status": QUEUED, "method": FACTORING}),
+        Figure("invoiced", "Invoiced, waiting to be funded", summary[INVOICED][1], summary[INVOICED][0],
+               endpoint="loads.index", args={"status": INVOICED, "method": FACTORING}),
+        Figure("financed", "Financed, waiting for the debtor", open_balance, len(invoices),
+               note="still owed to the factor", endpoint="money_reports.aging"),
+        Figure("completed", "Collected this month", month[LEDGER_COLLECTED], None,
+               note=f"completed loads: {summary[COMPLETED][0]}", endpoint="money_reports.reserve",
+               args=_statement(LEDGER_COLLECTED, month_start, today)),
+        Figure("charged_back", "Charged back", ever[LEDGER_CHARGEBACK], summary[CHARGED_BACK][0],
+               endpoint="loads.index", args={"status": CHARGED_BACK}),
+    ]
+    reserve = ever[LEDGER_RESERVE_HELD] - ever[LEDGER_RESERVE_RELEASED] - ever[LEDGER_RESERVE_CHARGED]
+    figures = [
+        Figure("reserve", "Reserve balance", reserve, endpoint="money_reports.reserve"),
+        Figure("fees_month", "Fees this month", month[LEDGER_FEE], endpoint="money_reports.reserve",
+               args=_statement(LEDGER_FEE, month_start, today)),
+        Figure("fees_year", "Fees this year", year[LEDGER_FEE], endpoint="money_reports.reserve",
+               args=_statement(LEDGER_FEE, year_start, today)),
+        Figure("short_pays", "Short pays this year", year[LEDGER_SHORT_PAY], endpoint="money_reports.reserve",
+               args=_statement(LEDGER_SHORT_PAY, year_start, today)),
+    ]
+    aging = collections.Counter()
+    for inv in invoices:
+        aging[inv.bucket] += inv.balance
+    funding = days_to_fund_by_week(company, today)
+    cash = cash_by_week(company, today, invoices)
+    charts = [
+        bar_chart("chart-stages", "Money by stage",
+                  "The invoices' money at each stage with the factor: "
+                  + "; ".join(f"{f.label} {format_money(f.cents)}" for f in stages) + ".",
+                  [(short, f.cents, format_money(f.cents), f) for short, f in zip(
+                      ("Queued", "Invoiced", "Financed", "Collected", "Charged back"), stages)],
+                  link=("loads.index", {}), link_text="All loads"),
+        bar_chart("chart-aging", "Aging by bucket",
+                  "What the debtors still owe on Financed invoices, by days since the invoice date: "
+                  + "; ".join(f"{label} {format_money(aging[key])}" for key, label, _a, _b in aging_service.BUCKETS)
+                  + ".",
+                  [(label, aging[key], format_money(aging[key]), Figure(key, label, aging[key],
+                                                                      endpoint="money_reports.aging"))
+                   for key, label, _a, _b in aging_service.BUCKETS],
+                  link=("money_reports.aging", {}), link_text="Reports > Aging"),
+        bar_chart("chart-funding", "Days to fund, last 12 weeks",
+                  "The median days from a batch's submission to the factor's purchase, week by week "
+                  "(weeks with no purchase are empty): "
+                  + "; ".join(f"week of {w.strftime('%b %d')} {d if d is not None else 'none'}" for w, d, _n in funding)
+                  + ".",
+                  [(w.strftime("%b %d"), d or 0, f"{d} days ({n})" if d is not None else "",
+                    Figure("funding", "Days to fund", 0, endpoint="money_reports.cost")) for w, d, n in funding],
+                  value_heading="Median days (invoices)", link=("money_reports.cost", {}),
+                  link_text="Reports > Cost and speed"),
+        bar_chart("chart-cash", "Cash expected, next 8 weeks",
+                  "What the debtors are expected to pay the factor each week, from the due dates and each "
+                  "debtor's days to pay so far: "
+                  + "; ".join(f"week of {w.strftime('%b %d')} {format_money(c)}" for w, c in cash) + ".",
+                  [(w.strftime("%b %d"), c, format_money(c), Figure("cash", "Cash expected", c,
+                                                                    endpoint="money_reports.aging"))
+                   for w, c in cash],
+                  link=("money_reports.aging", {"basis": "due"}), link_text="Open invoices by due date"),
+    ]
+    return Home(stages, figures, aging_service.nearing_recourse(invoices), batches_needing_action(company),
+                charts, today)

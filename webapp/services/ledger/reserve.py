@@ -129,6 +129,7 @@ class ReserveAccount:
     page: int
     pages: int
     count: int
+    sum_cents: int  # the amounts of every filtered row added up (what a dashboard figure says)
     factors: list
     subsidiaries: list
     kinds: dict
@@ -155,6 +156,8 @@ def reserve_account(company, args):
     request = PageRequest.from_args(args, default_per_page=100)
     query = statement_query(company, filters)
     count = query.count()
+    sum_cents = int(LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount_cents), 0))
+                    .where(filters.where(company)).scalar() or 0)
     pages = max(1, -(-count // request.per_page))
     page = min(request.page, pages)
     rows = list(query.paginate(page, request.per_page).namedtuples())
@@ -171,5 +174,5 @@ def reserve_account(company, args):
                    .tuples())
     subsidiaries = list(Subsidiary.select(Subsidiary.id, Subsidiary.name).where(Subsidiary.company == company.id)
                         .order_by(Subsidiary.name).tuples())
-    return ReserveAccount(filters, items, total, shown, opening, page, pages, count, factors, subsidiaries,
+    return ReserveAccount(filters, items, total, shown, opening, page, pages, count, sum_cents, factors, subsidiaries,
                           LEDGER_KINDS)

@@ -1,0 +1,34 @@
+"""The home page's read model (services/dashboard.py): each figure equals the ledger and the
+list it links to; the charts' numbers are the figures'."""
+import datetime
+
+from webapp.services import dashboard
+from webapp.services import ledger
+from webapp.services.ledger import aging
+from webapp.services.ledger import invariants
+
+
+def test_the_figures_agree_with_the_ledger_and_the_lists(financed_batch, world, dbconn):
+    batch, loads = financed_batch
+    ledger.record_chargeback(loads[0], 1234_56, datetime.date.today(), "Not paid", world.billing)
+    home = dashboard.home(world.company)
+    stages = {f.key: f for f in home.stages}
+    assert stages["charged_back"].cents == 1234_56 and stages["charged_back"].count == 1
+    owed = aging.aging(world.company).totals
+    assert stages["financed"].cents == owed["total"] == sum(x.total_cents for x in loads[1:])
+    assert stages["financed"].count == owed["count"] == 2
+    chart = {c.id: c for c in home.charts}
+    assert [b.value for b in chart["chart-stages"].bars] == [f.cents for f in home.stages]
+    assert sum(b.value for b in chart["chart-aging"].bars) == owed["total"]
+    assert len(chart["chart-funding"].bars) == 12 and len(chart["chart-cash"].bars) == 8
+    assert sum(b.value for b in chart["chart-cash"].bars) <= owed["total"]
+    assert any(b["number"] == batch.number for b in home.batches)
+    assert invariants.problems() == []
+
+
+def test_the_home_page_of_each_role_renders(client, auth, financed_batch, dbconn):
+    for who in ("admin", "dispatch", "partner", "support", "other"):
+        auth.login(who)
+        html = client.get("/").get_data(as_text=True)
+        assert "Money by stage" in html and "<svg" in html, who
+        auth.logout()
