@@ -47,17 +47,88 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-class SmtpServer:
-    """One aiosmtpd server on 127.0.0.1 and what it received."""
+def tls_certificate(directory):
+    """A self-signed certificate for 127.0.0.1 and localhost: (cert file, key file) in DIRECTORY."""
+    import datetime
+    import ipaddress
 
-    def __init__(self):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = os.path.join(directory, "smtp-cert.pem"), os.path.join(directory, "smtp-key.pem")
+    with open(cert_file, "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+class _Authenticator:
+    """Accepts USER / PASSWORD only, and remembers who signed in."""
+
+    def __init__(self, user, password):
+        self.user, self.password = user.encode(), password.encode()
+        self.logins = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        ok = (auth_data.login, auth_data.password) == (self.user, self.password)
+        if ok:
+            self.logins.append((mechanism, auth_data.login.decode()))
+        return AuthResult(success=ok, handled=False)
+
+
+class SmtpServer:
+    """One aiosmtpd server on 127.0.0.1 and what it received.
+
+    TLS: None (plain), "starttls" (offers STARTTLS and requires it) or "implicit" (TLS from the
+    first byte, as on port 465), with a self-signed certificate written to CERT_DIR (its
+    .cert_file is what a client must trust). LOGIN: (user, password) to require AUTH."""
+
+    def __init__(self, tls=None, cert_dir=None, login=None):
         self.handler = _Handler()
         self.port = closed_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.tls = tls
+        self.cert_file = None
+        self.authenticator = None
+        kwargs = {}
+        if tls:
+            import ssl
+            self.cert_file, key_file = tls_certificate(cert_dir)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.cert_file, key_file)
+            if tls == "starttls":
+                kwargs.update(tls_context=context, require_starttls=True)
+            else:
+                kwargs.update(ssl_context=context)
+        if login:
+            self.authenticator = _Authenticator(*login)
+            # Implicit TLS is TLS too, but aiosmtpd only counts STARTTLS as such for AUTH.
+            kwargs.update(authenticator=self.authenticator, auth_required=True,
+                          auth_require_tls=(tls != "implicit"))
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+
+    @property
+    def logins(self):
+        return list(self.authenticator.logins) if self.authenticator else []
 
     @property
     def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"{'smtps' if self.tls == 'implicit' else 'smtp'}://127.0.0.1:{self.port}"
 
     @property
     def messages(self):

@@ -97,8 +97,10 @@ def _register(huey, app):
     @in_app
     def sweep_mail():
         """Every minute: messages whose enqueue was lost, whose worker died, or whose retry is
-        due (a queue that lost its schedule loses no mail)."""
-        ids = mail.due()
+        due (a queue that lost its schedule loses no mail), and a batch notice that was never
+        written (a worker that died between the file and the notice, a batch failed by recovery)."""
+        ids = [message.id for message in notices.missing_batch_notices(batch_url=_batch_url)]
+        ids += [message_id for message_id in mail.due() if message_id not in ids]
         for message_id in ids:
             send_mail(message_id)
         return ids
@@ -159,13 +161,16 @@ def external_url(endpoint, **values):
         return url_for(endpoint, _external=True, **values)
 
 
+def _batch_url(batch):
+    return external_url("reports.batch", batch_id=batch.id)
+
+
 def notify_batch(batch_id):
     """The submitter's notice that a batch's file is ready or failed (once per outcome, unless
     they turned that kind off). A notice that cannot be written never fails the batch."""
     try:
         with connection():
-            message = notices.batch_finished(batch_id, batch_url=lambda batch: external_url(
-                "reports.batch", batch_id=batch.id))
+            message = notices.batch_finished(batch_id, batch_url=_batch_url)
         if message is not None:
             send_mail(message.id)
     except Exception:

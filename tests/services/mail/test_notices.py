@@ -58,3 +58,14 @@ def test_turned_off_no_notice(app, world, make_batch):
     assert _notices(app) == []
     make_batch("failed", count=1)
     assert [m.kind for m in _notices(app)] == [notices.NOTICE_BATCH_FAILED]
+
+
+def test_the_sweep_writes_a_notice_that_was_lost(app, submitted_batch):
+    with in_db(app):
+        MailMessage.delete().execute()  # as if the worker died between the file and the notice
+    with app.app_context():
+        swept = app.extensions["tasks"]["sweep_mail"].call_local()
+        again = app.extensions["tasks"]["sweep_mail"].call_local()
+    [message] = _notices(app)
+    assert swept == [message.id] and again == []
+    assert message.kind == notices.NOTICE_BATCH_READY and message.status == "sent"

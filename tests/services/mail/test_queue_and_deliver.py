@@ -182,3 +182,78 @@ def test_bad_mail_url_is_refused_at_start():
     with pytest.raises(ValueError, match="MAIL_FROM"):
         mail.configure(url="", sender="Desk <desk@example.com>\r\nBcc: x@y.test")
     mail.configure()
+
+
+@pytest.fixture
+def trust(monkeypatch):
+    """Make the transport trust one test server's self-signed certificate (and nothing else)."""
+    import ssl
+
+    from webapp.services.mail import transport
+
+    def use(server):
+        monkeypatch.setattr(transport, "tls_context", lambda: ssl.create_default_context(cafile=server.cert_file))
+    return use
+
+
+@pytest.mark.parametrize("tls", ["starttls", "implicit"])
+# aiosmtpd counts only STARTTLS as TLS for AUTH; on implicit TLS the test server is told not to ask.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_tls_with_credentials_from_the_url(in_app, app, tmp_path, trust, tls):
+    from tests.mail_server import SmtpServer
+    server = SmtpServer(tls=tls, cert_dir=str(tmp_path), login=("desk@demo.test", "p@ss:word/1")).start()
+    try:
+        trust(server)
+        scheme = "smtps" if tls == "implicit" else "smtp"
+        use_mail_url(app, f"{scheme}://desk%40demo.test:p%40ss%3Aword%2F1@127.0.0.1:{server.port}")
+        message = _queue(attachments=[("batch.zip", "application/zip", PDF)])
+        jobs.send_mail(message.id)
+        row = MailMessage.get_by_id(message.id)
+        assert row.status == MAIL_SENT, row.error
+        assert server.logins and server.logins[0][1] == "desk@demo.test"
+        [received] = server.messages
+        assert list(received.iter_attachments())[0].get_content() == PDF
+    finally:
+        server.stop()
+        use_mail_url(app, "")
+
+
+def test_a_wrong_password_is_a_refusal_with_the_reason(in_app, app, tmp_path, trust):
+    from tests.mail_server import SmtpServer
+    server = SmtpServer(tls="starttls", cert_dir=str(tmp_path), login=("desk", "right")).start()
+    try:
+        trust(server)
+        use_mail_url(app, f"smtp://desk:wrong@127.0.0.1:{server.port}")
+        message = _queue()
+        jobs.send_mail(message.id)
+        row = MailMessage.get_by_id(message.id)
+        assert row.status == MAIL_FAILED and "refused the sign-in" in row.error and "535" in row.error
+        assert server.messages == []
+    finally:
+        server.stop()
+        use_mail_url(app, "")
+
+
+def test_an_untrusted_certificate_is_not_accepted(in_app, app, tmp_path):
+    from tests.mail_server import SmtpServer
+    server = SmtpServer(tls="implicit", cert_dir=str(tmp_path)).start()
+    try:
+        use_mail_url(app, f"smtps://127.0.0.1:{server.port}")
+        message = _queue()
+        jobs.send_mail(message.id)
+        row = MailMessage.get_by_id(message.id)
+        assert row.status == MAIL_FAILED and "TLS" in row.error
+        assert server.messages == []
+    finally:
+        server.stop()
+        use_mail_url(app, "")
+
+
+def test_no_password_in_clear_to_a_server_without_starttls(in_app, app, smtp_server):
+    use_mail_url(app, f"smtp://desk:secret@127.0.0.1:{smtp_server.port}")
+    message = _queue()
+    jobs.send_mail(message.id)
+    row = MailMessage.get_by_id(message.id)
+    assert row.status == MAIL_FAILED and "does not offer STARTTLS" in row.error
+    assert row.next_attempt_at is None
+    assert smtp_server.messages == []

@@ -171,12 +171,12 @@ def retry(message_id):
     return MailMessage.get_by_id(message_id)
 
 
-def due(now=None, limit=100):
+def due(now=None, limit=100, settled_seconds=60):
     """Ids of messages a worker should take now: queued ones nobody is sending (an enqueue that
     was lost, a worker that died) and failed ones whose next try is due."""
     now = now or utcnow()
     stale = now - datetime.timedelta(seconds=CLAIM_SECONDS)
-    settled = now - datetime.timedelta(seconds=60)  # a fresh one is on its way from its caller
+    settled = now - datetime.timedelta(seconds=settled_seconds)  # a fresh one is on its way from its caller
     free = MailMessage.claimed_at.is_null() | (MailMessage.claimed_at < stale)
     waiting = (MailMessage.status == MAIL_QUEUED) & (MailMessage.created_at < settled)
     again = ((MailMessage.status == MAIL_FAILED) & MailMessage.next_attempt_at.is_null(False)

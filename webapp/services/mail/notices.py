@@ -4,17 +4,22 @@ off on My account.
 Now: the person who submitted a batch hears when its file is ready, or when it failed (with
 the reason). One notice per outcome of each run: a batch retried and ready again sends another.
 """
+import datetime
+
 from markupsafe import escape
 
 from webapp.models import BATCH_FAILED
 from webapp.models import BATCH_READY
 from webapp.models import Batch
+from webapp.models import MailMessage
 from webapp.models import NoticeOptOut
 from webapp.models import Subsidiary
 from webapp.models import User
 from webapp.models import db
+from webapp.models import utcnow
 from webapp.services import audit
 from webapp.services import money
+from webapp.services.mail import settings
 from webapp.services.mail.messages import queue
 
 NOTICE_BATCH_READY = "notice.batch_ready"
@@ -56,6 +61,33 @@ def _html(paragraphs, link, link_text):
             f'<p><a href="{escape(link)}">{escape(link_text)}</a></p></body></html>')
 
 
+def _key(batch):
+    return f"batch-{batch.id}-{batch.status}-{batch.attempts}"
+
+
+def missing_batch_notices(*, batch_url, hours=6, now=None):
+    """Queue the notices that a batch's outcome should have caused but did not (its worker died
+    between the file and the notice, or recovery failed it): batches submitted in the last
+    HOURS that are ready or failed with no notice of that outcome. The messages queued."""
+    now = now or utcnow()
+    rows = list(Batch.select(Batch.id, Batch.status, Batch.attempts)
+                .where(Batch.status.in_((BATCH_READY, BATCH_FAILED)) & Batch.created_by.is_null(False)
+                       & (Batch.created_at >= now - datetime.timedelta(hours=hours))))
+    if not rows:
+        return []
+    domain = settings.current.domain
+    wanted = {f"<{_key(row)}@{domain}>": row.id for row in rows}
+    known = {m.message_id for m in MailMessage.select(MailMessage.message_id)
+             .where(MailMessage.message_id.in_(list(wanted)))}
+    queued = []
+    for message_id, batch_id in wanted.items():
+        if message_id not in known:
+            message = batch_finished(batch_id, batch_url=batch_url)
+            if message is not None:
+                queued.append(message)
+    return queued
+
+
 def batch_finished(batch_id, *, batch_url):
     """Queue the submitter's notice for a batch whose file is ready or failed; the message, or
     None (still running, no submitter, an inactive one, or that kind turned off).
@@ -85,4 +117,4 @@ def batch_finished(batch_id, *, batch_url):
     text = "\n\n".join(lines + [link, footer]) + "\n"
     return queue(to=user.email, subject=subject, text=text, html=_html(lines + [footer], link, "Open the batch"),
                  kind=kind, company_id=batch.company_id, user_id=user.id,
-                 key=f"batch-{batch.id}-{batch.status}-{batch.attempts}")
+                 key=_key(batch))

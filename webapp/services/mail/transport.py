@@ -81,13 +81,18 @@ def _smtp_reason(exc):
     return code, " ".join(str(text).split())
 
 
+def tls_context():
+    """TLS that checks the server's certificate and name against the system's trusted ones."""
+    return ssl.create_default_context()
+
+
 def send_smtp(mime, message, settings):
     """Send MIME over SMTP to the row's one recipient."""
     parts = urlsplit(settings.url)
     host = parts.hostname
     implicit_tls = parts.scheme == "smtps"
     port = parts.port or (465 if implicit_tls else 587)
-    context = ssl.create_default_context()
+    context = tls_context()
     try:
         if implicit_tls:
             server = smtplib.SMTP_SSL(host, port, timeout=settings.timeout, context=context)
@@ -109,6 +114,9 @@ def send_smtp(mime, message, settings):
                                 to_addrs=[message.to_address])
     except DeliveryError:
         raise
+    except smtplib.SMTPNotSupportedError as exc:
+        raise DeliveryError(f"The mail server {host}:{port} does not take a user and password here "
+                            f"({exc}).", temporary=False) from exc
     except smtplib.SMTPAuthenticationError as exc:
         code, text = _smtp_reason(exc)
         raise DeliveryError(f"The mail server refused the sign-in ({code} {text}).", temporary=False) from exc
