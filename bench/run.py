@@ -16,6 +16,7 @@ import time
 import traceback
 
 from bench import floors
+from bench import money
 from bench import pages
 from bench import product
 from bench import store
@@ -63,7 +64,7 @@ OTHER_LIST_VARIANTS = [
     ("Batch page, 5,000 loads", "/reports/factoring/batches/{big}"),
     ("Batch page, 5,000 loads sorted by customer", "/reports/factoring/batches/{big}?sort=customer"),
 ]
-STEPS = ("pages", "lists", "batch", "worker", "reports", "http")
+STEPS = ("pages", "lists", "batch", "worker", "reports", "money", "http")
 
 
 def log(message):
@@ -499,6 +500,9 @@ def main(argv=None):
             bench.guarded("Peak memory reading a 10 MB workbook", lambda: workbooks.workbook_memory(bench))
             bench.guarded("Payment report of 5,000 rows", lambda: bench.report("payment"))
             bench.guarded("Remittance of 5,000 rows spanning 500 batches", bench.remittance)
+        if "money" in wanted:
+            money.money_pages(bench)
+            bench.guarded("XLSX export of the loads", lambda: money.xlsx_export(bench))
         if "http" in wanted:
             bench.guarded("HTTP throughput", bench.throughput)
     finally:
