@@ -257,3 +257,19 @@ def test_no_password_in_clear_to_a_server_without_starttls(in_app, app, smtp_ser
     assert row.status == MAIL_FAILED and "does not offer STARTTLS" in row.error
     assert row.next_attempt_at is None
     assert smtp_server.messages == []
+
+
+def test_a_one_time_link_leaves_the_record_once_sent(in_app, smtp_server):
+    message = _queue(kind="account.reset", text="Reset it: https://desk.test/reset/SECRET-TOKEN")
+    jobs.send_mail(message.id)
+    row = MailMessage.get_by_id(message.id)
+    assert row.status == MAIL_SENT and "SECRET-TOKEN" not in row.text_body + row.html_body
+    [received] = smtp_server.messages
+    assert "SECRET-TOKEN" in received.get_body(("plain",)).get_content()
+
+
+def test_a_failed_one_time_link_keeps_its_text_for_the_retry(in_app, app, smtp_server):
+    use_mail_url(app, f"smtp://127.0.0.1:{closed_port()}")
+    message = _queue(kind="account.invite", text="Join: https://desk.test/invite/SECRET-TOKEN")
+    jobs.send_mail(message.id)
+    assert "SECRET-TOKEN" in MailMessage.get_by_id(message.id).text_body

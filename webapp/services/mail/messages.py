@@ -39,6 +39,16 @@ _REMOTE_RE = re.compile(r"""(?:\b(?:src|background|srcset|poster|data)\s*=\s*["'
                         r"""|url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//|@import)""", re.IGNORECASE)
 
 
+# Messages that carry a secret (an invitation or password-reset link): once the server took
+# one, its text is removed from the record, so that the table alone opens no account.
+SECRET_KINDS = ("account.",)
+REMOVED_TEXT = "(This message held a one-time link; its text was removed once it was sent.)"
+
+
+def _carries_secret(kind):
+    return any(kind.startswith(prefix) for prefix in SECRET_KINDS)
+
+
 def backoff(attempts):
     """Seconds to wait after ATTEMPTS failed tries."""
     return BACKOFF_SECONDS[min(max(attempts, 1), len(BACKOFF_SECONDS)) - 1]
@@ -157,8 +167,10 @@ def deliver(message_id, *, outbox_dir, now=None, force=False):
         (MailMessage.update(status=MAIL_FAILED, error=str(exc)[:2000], claimed_at=None, next_attempt_at=next_at)
          .where(MailMessage.id == message_id).execute())
         return Outcome(MAIL_FAILED, str(exc), retry_in)
-    (MailMessage.update(status=MAIL_SENT, error="", claimed_at=None, next_attempt_at=None, sent_at=utcnow())
-     .where(MailMessage.id == message_id).execute())
+    done = dict(status=MAIL_SENT, error="", claimed_at=None, next_attempt_at=None, sent_at=utcnow())
+    if _carries_secret(message.kind):
+        done.update(text_body=REMOVED_TEXT, html_body="")
+    MailMessage.update(**done).where(MailMessage.id == message_id).execute()
     return Outcome(MAIL_SENT)
 
 
