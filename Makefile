@@ -1,4 +1,6 @@
 # Factor Desk: the two commands a newcomer needs are `make run` and `make test`.
+# `make run` installs only what running needs (requirements.txt); `make test` adds the test
+# stack (requirements-dev.txt); `make dev` serves with the reloader and the debugger on.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,17 +8,30 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint venv db demo worker prod bench clean
+.PHONY: run dev test lint venv venv-dev check-python db demo worker prod bench clean
+
+# Before anything is installed: Python 3.11+ with its venv module, said plainly if not.
+check-python:
+	@$(PY) scripts/check_python.py
 
 $(BIN)/activate:
+	@$(PY) scripts/check_python.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# What running needs, and no more.
+$(VENV)/.installed-run: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed
+# The test stack on top of it (pytest, Playwright, the linters...).
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+venv: check-python $(VENV)/.installed-run
+
+venv-dev: check-python $(VENV)/.installed-dev
 
 instance/secret_key:
 	mkdir -p instance
@@ -33,14 +48,19 @@ demo: db
 run: demo
 	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT)
 
+# The same, for editing the code: Flask's reloader and debugger on (127.0.0.1 only), the
+# worker restarted with the web app when a file changes.
+dev: demo
+	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT) --debug
+
 # The import contracts (.importlinter: layers, no Flask in services, no cycles) and ruff
 # (ruff.toml: pyflakes and the import order).
-lint: venv
+lint: venv-dev
 	$(BIN)/lint-imports --no-logo && $(BIN)/ruff check .
 
 # Lint first, then the tests. pytest exit code 5 means "no test collected": a failure
 # here too, said plainly.
-test: venv
+test: venv-dev
 	$(BIN)/lint-imports --no-logo && $(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q -rfEs tests $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; exit $$rc
@@ -55,7 +75,7 @@ prod: venv
 worker: venv
 	$(FLASK) worker
 
-bench: venv
+bench: venv-dev
 	$(BIN)/python -m bench
 
 clean:

@@ -11,13 +11,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="5000")
+    parser.add_argument("--debug", action="store_true",
+                        help="reload on every change and show the debugger (for editing the code)")
     args = parser.parse_args()
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     env = dict(os.environ)
+    serve = ["run", "--host", args.host, "--port", str(args.port)]
+    if args.debug:
+        # The web app reloads itself on every change and shows the debugger (bound to HOST,
+        # 127.0.0.1 unless told otherwise). The worker is not reloaded: restart `make dev`
+        # after changing a job's code.
+        env["FLASK_DEBUG"] = "1"
+        serve = ["--debug"] + serve + ["--reload"]
+    else:
+        serve += ["--no-reload"]
     worker = subprocess.Popen(flask + ["worker"], env=env)
-    web = subprocess.Popen(flask + ["run", "--host", args.host, "--port", str(args.port), "--no-reload"],
-                           env=env)
-    print(f"Factor Desk: http://{args.host}:{args.port}  (worker pid {worker.pid}); Ctrl-C stops both.")
+    web = subprocess.Popen(flask + serve, env=env)
+    mode = " in debug mode (reloads on every change)" if args.debug else ""
+    print(f"Factor Desk: http://{args.host}:{args.port}{mode} (worker pid {worker.pid}); Ctrl-C stops both.")
     try:
         while web.poll() is None and worker.poll() is None:
             try:
