@@ -108,11 +108,20 @@ class Facts:
 def bulk_insert(model, fields, rows, chunk=5_000):
     """Insert ROWS (tuples in the order of FIELDS) in chunks on the open connection."""
     meta = model._meta
-    columns = ", ".join(f'"{meta.fields[f].column_name}"' for f in fields)
-    table = meta.table_name
     rows = list(rows)
     if not rows:
         return 0
+    # Every NOT NULL column the rows leave out gets the model's plain default (a column a later
+    # feature adds must not break the dataset).
+    extra = [name for name, f in meta.fields.items()
+             if name not in fields and not f.null and not f.primary_key and f.default is not None]
+    if extra:
+        fields = list(fields) + extra
+        defaults = [meta.fields[name].default for name in extra]
+        tail = tuple(meta.fields[name].db_value(d() if callable(d) else d) for name, d in zip(extra, defaults))
+        rows = [tuple(row) + tail for row in rows]
+    columns = ", ".join(f'"{meta.fields[f].column_name}"' for f in fields)
+    table = meta.table_name
     from webapp.database import is_postgres
     cursor = db.cursor()
     if is_postgres():
