@@ -7,17 +7,29 @@ from webapp.models import ROLE_ADMIN
 from webapp.models import ROLE_PARTNER_ADMIN
 from webapp.models import ROLE_SUPPORT
 from webapp.models import ROLE_USER
+from webapp.models import AccountToken
 from webapp.models import AuditLog
+from webapp.models import MailMessage
 from webapp.models import User
 from webapp.services import users
+from webapp.services.auth import NO_PASSWORD
+from webapp.services.auth import check_password
 from webapp.services.validation import Invalid
 
 
 def _new(**over):
-    data = {"email": "new.person@demo.test", "name": "New Person", "role": ROLE_USER,
-            "billing": "", "password": "a-good-password"}
+    data = {"email": "new.person@demo.test", "name": "New Person", "role": ROLE_USER, "billing": ""}
     data.update(over)
     return data
+
+
+def _link(token):
+    return f"http://desk.test/invitation/{token}"
+
+
+def _create(actor, company, data):
+    """users.create_company_user with the invitation page's address."""
+    return users.create_company_user(actor, company, data, link_for=_link)
 
 
 def test_roles_each_manager_may_give(world, dbconn):
@@ -31,27 +43,27 @@ def test_roles_each_manager_may_give(world, dbconn):
 @pytest.mark.parametrize("role", [ROLE_SUPPORT, ROLE_PARTNER_ADMIN])
 def test_admin_cannot_create_support_or_partner_admin(world, dbconn, role):
     with pytest.raises(Invalid) as info:
-        users.create_company_user(world.user("admin"), world.company, _new(role=role))
+        _create(world.user("admin"), world.company, _new(role=role))
     assert list(info.value.errors) == ["role"]
     assert not User.select().where(User.email == "new.person@demo.test").exists()
 
 
 def test_partner_admin_cannot_create_support_but_can_create_partner_admin(world, dbconn):
     with pytest.raises(Invalid):
-        users.create_company_user(world.user("partner"), world.company, _new(role=ROLE_SUPPORT))
-    created = users.create_company_user(world.user("partner"), world.company, _new(role=ROLE_PARTNER_ADMIN))
+        _create(world.user("partner"), world.company, _new(role=ROLE_SUPPORT))
+    created = _create(world.user("partner"), world.company, _new(role=ROLE_PARTNER_ADMIN))
     assert created.company_id is None
     assert created.partner_id == world.partner_org.id
 
 
 def test_support_can_create_support(world, dbconn):
-    created = users.create_company_user(world.user("support"), world.company, _new(role=ROLE_SUPPORT))
+    created = _create(world.user("support"), world.company, _new(role=ROLE_SUPPORT))
     assert (created.role, created.company_id, created.partner_id) == (ROLE_SUPPORT, None, None)
 
 
 def test_partner_admin_cannot_manage_a_company_outside_the_partner(world, dbconn):
     with pytest.raises(users.UserForbidden):
-        users.create_company_user(world.user("partner"), world.other_company, _new())
+        _create(world.user("partner"), world.other_company, _new())
     with pytest.raises(users.UserForbidden):
         users.set_active(world.user("partner"), world.other_company, world.user("other"), False)
 
@@ -64,30 +76,39 @@ def test_admin_cannot_manage_another_company(world, dbconn):
 
 def test_partner_admin_for_a_company_without_partner_is_refused(world, dbconn):
     with pytest.raises(Invalid) as info:
-        users.create_company_user(world.user("support"), world.other_company, _new(role=ROLE_PARTNER_ADMIN))
+        _create(world.user("support"), world.other_company, _new(role=ROLE_PARTNER_ADMIN))
     assert "not managed by a partner" in str(info.value)
 
 
-def test_create_company_user_is_audited_with_the_company(world, dbconn):
-    created = users.create_company_user(world.user("admin"), world.company, _new(billing="on"))
+def test_create_company_user_is_audited_with_the_company_and_invited(world, dbconn):
+    created = _create(world.user("admin"), world.company, _new(billing="on"))
     assert created.company_id == world.company.id and created.billing
-    assert created.password_hash != "a-good-password"
-    log = AuditLog.get((AuditLog.object_type == "user") & (AuditLog.object_id == created.id))
-    assert log.action == "user.create" and log.company_id == world.company.id
-    assert json.loads(log.after) == {"role": ROLE_USER, "billing": True, "active": True}
+    # No password until they choose one through the invitation: none signs them in.
+    assert created.password_hash == NO_PASSWORD and created.password_set_at is None
+    assert not check_password(User.get_by_id(created.id), "")
+    message = created.invitation
+    assert (message.to_address, message.kind) == ("new.person@demo.test", "account.invite")
+    assert "http://desk.test/invitation/" in message.text_body and "72 hours" in message.text_body
+    assert AccountToken.get(AccountToken.user == created.id).kind == "invite"
+    logs = {log.action: log for log in AuditLog.select().where(
+        (AuditLog.object_type == "user") & (AuditLog.object_id == created.id))}
+    assert set(logs) == {"user.create", "user.invite"}
+    assert {log.company_id for log in logs.values()} == {world.company.id}
+    assert json.loads(logs["user.create"].after) == {"role": ROLE_USER, "billing": True, "active": True}
 
 
 @pytest.mark.parametrize("over, field, message", [
     ({"email": "not-an-email"}, "email", "valid email address"),
     ({"email": "ADMIN@demo.test"}, "email", "A user with the email admin@demo.test already exists."),
     ({"name": "  "}, "name", "Enter the person's name."),
-    ({"password": "short"}, "password", "at least 8 characters"),
     ({"role": "wizard"}, "role", "Choose a role you may give"),
 ])
 def test_create_refuses_bad_input(world, dbconn, over, field, message):
     with pytest.raises(Invalid) as info:
-        users.create_company_user(world.user("admin"), world.company, _new(**over))
+        _create(world.user("admin"), world.company, _new(**over))
     assert list(info.value.errors) == [field] and message in str(info.value)
+    assert not User.select().where(User.email == "new.person@demo.test").exists()
+    assert not AccountToken.select().exists() and not MailMessage.select().exists()
 
 
 def test_visible_users_are_the_companys_plus_its_partner_admins(world, dbconn):

@@ -24,6 +24,9 @@ PAGES = [
     ("admin", "/management/company-profile/"),
     ("admin", "/users/"),
     ("admin", "/users/new"),
+    ("billing", "/account/"),
+    ("billing", "/account/two-factor"),
+    ("support", "/account/"),
 ]
 
 

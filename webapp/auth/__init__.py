@@ -8,10 +8,15 @@ from flask import redirect
 from flask import request
 from flask import session
 from flask import url_for
+from flask_login import current_user
 
 from webapp.extensions import htmx
 from webapp.extensions import login_manager
+from webapp.services import two_factor
 from webapp.services.auth import load_user
+
+# What a user who must enrol in two-factor sign-in may still reach (the rest sends them there).
+ENROLMENT_ALLOWS = {"account.two_factor_enrol", "account.index", "auth.switch_company", "static"}
 
 
 def init_app(app):
@@ -24,6 +29,21 @@ def init_app(app):
     config["REMEMBER_COOKIE_DURATION"] = lifetime
     login_manager.user_loader(_load_user)
     login_manager.session_protection = "strong"
+
+    @app.before_request
+    def _two_factor_enrolment():
+        """Where two-factor sign-in is required and not yet set up, enrolment comes first."""
+        endpoint = request.endpoint or ""
+        view = app.view_functions.get(endpoint)
+        if (view is None or getattr(view, "access", None) == "public" or endpoint in ENROLMENT_ALLOWS
+                or not current_user.is_authenticated or not two_factor.must_enrol(current_user)):
+            return None
+        target = url_for("account.two_factor_enrol", next=_return_to())
+        if htmx:
+            response = app.response_class("", status=403)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -38,6 +38,8 @@ from webapp.services.sql import write_transaction
 # Checked against when the email is unknown, so both paths cost the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
+# The password_hash of an invited user who has not chosen a password yet: matches nothing.
+NO_PASSWORD = "!invited"
 # The address limit is this many times the per-email limit.
 ADDRESS_FACTOR = 4
 # PostgreSQL advisory lock namespaces (the first key of pg_advisory_xact_lock(int, int)).
@@ -124,6 +126,29 @@ def _reserve(email, ip, max_failures, window_seconds):
         return LoginAttempt.create(email=email, ip=ip, success=False, created_at=now), None
 
 
+def reserve_attempt(key, ip, *, max_failures, window_seconds):
+    """Count one attempt of KEY from IP under the sign-in limit (the second factor's codes
+    use it with key "code:<email>"); returns the attempt's row, written as a failure until
+    succeeded() turns it. Raises TooManyAttempts as a sign-in does."""
+    attempt, wait = _reserve(key[:254], (ip or "")[:255], max_failures, window_seconds)
+    if attempt is None:
+        raise TooManyAttempts(wait)
+    return attempt
+
+
+def succeeded(attempt):
+    """The attempt of reserve_attempt() was right after all."""
+    LoginAttempt.update(success=True).where(LoginAttempt.id == attempt.id).execute()
+
+
+def check_password(user, password):
+    """True when PASSWORD is USER's (an invited user who has not chosen one matches nothing);
+    costs the same time either way."""
+    usable = user is not None and user.password_hash != NO_PASSWORD
+    ok = check_password_hash(user.password_hash if usable else _DUMMY_HASH, password or "")
+    return ok and usable
+
+
 def authenticate(email, password, ip, *, max_failures, window_seconds):
     """The active user for these credentials, or None; every attempt is recorded.
 
@@ -136,12 +161,21 @@ def authenticate(email, password, ip, *, max_failures, window_seconds):
     if attempt is None:
         raise TooManyAttempts(wait)
     user = User.get_or_none(User.email == email)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
-    if not (ok and user is not None and user.active):
+    if not (check_password(user, password) and user.active):
         return None
-    LoginAttempt.update(success=True).where(LoginAttempt.id == attempt.id).execute()
+    succeeded(attempt)
     User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
     return user
+
+
+def active_user(user_id, session_version):
+    """The active user USER_ID while still at SESSION_VERSION (a sign-in half done), else None."""
+    try:
+        user_id, session_version = int(user_id), int(session_version)
+    except (TypeError, ValueError):
+        return None
+    return User.get_or_none((User.id == user_id) & (User.session_version == session_version)
+                            & (User.active == True))  # noqa: E712
 
 
 # --- sessions ------------------------------------------------------------------------
@@ -208,3 +242,34 @@ def load_user(user_id, *, lifetime_hours, idle_minutes):
     user = row.user
     user.session_token = token
     return user
+
+
+def recent_sessions(user, limit=10):
+    """USER's latest sign-ins, newest first: UserSession rows (time, address, browser)."""
+    return list(UserSession.select().where(UserSession.user == user.id)
+                .order_by(UserSession.created_at.desc()).limit(limit))
+
+
+def session_is_open(row, now, *, lifetime_hours, idle_minutes):
+    """Whether the session ROW would still let its browser in at NOW."""
+    return (row.ended_at is None and row.expires_at > now
+            and row.created_at > now - datetime.timedelta(hours=lifetime_hours)
+            and row.last_seen_at > now - datetime.timedelta(minutes=idle_minutes))
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"))
+_SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def describe_browser(user_agent):
+    """A user agent in a person's words: "Firefox on Windows"; "Unknown browser" if none."""
+    agent = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in agent), None)
+    if "HeadlessChrome/" in agent:
+        browser = "Headless Chrome"
+    system = next((name for mark, name in _SYSTEMS if mark in agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or ("Unknown browser" if not agent else agent[:60])

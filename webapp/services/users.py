@@ -1,4 +1,5 @@
-"""People: create users, change role and Billing, deactivate; every change audited."""
+"""People: create users (invited to choose their password), change role and Billing, deactivate,
+send a reset link, reset a lost second factor; every change audited."""
 import re
 
 from peewee import IntegrityError
@@ -9,9 +10,15 @@ from webapp.models import ROLE_PARTNER_ADMIN
 from webapp.models import ROLE_SUPPORT
 from webapp.models import ROLE_USER
 from webapp.models import ROLES
+from webapp.models import Company
 from webapp.models import User
 from webapp.models import db
+from webapp.models import utcnow
+from webapp.services import account_links
 from webapp.services import audit
+from webapp.services import passwords
+from webapp.services import two_factor
+from webapp.services.auth import NO_PASSWORD
 from webapp.services.auth import end_sessions
 from webapp.services.auth import hash_password
 from webapp.services.validation import FORM
@@ -33,9 +40,11 @@ def _snapshot(user):
     return {"role": user.role, "billing": bool(user.billing), "active": bool(user.active)}
 
 
-def create_user(*, actor, email, name, role, company, partner, billing, password,
+def create_user(*, actor, email, name, role, company, partner, billing, password=None,
                 audit_company=None):
-    """Create a user after checking email, role and tenancy; audited."""
+    """Create a user after checking email, role and tenancy; audited. With PASSWORD (the
+    command line) it must meet the rules (services/passwords.py); without, the user has none
+    until they accept their invitation."""
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise _refused("Enter a valid email address.", "email")
@@ -49,10 +58,10 @@ def create_user(*, actor, email, name, role, company, partner, billing, password
         company = None
     elif company is None:
         raise _refused("An Admin or User needs a company.")
-    if not password or len(password) < 8:
-        raise _refused("The password needs at least 8 characters.", "password")
-    if len(password) > 1024:
-        raise _refused("The password is too long: at most 1,024 characters.", "password")
+    if password is not None:
+        problem = passwords.problem(password, email)
+        if problem:
+            raise _refused(problem, "password")
     taken = _refused(f"A user with the email {email} already exists.", "email")
     try:
         with db.atomic():
@@ -61,7 +70,8 @@ def create_user(*, actor, email, name, role, company, partner, billing, password
                 raise taken if _visible_to(holder, company or audit_company) else _elsewhere(email)
             user = User.create(email=email, name=(name or "").strip()[:200], role=role,
                                company=company, partner=partner, billing=bool(billing),
-                               password_hash=hash_password(password))
+                               password_hash=hash_password(password) if password is not None else NO_PASSWORD,
+                               password_set_at=utcnow() if password is not None else None)
             audit.record("user.create", "user", user.id, actor=actor,
                          company=company or audit_company, after=_snapshot(user))
     except IntegrityError:
@@ -121,7 +131,10 @@ def visible_users(actor, company):
 def users_page(actor, company):
     """The Users page: the users ACTOR sees in COMPANY, and the ids of those they may change."""
     rows = list(visible_users(actor, company))
-    return {"users": rows, "changeable": {u.id for u in rows if may_change(actor, u)}}
+    return {"users": rows, "changeable": {u.id for u in rows if may_change(actor, u)},
+            "require_two_factor": bool(company.require_two_factor),
+            "invited": {u.id for u in rows if u.password_hash == NO_PASSWORD},
+            "two_factor": {u.id for u in rows if u.two_factor_enabled_at is not None}}
 
 
 def get_visible_user(actor, company, user_id):
@@ -153,8 +166,10 @@ def _check_manager(actor, company):
         raise UserForbidden("You cannot manage the users of this company.")
 
 
-def create_company_user(actor, company, data):
-    """Create a user from the Users page of COMPANY, within what ACTOR may give; audited."""
+def create_company_user(actor, company, data, *, link_for):
+    """Create a user from the Users page of COMPANY, within what ACTOR may give, and invite them
+    to choose their password (LINK_FOR(token): the invitation page's full address); audited.
+    The user, with .invitation the queued email (send it after the commit)."""
     _check_manager(actor, company)
     role = (data.get("role") or "").strip()
     if role not in assignable_roles(actor):
@@ -166,10 +181,40 @@ def create_company_user(actor, company, data):
     if len(name) > 200:
         raise _refused("The name is too long: at most 200 characters.", "name")
     user_company, partner = _placement(role, company)
-    return create_user(actor=actor, email=data.get("email"), name=name, role=role,
-                       company=user_company, partner=partner,
-                       billing=_truthy(data.get("billing")), password=data.get("password"),
-                       audit_company=company)
+    with db.atomic():
+        user = create_user(actor=actor, email=data.get("email"), name=name, role=role,
+                           company=user_company, partner=partner,
+                           billing=_truthy(data.get("billing")), audit_company=company)
+        user.invitation = account_links.invite(user, actor=actor, link_for=link_for, company=company)
+    return user
+
+
+def _check_target(actor, company, target):
+    _check_manager(actor, company)
+    if not may_change(actor, target):
+        raise UserForbidden(f"You cannot change a {target.role_label} user.")
+
+
+def resend_invitation(actor, company, target, *, link_for):
+    """Send TARGET's invitation again (the older link stops working); the queued email."""
+    _check_target(actor, company, target)
+    return account_links.invite(target, actor=actor, link_for=link_for, company=company)
+
+
+def send_reset_link(actor, company, target, *, link_for):
+    """Send TARGET a password reset link (30 minutes, once); the queued email."""
+    _check_target(actor, company, target)
+    return account_links.send_reset(target, actor=actor, link_for=link_for, company=company)
+
+
+def reset_two_factor(actor, company, target):
+    """Take away TARGET's second factor (a lost phone); they enrol again; audited."""
+    _check_target(actor, company, target)
+    if target.id == actor.id:
+        raise _refused("You cannot reset your own two-factor sign-in here: use a recovery code, "
+                       "or ask another manager.")
+    two_factor.reset(target, actor=actor, company=company)
+    return User.get_by_id(target.id)
 
 
 def _truthy(value):
@@ -241,3 +286,20 @@ def set_active(actor, company, target, active):
         audit.record("user.activate" if active else "user.deactivate", "user", target.id,
                      actor=actor, company=company, before=before, after=dict(before, active=bool(active)))
     return User.get_by_id(target.id)
+
+
+def set_two_factor_required(actor, company, required):
+    """A manager of COMPANY makes two-factor sign-in required for all its users (each is sent
+    to set it up at their next request), or optional again; audited as a company setting."""
+    _check_manager(actor, company)
+    required = bool(required)
+    if required and not two_factor.is_enrolled(actor):
+        raise _refused("Set up your own two-factor sign-in first (on My account): you are one of the users "
+                       "it will be required of.")
+    with db.atomic():
+        changed = (Company.update(require_two_factor=required)
+                   .where((Company.id == company.id) & (Company.require_two_factor == (not required))).execute())
+        if changed:
+            audit.record(audit.COMPANY_UPDATE, "company", company.id, actor=actor, company=company,
+                         before={"require_two_factor": not required}, after={"require_two_factor": required})
+    return Company.get_by_id(company.id)

@@ -1,13 +1,15 @@
 """The Users pages (webapp/users): the list, the forms, deactivation, managers only, tenant-scoped."""
+import re
+
 import pytest
 
 from webapp.models import ROLE_USER
 from webapp.models import AuditLog
+from webapp.services.auth import check_password
 
 
 def _new(**over):
-    data = {"email": "new.person@demo.test", "name": "New Person", "role": ROLE_USER,
-            "billing": "", "password": "a-good-password"}
+    data = {"email": "new.person@demo.test", "name": "New Person", "role": ROLE_USER, "billing": ""}
     data.update(over)
     return data
 
@@ -46,16 +48,22 @@ def test_users_of_another_company_are_404(client, auth, world, dbconn, method, p
     assert world.user("dispatch").active and world.user("dispatch").name == "Dana Dispatch"
 
 
-def test_admin_creates_a_user_through_the_form(client, auth, world, dbconn):
+def test_admin_creates_a_user_who_is_emailed_an_invitation(app, client, auth, world, dbconn, smtp_server):
     auth.login("admin")
     form = client.get("/users/new").get_data(as_text=True)
     assert '<option value="support"' not in form and '<option value="partner_admin"' not in form
-    assert '<label for="f-password">Initial password' in form
-    response = client.post("/users/new", data=_new(billing="1"))
+    assert 'type="password"' not in form and "invitation to choose their own password" in form
+    response = client.post("/users/new", data=_new(billing="1", password="typed-by-the-admin"))
     assert response.status_code == 303
     created = world.user("new.person@demo.test")
     assert created.billing and created.company_id == world.company.id
-    assert "User new.person@demo.test created." in client.get("/users/").get_data(as_text=True)
+    assert not check_password(created, "typed-by-the-admin")  # the admin never sets it
+    page = client.get("/users/").get_data(as_text=True)
+    assert "User new.person@demo.test created. We emailed them an invitation" in page
+    assert 'aria-label="Send invitation again to new.person@demo.test"' in page
+    [message] = smtp_server.messages
+    assert message["To"] == "new.person@demo.test"
+    assert re.search(r"http://localhost/invitation/[\w-]{43}\b", message.get_body(("plain",)).get_content())
 
 
 def test_bad_create_shows_the_message_at_the_field(client, auth, world, dbconn):
@@ -133,3 +141,83 @@ def test_support_switched_to_other_carrier_manages_its_users(client, auth, world
     html = client.get("/users/").get_data(as_text=True)
     assert "other@demo.test" in html and "dispatch@demo.test" not in html
     assert client.get(f"/users/{world.user('dispatch').id}/edit").status_code == 404
+
+
+def test_admin_sends_a_reset_link_and_it_is_audited(client, auth, world, dbconn, smtp_server):
+    auth.login("admin")
+    target = world.user("dispatch")
+    html = client.get("/users/").get_data(as_text=True)
+    assert 'aria-label="Send reset link to dispatch@demo.test"' in html
+    response = client.post(f"/users/{target.id}/reset-link", follow_redirects=True)
+    assert "We emailed dispatch@demo.test a link to reset their password" in response.get_data(as_text=True)
+    [message] = smtp_server.messages
+    assert message["To"] == "dispatch@demo.test" and "/reset-password/" in message.get_body(("plain",)).get_content()
+    assert AuditLog.get(AuditLog.action == "user.reset_link").object_id == target.id
+
+
+def test_admin_cannot_send_a_reset_link_to_a_partner_admin(client, auth, world, dbconn, smtp_server):
+    auth.login("admin")
+    assert client.post(f"/users/{world.user('partner').id}/reset-link").status_code == 403
+    assert smtp_server.messages == []
+
+
+def test_admin_resends_an_invitation(client, auth, world, dbconn, smtp_server):
+    auth.login("admin")
+    client.post("/users/new", data=_new())
+    created = world.user("new.person@demo.test")
+    assert client.post(f"/users/{created.id}/reset-link", follow_redirects=True).status_code == 200
+    assert len(smtp_server.messages) == 1  # no reset for someone who never chose a password
+    response = client.post(f"/users/{created.id}/invite", follow_redirects=True)
+    assert "We emailed new.person@demo.test a new invitation" in response.get_data(as_text=True)
+    assert [m["Subject"] for m in smtp_server.messages] == ["You are invited to Factor Desk"] * 2
+
+
+def test_partner_admin_resets_a_lost_second_factor_audited(client, auth, world, dbconn):
+    from webapp.models import User
+    User.update(two_factor_enabled_at=User.created_at, two_factor_secret="JBSWY3DPEHPK3PXP").where(
+        User.email == "dispatch@demo.test").execute()
+    auth.login("partner")
+    html = client.get("/users/").get_data(as_text=True)
+    assert 'aria-label="Reset two-factor sign-in of dispatch@demo.test"' in html
+    response = client.post(f"/users/{world.user('dispatch').id}/reset-two-factor", follow_redirects=True)
+    assert "Two-factor sign-in of dispatch@demo.test is reset" in response.get_data(as_text=True)
+    assert world.user("dispatch").two_factor_enabled_at is None
+    log = AuditLog.get(AuditLog.action == "user.two_factor_reset")
+    assert log.actor_id == world.user("partner").id and log.company_id == world.company.id
+
+
+def test_resetting_a_second_factor_that_is_not_there_says_so(client, auth, world, dbconn):
+    auth.login("admin")
+    response = client.post(f"/users/{world.user('dispatch').id}/reset-two-factor", follow_redirects=True)
+    assert "Dana Dispatch has no two-factor sign-in to reset." in response.get_data(as_text=True)
+    assert not AuditLog.select().where(AuditLog.action == "user.two_factor_reset").exists()
+
+
+def test_admin_requires_two_factor_for_the_whole_company_audited(app, client, auth, world, dbconn):
+    from webapp.models import Company
+    dispatch = app.test_client()
+    dispatch.post("/login", data={"email": "dispatch@demo.test", "password": "demo-password"})
+    assert dispatch.get("/loads/").status_code == 200
+    auth.login("admin")
+    refused = client.post("/users/two-factor-setting", data={"require_two_factor": "1"}, follow_redirects=True)
+    assert "Set up your own two-factor sign-in first" in refused.get_data(as_text=True)
+    assert not Company.get_by_id(world.company.id).require_two_factor
+    from webapp.models import User
+    User.update(two_factor_enabled_at=User.created_at, two_factor_secret="JBSWY3DPEHPK3PXP").where(
+        User.email == "admin@demo.test").execute()
+    response = client.post("/users/two-factor-setting", data={"require_two_factor": "1"}, follow_redirects=True)
+    assert "Two-factor sign-in is now required for every user of Demo Trucking." in response.get_data(as_text=True)
+    assert Company.get_by_id(world.company.id).require_two_factor
+    log = AuditLog.get(AuditLog.action == "company.update")
+    assert log.after == '{"require_two_factor": true}' and log.actor_id == world.user("admin").id
+    assert dispatch.get("/loads/").headers["Location"].startswith("/account/two-factor")
+    assert not Company.get_by_id(world.other_company.id).require_two_factor
+    client.post("/users/two-factor-setting", data={"require_two_factor": ""})
+    assert dispatch.get("/loads/").status_code == 200
+
+
+def test_only_managers_change_the_two_factor_setting(client, auth, world, dbconn):
+    from webapp.models import Company
+    auth.login("dispatch")
+    assert client.post("/users/two-factor-setting", data={"require_two_factor": "1"}).status_code == 403
+    assert not Company.get_by_id(world.company.id).require_two_factor
