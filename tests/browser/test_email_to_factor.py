@@ -2,12 +2,12 @@
 address and cover message, the send through the real queue worker to a real SMTP server on
 127.0.0.1 (the attachment byte for byte the Download), the send listed as delivered, and a
 second send that asks first; axe-core finds no violation on the pages on the way."""
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import sign_in
 from tests.helpers import World
 from tests.helpers import in_db
@@ -15,29 +15,6 @@ from tests.mail_server import SmtpServer
 from tests.mail_server import use_mail_url
 from webapp.models import Batch
 from webapp.services import batches
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# axe-core, wherever the browser tests keep it (AXE_PATH overrides).
-AXE_CANDIDATES = [os.environ.get("AXE_PATH", ""),
-                  os.path.join(ROOT, "tests", "browser", "vendor", "axe.min.js"),
-                  os.path.join(ROOT, "node_modules", "axe-core", "axe.min.js")]
-
-
-def _axe_source():
-    for path in AXE_CANDIDATES:
-        if path and os.path.exists(path):
-            with open(path, encoding="utf-8") as fh:
-                return fh.read()
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"axe-core not found (looked in {AXE_CANDIDATES})")
-    pytest.skip("axe-core is not available (set AXE_PATH)")
-
-
-def expect_no_axe_violations(page, source):
-    page.evaluate(source + "\n;0")  # through the DevTools protocol: the page's CSP does not apply
-    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                           ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
-    assert result == [], result
 
 
 @pytest.fixture
@@ -61,7 +38,6 @@ def ready_batch(live_server):
 
 
 def test_billing_emails_the_batch_to_capital_depot(page, live_server, smtp, ready_batch):
-    axe = _axe_source()
     sign_in(page, "billing@demo.test")
     page.goto(f"/reports/factoring/batches/{ready_batch.id}")
     expect(page.get_by_text("Not emailed from here yet")).to_be_visible()
@@ -72,7 +48,7 @@ def test_billing_emails_the_batch_to_capital_depot(page, live_server, smtp, read
     expect(page.get_by_label("To")).to_have_value("batches@capitaldepot.example")
     expect(page.get_by_label("Subject")).to_have_value(re.compile(rf"^Batch #{ready_batch.number} of Demo Freight LLC"))
     expect(page.get_by_label("Cover message")).to_have_value(re.compile("Hello Capital Depot,"))
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the Email to Capital Depot form")
     page.screenshot(path="/tmp/email-to-factor-form.png", full_page=True)
 
     page.get_by_label("Subject").fill(f"Demo Freight LLC batch #{ready_batch.number}")
@@ -84,7 +60,7 @@ def test_billing_emails_the_batch_to_capital_depot(page, live_server, smtp, read
     expect(sends).to_contain_text("batches@capitaldepot.example")
     expect(sends).to_contain_text("Blair Billing")
     expect(page.get_by_test_id("batch-sent")).to_contain_text("by Blair Billing")  # the page reloaded: Sent
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the batch page with its send delivered")
     page.screenshot(path="/tmp/email-to-factor-sent.png", full_page=True)
 
     [received] = smtp.messages
@@ -96,9 +72,34 @@ def test_billing_emails_the_batch_to_capital_depot(page, live_server, smtp, read
     expect(page.get_by_text("This batch was emailed before")).to_be_visible()
     page.get_by_role("button", name="Send again to Capital Depot").click()
     expect(page.get_by_text(re.compile("already emailed"))).to_be_visible()
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the form asking before sending again")
     page.get_by_label("Send it again").check()
     page.get_by_role("button", name="Send again to Capital Depot").click()
     expect(page.locator("#batch-sends").get_by_test_id("send-status")).to_have_text(["Delivered", "Delivered"],
                                                                                    timeout=30_000)
     assert len(smtp.messages) == 2
+
+
+def test_support_reads_the_mail_log(page, live_server, smtp, ready_batch):
+    from tests.helpers import recovery_codes
+    sign_in(page, "billing@demo.test")
+    page.goto(f"/reports/factoring/batches/{ready_batch.id}/email")
+    page.get_by_role("button", name="Send to Capital Depot").click()
+    expect(page.locator("#batch-sends").get_by_test_id("send-status")).to_have_text("Delivered", timeout=30_000)
+    page.context.clear_cookies()
+
+    page.goto("/login")
+    page.get_by_label("Email").fill("support@demo.test")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(recovery_codes("support")[0])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.get_by_text("Management", exact=True).click()
+    page.get_by_role("link", name="Mail log").click()
+    expect(page.get_by_role("heading", name="Mail log")).to_be_visible()
+    row = page.locator("tr", has_text="batches@capitaldepot.example")
+    expect(row).to_contain_text("Demo Trucking")
+    expect(row).to_contain_text("Sent")
+    assert_accessible(page, "the mail log")
+    page.screenshot(path="/tmp/mail-log.png", full_page=True)

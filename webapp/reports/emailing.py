@@ -53,8 +53,11 @@ def sends(batch_id):
         return redirect(url_for("reports.batch", batch_id=batch.id) + "#batch-sends", code=303)
     sends = factor_mail.sends(batch)
     response = make_response(render_template("reports/_partials/batch_sends.html", batch=batch, sends=sends))
-    if request.args.get("refresh") == "1" and not any(s.message.status == MAIL_QUEUED for s in sends):
-        response.headers["HX-Refresh"] = "true"  # delivered or failed: the whole page says so (Sent)
+    # The page was drawn before the batch counted as sent; now it does (a send was delivered):
+    # the whole page says so, once.
+    if request.args.get("refresh") == "1" and batch.sent_at and not any(s.message.status == MAIL_QUEUED
+                                                                         for s in sends):
+        response.headers["HX-Refresh"] = "true"
     return response
 
 

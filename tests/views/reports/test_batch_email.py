@@ -215,3 +215,17 @@ def test_the_email_pages_render_without_a_query(client, auth, ready, app):
             response = client.get(path, headers=headers)
         assert response.status_code == 200, path
         assert seen == [], (path, seen)
+
+
+def test_the_page_drawn_before_the_delivery_is_redrawn_once_it_counts_as_sent(client, auth, ready, app):
+    auth.login("billing")
+    page = client.get(f"/reports/factoring/batches/{ready.id}").get_data(as_text=True)
+    assert f'{_url(ready, "email/sends")}?refresh=1' in page  # not sent yet: ask to be told
+    before = client.get(_url(ready, "email/sends") + "?refresh=1", headers=HX)
+    assert "HX-Refresh" not in before.headers
+    assert _send(client, ready).status_code == 303
+    after = client.get(_url(ready, "email/sends") + "?refresh=1", headers=HX)
+    assert after.headers.get("HX-Refresh") == "true"
+    page = client.get(f"/reports/factoring/batches/{ready.id}").get_data(as_text=True)
+    assert "?refresh=1" not in page  # sent: nothing more to wait for
+    assert "HX-Refresh" not in client.get(_url(ready, "email/sends"), headers=HX).headers
