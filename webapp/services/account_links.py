@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import secrets
 
+from webapp.database import is_postgres
 from webapp.models import AccountToken
 from webapp.models import PasswordResetRequest
 from webapp.models import User
@@ -32,6 +33,9 @@ LIFETIMES = {INVITE: datetime.timedelta(hours=72), RESET: datetime.timedelta(min
 RESET_WINDOW = datetime.timedelta(hours=1)
 RESET_PER_EMAIL = 3
 RESET_PER_ADDRESS = 10
+# PostgreSQL advisory lock namespaces of the reset requests (services/auth.py has 7301, 7302).
+_EMAIL_LOCK = 7303
+_ADDRESS_LOCK = 7304
 
 
 def _row_id(token):
@@ -99,6 +103,9 @@ def request_reset(email, ip, *, link_for, now=None):
     email = (email or "").strip().lower()[:254]
     ip = (ip or "")[:255]
     with write_transaction():
+        if is_postgres():  # count and record as one step per email and per address
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_EMAIL_LOCK, email))
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ADDRESS_LOCK, ip))
         now = now or utcnow()
         since = now - RESET_WINDOW
         recent = PasswordResetRequest.select().where(PasswordResetRequest.created_at >= since)

@@ -168,3 +168,18 @@ def test_forgot_password_of_an_invited_user_sends_nothing(world, dbconn, links):
                               {"email": "new@demo.test", "name": "New", "role": "user"}, link_for=links)
     assert account_links.request_reset("new@demo.test", "10.0.0.1", link_for=links) is None
     assert MailMessage.select().where(MailMessage.kind == "account.reset").count() == 0
+
+
+def test_reset_requests_at_the_same_moment_count_once_each(world, dbconn, links):
+    from tests.helpers import at_once
+    from webapp.database import connection
+    db_before = MailMessage.select().count()
+    dbconn.close()  # each thread its own connection
+    results = at_once([lambda: account_links.request_reset("billing@demo.test", "10.0.0.1", link_for=links)
+                       for _ in range(12)], each=connection)
+    dbconn.connect(reuse_if_open=True)
+    sent = [r for r in results if isinstance(r, MailMessage)]
+    refused = [r for r in results if isinstance(r, TooManyAttempts)]
+    assert (len(sent), len(refused)) == (account_links.RESET_PER_EMAIL, 12 - account_links.RESET_PER_EMAIL), results
+    assert MailMessage.select().count() - db_before == account_links.RESET_PER_EMAIL
+    assert PasswordResetRequest.select().count() == account_links.RESET_PER_EMAIL
