@@ -37,7 +37,7 @@ def test_the_reserve_page_shows_balances_and_a_running_statement(client, auth, s
     html = client.get("/reports/reserve").get_data(as_text=True)
     assert format_money(balance) in html and "Reserve released" in html
     only = client.get("/reports/reserve?kind=reserve_released").get_data(as_text=True)
-    assert "1 row." in only
+    assert "1 row, amounting to" in only
     bad = client.get("/reports/reserve?date_from=31/31/2026")
     assert bad.status_code == 200 and "is not a date" in bad.get_data(as_text=True)
 
