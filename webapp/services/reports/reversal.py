@@ -28,6 +28,7 @@ from webapp.services import audit
 from webapp.services import ledger
 from webapp.services.reports.writing import SNAPSHOT_NAMES
 from webapp.services.reports.writing import load_states
+from webapp.services.reports.writing import named
 from webapp.services.sql import V
 from webapp.services.sql import bulk_insert
 from webapp.services.sql import bulk_update
@@ -65,9 +66,7 @@ def reverse(upload, actor, reason):
         if fresh.status != UPLOAD_APPLIED:
             raise ReversalRefused("This report was already reversed." if fresh.status == UPLOAD_REVERSED
                                   else "Only an applied report can be reversed.")
-        changes = {load_id: (json.loads(before), json.loads(after)) for load_id, before, after in
-                   ReportLoadChange.select(ReportLoadChange.load, ReportLoadChange.before, ReportLoadChange.after)
-                   .where(ReportLoadChange.upload == upload.id).tuples()}
+        changes = _changes(upload)
         _refuse_later_changes(fresh, changes)
         _put_back(fresh, changes, actor, reason)
         now = utcnow()
@@ -99,14 +98,19 @@ def refusal(upload):
     """Why UPLOAD cannot be reversed now (a sentence), or None; for the Details page."""
     if upload.status != UPLOAD_APPLIED:
         return None
-    changes = {load_id: (json.loads(before), json.loads(after)) for load_id, before, after in
-               ReportLoadChange.select(ReportLoadChange.load, ReportLoadChange.before, ReportLoadChange.after)
-               .where(ReportLoadChange.upload == upload.id).tuples()}
+    changes = _changes(upload)
     try:
         _refuse_later_changes(upload, changes)
     except ReversalRefused as exc:
         return exc.message
     return None
+
+
+def _changes(upload):
+    """{load id: (before, after)} that UPLOAD's apply kept, each as lists in SNAPSHOT_NAMES order."""
+    return {load_id: (json.loads(before), json.loads(after)) for load_id, before, after in
+            ReportLoadChange.select(ReportLoadChange.load, ReportLoadChange.before, ReportLoadChange.after)
+            .where(ReportLoadChange.upload == upload.id).tuples()}
 
 
 def _refuse_later_changes(upload, changes):
@@ -167,6 +171,7 @@ def _put_back(upload, changes, actor, reason):
     """Write every load's "before" (each still holding its "after"), the payments removed, the
     rejected loads returned to the batch, one history row per load."""
     now = utcnow()
+    changes = {load_id: (named(before), named(after)) for load_id, (before, after) in changes.items()}
     rows = []
     for load_id, (before, after) in changes.items():
         rows.append((load_id, *[before[name] for name in SNAPSHOT_NAMES], after["billing_status"],
