@@ -43,9 +43,9 @@ def test_list_shows_number_date_submitter_count_total_state_and_download(client,
     assert f">#{batch.number}</a>" in page
     assert "Blair Billing" in page
     assert format_money(batch.total_cents) in page
-    assert ">Partially financed</span>" in page
+    assert ">Partly funded</span>" in page and "1 of 3 funded" in page
     assert f'href="/reports/factoring/batches/{batch.id}/download"' in page
-    assert "File ready" in page
+    assert "File ready" not in page and "Factoring state" not in page  # one state per batch
 
 
 def test_list_filters_by_subsidiary(client, auth, ready_batch, app, world):
@@ -153,7 +153,7 @@ def test_row_polls_while_running_and_stops_when_ready(client, auth, app, world):
     assert row.lstrip().startswith(f'<tr id="batch-row-{batch.id}"')
     assert 'hx-trigger="every 1s"' in row and "<progress" in row
     page = client.get("/reports/factoring/").get_data(as_text=True)
-    assert "Submitting" in page and "Generating invoice 2 of 2" in page
+    assert ">Generating</span>" in page and "Generating invoice 2 of 2" in page
     with in_db(app):
         Batch.update(status="pending").where(Batch.id == batch.id).execute()
         batches.run_batch(batch.id)
@@ -161,11 +161,19 @@ def test_row_polls_while_running_and_stops_when_ready(client, auth, app, world):
     assert "hx-trigger" not in row and "Download</a>" in row
 
 
-def test_batch_page_progress_reloads_the_page_when_the_job_ends(client, auth, ready_batch):
+def test_batch_page_progress_redraws_every_region_out_of_band_when_the_job_ends(client, auth, ready_batch):
     batch, _ = ready_batch
     auth.login("billing")
-    response = client.get(f"/reports/factoring/batches/{batch.id}/progress?refresh=1", headers=HX)
-    assert response.headers.get("HX-Refresh") == "true"
+    page_url = f"http://localhost/reports/factoring/batches/{batch.id}"
+    response = client.get(f"/reports/factoring/batches/{batch.id}/progress?view=page&was=generating",
+                          headers={**HX, "HX-Current-URL": page_url})
+    html = response.get_data(as_text=True)
+    assert "HX-Refresh" not in response.headers  # no reload: the regions come in this answer
+    assert html.lstrip().startswith('<section id="batch-state"') and 'data-state="ready"' in html
+    for region in ("batch-head", "batch-facts", "batch-email", "batch-money", "report-forms", "report-upload-list", "batch-loads"):
+        assert f'id="{region}"' in html, region
+    assert html.count('hx-swap-oob="true"') == 8  # with the notice of an earlier action emptied
+    assert html.count(">Invoiced</span>") == 3
 
 
 def test_the_list_runs_a_bounded_number_of_queries_whatever_the_number_of_batches(client, auth, app, world):

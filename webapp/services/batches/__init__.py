@@ -3,7 +3,7 @@ file, and reading batches back.
 
 The package's public face; each module's docstring says what it holds:
 eligibility (the Factoring Upload list and its reasons), submission (create, retry,
-cancel), job (build the file, recovery), reading (states, lists, the stored file),
+cancel), job (build the file, recovery), reading (the batch's state in the clerk's words, lists, the stored file),
 batch_file (the PDFs, schedule and ZIP).
 """
 from webapp.services.batches.eligibility import LoadFilter
@@ -20,7 +20,8 @@ from webapp.services.batches.job import MAX_ATTEMPTS
 from webapp.services.batches.job import ZIP_TYPE
 from webapp.services.batches.job import recover_batches
 from webapp.services.batches.job import run_batch
-from webapp.services.batches.reading import FACTORING_STATES
+from webapp.services.batches.reading import STATES
+from webapp.services.batches.reading import BatchState
 from webapp.services.batches.reading import active_batches
 from webapp.services.batches.reading import batch_file_bytes
 from webapp.services.batches.reading import batch_index
@@ -28,19 +29,20 @@ from webapp.services.batches.reading import batch_list
 from webapp.services.batches.reading import batch_loads
 from webapp.services.batches.reading import batch_page
 from webapp.services.batches.reading import batch_row
-from webapp.services.batches.reading import factoring_state
-from webapp.services.batches.reading import factoring_states
+from webapp.services.batches.reading import batch_state
+from webapp.services.batches.reading import batch_states
 from webapp.services.batches.reading import file_size
 from webapp.services.batches.reading import status_label
 from webapp.services.batches.submission import cancel_batch
 from webapp.services.batches.submission import create_batch
+from webapp.services.batches.submission import mark_sent
 from webapp.services.batches.submission import retry_batch
 from webapp.services.batches.submission import submit
 
 __all__ = [
     "LoadFilter", "eligible_loads", "incomplete_loads", "load_filter_from_args", "load_problems", "totals", "unindexed", "workspace",
     "BatchConflict", "BatchError", "MAX_ATTEMPTS", "ZIP_TYPE", "recover_batches", "run_batch",
-    "FACTORING_STATES", "active_batches", "batch_file_bytes", "batch_index", "batch_page", "batch_row", "batch_list", "batch_loads",
-    "factoring_state", "factoring_states", "file_size", "status_label",
-    "cancel_batch", "create_batch", "retry_batch", "submit",
+    "STATES", "BatchState", "active_batches", "batch_file_bytes", "batch_index", "batch_page", "batch_row", "batch_list", "batch_loads",
+    "batch_state", "batch_states", "file_size", "status_label",
+    "cancel_batch", "create_batch", "mark_sent", "retry_batch", "submit",
 ]

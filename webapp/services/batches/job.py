@@ -54,8 +54,8 @@ def _claim(batch_id, stale_seconds):
     """Take the batch (waiting, or running with a dead worker); its new attempts count, or None."""
     now = utcnow()
     cutoff = now - datetime.timedelta(seconds=stale_seconds)
-    claimed = (Batch.update(status=BATCH_RUNNING, heartbeat_at=now, attempts=Batch.attempts + 1,
-                            progress_done=0, error="")
+    claimed = (Batch.update(status=BATCH_RUNNING, heartbeat_at=now, started_at=now,
+                            attempts=Batch.attempts + 1, progress_done=0, error="")
                .where((Batch.id == batch_id)
                       & ((Batch.status == BATCH_PENDING)
                          | ((Batch.status == BATCH_RUNNING) & (Batch.heartbeat_at < cutoff))))

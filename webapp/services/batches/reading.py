@@ -1,18 +1,16 @@
-"""Reading batches: their factoring state, the lists, a batch's loads, the stored file."""
-
-
+"""Reading batches: their state in the clerk's words, the lists, a batch's loads, the stored file."""
 import dataclasses
-import datetime
 
 from peewee import JOIN
 from peewee import Case
 from peewee import fn
 
+from webapp.models import BATCH_CANCELLED
 from webapp.models import BATCH_FAILED
 from webapp.models import BATCH_PENDING
 from webapp.models import BATCH_READY
 from webapp.models import BATCH_RUNNING
-from webapp.models import BATCH_STATUSES
+from webapp.models import CHARGED_BACK
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
 from webapp.models import INVOICED
@@ -33,69 +31,226 @@ from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
 from webapp.services.reports.summary import batch_reports
 
-# Finished batches still shown on Factoring Upload for this long.
-RECENT = datetime.timedelta(hours=12)
+# --- a batch's state, in the clerk's words ---------------------------------------
+# One status line per batch, computed here and nowhere else: the batch page (its badge and
+# state line), Reports > Factoring, Factoring Upload's box and the other helpers' screens
+# (notices, dashboard) all read BatchState.
 
-
-# --- reading batches -----------------------------------------------------------
-
-STATE_SUBMITTED = "submitted"
-STATE_PARTIALLY_FINANCED = "partially_financed"
-STATE_FINANCED = "financed"
-STATE_PARTIALLY_PAID = "partially_paid"
-STATE_COMPLETED = "completed"
-FACTORING_STATES = {
-    STATE_SUBMITTED: "Submitted",
-    STATE_PARTIALLY_FINANCED: "Partially financed",
-    STATE_FINANCED: "Financed",
-    STATE_PARTIALLY_PAID: "Partially paid",
-    STATE_COMPLETED: "Completed",
+STATE_WAITING = "waiting"
+STATE_GENERATING = "generating"
+STATE_FAILED = "failed"
+STATE_CANCELLED = "cancelled"
+STATE_READY = "ready"
+STATE_SENT = "sent"
+STATE_PARTLY_FUNDED = "partly_funded"
+STATE_FUNDED = "funded"
+STATE_PARTLY_PAID = "partly_paid"
+STATE_PAID = "paid"
+STATE_CHARGED_BACK = "charged_back"
+STATE_REJECTED = "rejected"
+# key -> the badge's words, in the order a batch goes through them.
+STATES = {
+    STATE_WAITING: "Waiting to start",
+    STATE_GENERATING: "Generating",
+    STATE_FAILED: "Failed",
+    STATE_CANCELLED: "Cancelled",
+    STATE_READY: "Ready to send",
+    STATE_SENT: "Sent",
+    STATE_PARTLY_FUNDED: "Partly funded",
+    STATE_FUNDED: "Funded",
+    STATE_PARTLY_PAID: "Partly paid",
+    STATE_PAID: "Paid",
+    STATE_CHARGED_BACK: "Charged back",
+    STATE_REJECTED: "Rejected",
+}
+# The states that wait on the clerk (Factoring Upload lists them).
+NEEDS_ACTION = (STATE_WAITING, STATE_GENERATING, STATE_FAILED, STATE_READY)
+# How each state reads: busy, bad, action (the clerk's turn), wait (the factor's), good, neutral.
+TONES = {
+    STATE_WAITING: "busy", STATE_GENERATING: "busy", STATE_FAILED: "bad", STATE_CANCELLED: "neutral",
+    STATE_READY: "action", STATE_SENT: "wait", STATE_PARTLY_FUNDED: "wait", STATE_FUNDED: "good",
+    STATE_PARTLY_PAID: "good", STATE_PAID: "done", STATE_CHARGED_BACK: "bad", STATE_REJECTED: "bad",
 }
 
 
-def status_label(status):
-    """The job status as users read it (Waiting to start, Submitting, Submitted, Failed...)."""
-    return BATCH_STATUSES.get(status, status)
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """How far the job is: DONE of TOTAL invoices drawn, and the seconds left (None: no estimate yet)."""
+
+    done: int
+    total: int
+    seconds_left: int = None
+
+    @property
+    def percent(self):
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+    @property
+    def text(self):
+        """'Generating invoice 12 of 40', then 'Building the batch file' once every invoice is drawn."""
+        if self.done < self.total:
+            return f"Generating invoice {self.done + 1} of {self.total}"
+        return "Building the schedule and the batch file"
+
+    @property
+    def time_left(self):
+        """'about 20 seconds left', or '' when there is no estimate yet."""
+        return time_left_text(self.seconds_left)
 
 
-def factoring_state(counts):
-    """The factoring state of one batch from its live loads' COUNTS.
+def time_left_text(seconds):
+    """A time left as a person says it: 'a few seconds left', 'about 40 seconds left', 'about 3
+    minutes left'; '' for None."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return "a few seconds left"
+    if seconds < 60:
+        return f"about {int(5 * round(seconds / 5))} seconds left"
+    if seconds < 90 * 60:
+        minutes = max(1, round(seconds / 60))
+        return f"about {minutes} minute{'s' if minutes != 1 else ''} left"
+    hours = round(seconds / 3600)
+    return f"about {hours} hours left"
 
-    COUNTS maps billing status to a number, plus "paid": Financed loads with a
-    payment applied. Returns a key of FACTORING_STATES.
-    """
-    total = sum(counts.get(s, 0) for s in (QUEUED, INVOICED, FINANCED, COMPLETED))
-    completed, financed, paid = counts.get(COMPLETED, 0), counts.get(FINANCED, 0), counts.get("paid", 0)
-    if total and completed == total:
-        return STATE_COMPLETED
+
+def estimate_seconds(done, total, started_at, now):
+    """Seconds left at the pace so far (the invoices drawn since STARTED_AT); None before the first."""
+    if not done or started_at is None or done >= total:
+        return None
+    elapsed = max(0.0, (now - started_at).total_seconds())
+    return int(round(elapsed / done * (total - done)))
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchState:
+    """A batch's one status line. KEY is one of STATES; BADGE its words; LINE the status line
+    ('Generating invoice 12 of 40', 'Failed — the reason', 'Partly funded — 5 of 6 funded');
+    HINT what happens next or what to do; PROGRESS while generating; DETAIL what the line adds to
+    the badge ('5 of 6 funded, 1 held'), for lists that show the badge beside it."""
+
+    key: str
+    badge: str
+    line: str
+    hint: str = ""
+    progress: Progress = None
+    detail: str = ""
+
+    @property
+    def tone(self):
+        return TONES[self.key]
+
+    @property
+    def needs_action(self):
+        return self.key in NEEDS_ACTION
+
+    @property
+    def live(self):
+        """The job has not ended: the page keeps asking."""
+        return self.key in (STATE_WAITING, STATE_GENERATING)
+
+
+def _factor_name(batch):
+    factor = batch.factor if batch.factor_id else None
+    return factor.name if factor else "the factor"
+
+
+def _of(n, total, word):
+    return f"{n} of {total} {word}"
+
+
+def batch_state(batch, counts=None, now=None):
+    """The state of BATCH. COUNTS (for a ready batch) maps the billing statuses of its live loads
+    to numbers, plus "paid" (Financed with a payment) and "held"; see batch_states()."""
+    status = batch.status
+    if status == BATCH_PENDING:
+        return BatchState(STATE_WAITING, STATES[STATE_WAITING], "Waiting to start",
+                          "Waiting for the worker to start. You can leave this page: the batch file "
+                          "is generated on the server.", Progress(0, batch.progress_total))
+    if status == BATCH_RUNNING:
+        now = now or utcnow()
+        progress = Progress(batch.progress_done, batch.progress_total,
+                            estimate_seconds(batch.progress_done, batch.progress_total, batch.started_at, now))
+        return BatchState(STATE_GENERATING, STATES[STATE_GENERATING], progress.text,
+                          "You can leave this page: the batch file is generated on the server.", progress)
+    if status == BATCH_FAILED:
+        reason = (batch.error or "the batch file could not be generated.").strip()
+        return BatchState(STATE_FAILED, STATES[STATE_FAILED], f"Failed — {reason}",
+                          "Its loads are still Queued and reserved to this batch: Retry it, or Cancel "
+                          "it to release them.", detail=reason)
+    if status == BATCH_CANCELLED:
+        return BatchState(STATE_CANCELLED, STATES[STATE_CANCELLED], "Cancelled",
+                          "Its loads were released back to Factoring Upload.")
+    counts = counts or {}
+    total = sum(counts.get(s, 0) for s in (QUEUED, INVOICED, FINANCED, COMPLETED, CHARGED_BACK))
+    invoiced, financed, completed = counts.get(INVOICED, 0), counts.get(FINANCED, 0), counts.get(COMPLETED, 0)
+    charged, paid, held = counts.get(CHARGED_BACK, 0), counts.get("paid", 0), counts.get("held", 0)
+    factor = _factor_name(batch)
+
+    def state(key, detail, hint):
+        badge = STATES[key]
+        return BatchState(key, badge, f"{badge} — {detail}" if detail else badge, hint, detail=detail)
+
+    if not total:
+        return state(STATE_REJECTED, "every invoice left the batch",
+                     "The rejected loads are back to Queued with the factor's reason.")
+    if charged:
+        return state(STATE_CHARGED_BACK, _of(charged, total, "invoices" if total != 1 else "invoice"),
+                     f"{factor} took the advance back: collect from the customer directly.")
+    if completed == total:
+        return state(STATE_PAID, "", "Every invoice of the batch is paid.")
     if completed or paid:
-        return STATE_PARTIALLY_PAID
-    if total and financed == total:
-        return STATE_FINANCED
+        settled = completed + paid
+        return state(STATE_PARTLY_PAID, _of(settled, total, "paid"),
+                     "Upload the next Payment Report as customers pay.")
+    if financed == total:
+        return state(STATE_FUNDED, "", f"Upload a Payment Report when {factor} reports payments.")
     if financed:
-        return STATE_PARTIALLY_FINANCED
-    return STATE_SUBMITTED
+        rest = f", {held} held" if held else ""
+        return state(STATE_PARTLY_FUNDED, _of(financed, total, "funded") + rest,
+                     f"Upload the next Purchase Report when {factor} settles the rest.")
+    if invoiced and (batch.sent_at or held):
+        detail = f"to {factor}" + (f", {held} held" if held else "")
+        return BatchState(STATE_SENT, STATES[STATE_SENT], f"Sent {detail}",
+                          f"Upload the Purchase Report when {factor} funds it.", detail=detail)
+    return state(STATE_READY, "",
+                 f"Download the batch file and send it to {factor}, then mark it as sent.")
 
 
-def factoring_states(batches):
-    """{batch id: state key} for the ready batches among BATCHES, in ONE grouped query."""
-    ids = [b.id for b in batches if b.status == BATCH_READY]
+def _load_counts(ids):
+    """{batch id: {billing status: n, "paid": n, "held": n}} of the live loads of the batches IDS."""
     if not ids:
         return {}
+
     def count_if(condition):
         return fn.SUM(Case(None, [(condition, 1)], 0))
 
-    statuses = (QUEUED, INVOICED, FINANCED, COMPLETED)
+    statuses = (QUEUED, INVOICED, FINANCED, COMPLETED, CHARGED_BACK)
     query = (BatchLoad.select(BatchLoad.batch,
                               *[count_if(Load.billing_status == status) for status in statuses],
-                              count_if((Load.billing_status == FINANCED) & (Load.paid_cents > 0)))
+                              count_if((Load.billing_status == FINANCED) & (Load.paid_cents > 0)),
+                              count_if((Load.billing_status == INVOICED) & (Load.factor_hold == True)))  # noqa: E712
              .join(Load, on=(BatchLoad.load == Load.id))
              .where(BatchLoad.batch.in_(ids) & BatchLoad.live)
              .group_by(BatchLoad.batch))
     counts = {i: {} for i in ids}
     for batch_id, *numbers in query.tuples():
-        counts[batch_id] = dict(zip(statuses + ("paid",), (n or 0 for n in numbers)))
-    return {i: factoring_state(c) for i, c in counts.items()}
+        counts[batch_id] = dict(zip(statuses + ("paid", "held"), (int(n or 0) for n in numbers)))
+    return counts
+
+
+def batch_states(batches, now=None):
+    """{batch id: BatchState} for BATCHES (their factor joined), in at most ONE grouped query."""
+    now = now or utcnow()
+    counts = _load_counts([b.id for b in batches if b.status == BATCH_READY])
+    return {b.id: batch_state(b, counts.get(b.id), now) for b in batches}
+
+
+def status_label(status):
+    """The words of a job status alone (Waiting to start, Generating, Failed, Cancelled...)."""
+    return {BATCH_PENDING: STATES[STATE_WAITING], BATCH_RUNNING: STATES[STATE_GENERATING],
+            BATCH_READY: "Ready", BATCH_FAILED: STATES[STATE_FAILED],
+            BATCH_CANCELLED: STATES[STATE_CANCELLED]}.get(status, status)
 
 
 def batch_list(company, subsidiary=None):
@@ -111,13 +266,31 @@ def batch_list(company, subsidiary=None):
     return query
 
 
-def active_batches(company, subsidiary):
-    """Batches of SUBSIDIARY still being generated, failed, or finished recently (newest first)."""
-    recent = utcnow() - RECENT
-    return list(batch_list(company, subsidiary).where(
-        Batch.status.in_([BATCH_PENDING, BATCH_RUNNING, BATCH_FAILED])
-        | ((Batch.status == BATCH_READY) & (Batch.completed_at >= recent)))
-        .order_by(Batch.created_at.desc(), Batch.id.desc()).limit(10))
+# Factoring Upload's box shows this many batches needing action, then a link to all of them.
+ACTION_SHOWN = 8
+
+
+@dataclasses.dataclass
+class ActionBox:
+    """Factoring Upload's box: the subsidiary's batches that need the clerk (generating, failed,
+    ready to send), newest first, each with its state; MORE of them not shown."""
+
+    items: list
+    states: dict
+    more: int = 0
+
+
+def active_batches(company, subsidiary, shown=ACTION_SHOWN):
+    """The batches of SUBSIDIARY that need action (NEEDS_ACTION), newest first; a bounded read."""
+    query = (batch_list(company, subsidiary)
+             .where(Batch.status.in_([BATCH_PENDING, BATCH_RUNNING, BATCH_FAILED])
+                    | ((Batch.status == BATCH_READY) & Batch.sent_at.is_null()))
+             .order_by(Batch.created_at.desc(), Batch.id.desc()))
+    candidates = list(query.limit(shown * 4))
+    states = batch_states(candidates)
+    waiting = [b for b in candidates if states[b.id].needs_action]
+    return ActionBox(waiting[:shown], {b.id: states[b.id] for b in waiting[:shown]},
+                     max(0, len(waiting) - shown))
 
 
 def batch_loads(batch):
@@ -181,29 +354,32 @@ def batch_index(company, subsidiary, args):
     sort = Sort.from_args(args, BATCH_SORTS, "number", default_desc=True)
     query = batch_list(company, subsidiary).order_by(*sort.order(BATCH_SORTS), Batch.id.desc())
     page = Page.of_query(query, PageRequest.from_args(args))
-    return BatchIndex(page, sort.key, sort.desc, subsidiary, factoring_states(page.items),
+    return BatchIndex(page, sort.key, sort.desc, subsidiary, batch_states(page.items),
                       subsidiaries.for_company(company))
 
 
 @dataclasses.dataclass
 class BatchPage:
-    """One batch: its loads (live first), factoring state, file size and its reports."""
+    """One batch: its state, its loads (live first), file size and its reports. The batch page
+    draws every region from this one read model, whole or out of band (reports/views.py)."""
 
     batch: Batch
     page: Page
     sort: str
     desc: bool
-    state: str
+    state: BatchState
     file_size: int
     reports: object
 
 
 def with_people(batch):
     """BATCH read again with its subsidiary, submitter and factor joined (what its pages print)."""
-    return (Batch.select(Batch, Subsidiary, User, Factor)
+    sender = User.alias()
+    return (Batch.select(Batch, Subsidiary, User, Factor, sender)
             .join(Subsidiary, on=(Batch.subsidiary == Subsidiary.id))
             .switch(Batch).join(User, JOIN.LEFT_OUTER, on=(Batch.created_by == User.id))
             .switch(Batch).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
+            .switch(Batch).join(sender, JOIN.LEFT_OUTER, on=(Batch.sent_by == sender.id), attr="sent_by")
             .where(Batch.id == batch.id).get())
 
 
@@ -213,7 +389,7 @@ def batch_page(batch, args):
     sort = Sort.from_args(args, LOAD_SORTS, "load")
     query = batch_loads(batch).order_by(BatchLoad.live.desc(), *sort.order(LOAD_SORTS), BatchLoad.id.desc())
     page = Page.of_query(query, PageRequest.from_args(args, default_per_page=100))
-    return BatchPage(batch, page, sort.key, sort.desc, factoring_states([batch]).get(batch.id),
+    return BatchPage(batch, page, sort.key, sort.desc, batch_states([batch])[batch.id],
                      file_size(batch), batch_reports(batch))
 
 
@@ -222,4 +398,4 @@ def batch_row(company, batch_id):
     batch = batch_list(company).where(Batch.id == batch_id).first()
     if batch is None:
         return None
-    return batch, factoring_states([batch])
+    return batch, batch_states([batch])
