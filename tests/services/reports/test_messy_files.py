@@ -323,7 +323,7 @@ def test_batch_still_submitting_refuses_reports(in_app, world):
     Batch.update(status=BATCH_RUNNING).where(Batch.id == batch.id).execute()
     batch = Batch.get_by_id(batch.id)
     loads = list(Load.select().where(Load.batch == batch.id).order_by(Load.load_number))
-    with pytest.raises(report_apply.ReportRefused, match="still being submitted"):
+    with pytest.raises(report_apply.ReportRefused, match="still being generated"):
         report_apply.preview(batch, "purchase", _purchase(loads), world.billing)
     assert Load.select().where((Load.batch == batch.id) & (Load.billing_status == INVOICED)).count() == 0
 
