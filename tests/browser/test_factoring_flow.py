@@ -39,7 +39,7 @@ def test_billing_submits_three_loads_sees_progress_and_result_and_downloads_the_
 
     live_server.stop_worker()  # hold the job so the progress is seen before it finishes
     page.get_by_role("button", name="Submit Batch").click()
-    progress = page.get_by_test_id("batch-progress").first
+    progress = page.get_by_test_id("batch-line").first
     expect(progress).to_contain_text("Batch #1")
     expect(progress).to_contain_text("Waiting for the worker to start")
     expect(progress.locator("progress")).to_be_visible()
@@ -48,11 +48,11 @@ def test_billing_submits_three_loads_sees_progress_and_result_and_downloads_the_
         expect(page.locator("label", has_text=re.compile(f"^{number}$"))).to_have_count(0)
 
     live_server.start_worker()
-    expect(progress).to_have_attribute("data-status", "ready", timeout=30_000)
-    expect(progress).to_contain_text("moved to Invoiced")
+    expect(progress).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(progress).to_contain_text("Download the batch file and send it to Capital Depot")
 
     with page.expect_download() as download_info:
-        progress.get_by_role("link", name="Download batch file").click()
+        progress.get_by_role("link", name="Download batch #1").click()
     download = download_info.value
     assert download.suggested_filename == "capital-depot_demo-freight-llc_batch-0001.zip"
     with open(download.path(), "rb") as fh:
@@ -60,12 +60,13 @@ def test_billing_submits_three_loads_sees_progress_and_result_and_downloads_the_
     assert names[:2] == ["schedule.csv", "schedule.pdf"]
     assert len(names) == 5 and all(n.startswith("invoice_") and n.endswith(".pdf") for n in names[2:])
 
-    progress.get_by_role("link", name="Open batch").click()
+    progress.get_by_role("link", name="Open batch #1").click()
     expect(page.get_by_role("heading", name=re.compile("Batch #1"))).to_be_visible()
     rows = page.get_by_test_id("batch-load")
     expect(rows).to_have_count(3)
     for number in numbers:
         expect(rows.filter(has_text=number)).to_contain_text("Invoiced")
+    page.get_by_text("File details").click()  # folded: the fingerprint is not for every day
     expect(page.get_by_test_id("batch-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     assert not [p for p in problems if "Content Security Policy" in p], problems
 
@@ -76,7 +77,7 @@ def test_leaving_the_page_mid_submission_disrupts_nothing(page, live_server):
     numbers, _ = _tick_three(page)
     live_server.stop_worker()
     page.get_by_role("button", name="Submit Batch").click()
-    expect(page.get_by_test_id("batch-progress").first).to_contain_text("Batch #1")
+    expect(page.get_by_test_id("batch-line").first).to_contain_text("Batch #1")
 
     page.get_by_role("link", name="Loads", exact=True).click()  # leave right away
     page.wait_for_url(re.compile(r"/loads/"))
@@ -89,9 +90,9 @@ def test_leaving_the_page_mid_submission_disrupts_nothing(page, live_server):
     expect(row.get_by_role("link", name="Download")).to_be_visible(timeout=30_000)
 
     _open_factoring_upload(page)
-    progress = page.get_by_test_id("batch-progress").first
-    expect(progress).to_have_attribute("data-status", "ready", timeout=30_000)
-    progress.get_by_role("link", name="Open batch").click()
+    progress = page.get_by_test_id("batch-line").first
+    expect(progress).to_have_attribute("data-state", "ready", timeout=30_000)
+    progress.get_by_role("link", name="Open batch #1").click()
     rows = page.get_by_test_id("batch-load")
     expect(rows).to_have_count(3)
     for number in numbers:

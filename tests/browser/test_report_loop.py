@@ -33,13 +33,13 @@ def _submit_batch_of_three(page):
     for n in range(3):
         boxes.nth(n).check()
     page.get_by_role("button", name="Submit Batch").click()
-    progress = page.get_by_test_id("batch-progress").first
-    expect(progress).to_have_attribute("data-status", "ready", timeout=30_000)
+    progress = page.get_by_test_id("batch-line").first
+    expect(progress).to_have_attribute("data-state", "ready", timeout=30_000)
     with page.expect_download() as download_info:
-        progress.get_by_role("link", name="Download batch file").click()
+        progress.get_by_role("link", name="Download batch #1").click()
     with open(download_info.value.path(), "rb") as fh:
         schedule = zipfile.ZipFile(io.BytesIO(fh.read())).read("schedule.csv")
-    progress.get_by_role("link", name="Open batch").click()
+    progress.get_by_role("link", name="Open batch #1").click()
     expect(page.get_by_role("heading", name=re.compile("Batch #1"))).to_be_visible()
     return [row for row in _read_csv(schedule) if row["Invoice Number"] != "Total"]
 
