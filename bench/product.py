@@ -39,3 +39,18 @@ def apply_report(upload, actor):
     """Confirm a previewed upload (one transaction)."""
     reports = _require("webapp.services.reports")
     return reports.apply(upload, actor)
+
+
+def preview_remittance(company_id, factor_id, data, filename, actor):
+    """Upload a Payment Report for the whole company from one factor, across batches (parse,
+    match every row to a Financed invoice in any batch, store; no load changes); returns the upload."""
+    remittance = _require("webapp.services.reports.remittance")
+    from webapp.models import Company
+    from webapp.models import Factor
+    result = remittance.preview(Company.get_by_id(company_id), None, Factor.get_by_id(factor_id), data, actor,
+                                filename=filename)
+    if not result.ok:
+        first = result.errors[0]
+        raise RuntimeError(f"the preview found {len(result.errors)} error(s), first: row {first.row}, "
+                           f"{first.column}: {first.message}")
+    return result.upload

@@ -89,6 +89,8 @@ def test_queued_to_completed_through_the_real_ui(page, live_server, tmp_path):
     assert sorted(r["Invoice Number"] for r in template) == sorted(r["Invoice Number"] for r in schedule)
     for i, row in enumerate(template):
         row["Payment Date"] = "12/20/2026"
+        assert row["Amount Paid"] == ""  # left for the clerk: the balance is beside it, never read
+        row["Amount Paid"] = row["Balance Due"]
         row["Reference"] = f"ACH-{9100 + i}"
         row["Payment Method"] = "ACH"
     _write_csv(tmp_path / "Payments_Report.csv", list(template[0]), [list(r.values()) for r in template])

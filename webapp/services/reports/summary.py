@@ -20,6 +20,7 @@ from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import User
 from webapp.services import ledger
+from webapp.services.money import format_money
 from webapp.services.reports import reversal
 from webapp.services.reports.checking import in_batch
 from webapp.services.reports.uploads import batch_refusal
@@ -96,15 +97,26 @@ def batch_exceptions(batch, limit=200):
 
 
 def batch_uploads(batch):
-    """The batch's applied reports, newest first, with who uploaded them and what they did."""
+    """The batch's applied reports, newest first, with who uploaded them and what they did; with
+    them the remittances (uploaded on Reports > Factoring, across batches) that paid its loads,
+    each saying its part in this batch."""
+    remittances = (Payment.select(Payment.upload).join(Load, on=(Payment.load == Load.id))
+                   .where(in_batch(batch) & Payment.upload.is_null(False)))
     uploads = list(ReportUpload.select(ReportUpload, User)
                    .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
-                   .where((ReportUpload.batch == batch.id) & (ReportUpload.company == batch.company_id)
-                          & (ReportUpload.status == UPLOAD_APPLIED))
+                   .where(((ReportUpload.batch == batch.id)
+                           | (ReportUpload.batch.is_null() & ReportUpload.id.in_(remittances)))
+                          & (ReportUpload.company == batch.company_id) & (ReportUpload.status == UPLOAD_APPLIED))
                    .order_by(ReportUpload.applied_at.desc(), ReportUpload.id.desc()))
     for upload in uploads:
         upload.info = summary_of(upload)
         upload.counts_text = counts_text(upload.kind, upload.info.get("counts", {}))
+        if upload.batch_id is None:
+            part = next((b for b in upload.info.get("batches", []) if b.get("batch_id") == batch.id), {})
+            spread = len(upload.info.get("batches", []))
+            upload.counts_text = (f"{part.get('count', 0)} row{'s' if part.get('count', 0) != 1 else ''} for this "
+                                  f"batch ({format_money(part.get('paid', 0))}) of a remittance across {spread} "
+                                  f"batch{'es' if spread != 1 else ''}: {upload.counts_text}")
     return uploads
 
 

@@ -10,6 +10,8 @@ from webapp.models import Load
 from webapp.services.money import format_cents
 from webapp.services.reports.checking import in_batch
 from webapp.services.reports.parsing import COLUMNS
+from webapp.services.reports.parsing import IGNORED_KEYS
+from webapp.services.tables import normalize_header
 from webapp.services.tables import write_csv
 
 
@@ -22,18 +24,28 @@ def prefilled_template(batch, kind):
     """The template with the batch's invoices, so staff type only what the factor reports.
 
     Purchase: the invoices still Invoiced with their amounts. Payment: the Financed
-    invoices with the balance still owed in Amount Paid (change it when the customer
-    paid another amount).
+    invoices with Amount Paid left empty (a clerk who fills in only the dates must not
+    record full payments) and the balance still owed in a Balance Due column beside it,
+    which uploads never read (parsing ignores it by its header).
     """
-    columns = COLUMNS[kind]
+    columns = list(COLUMNS[kind])
     rows = []
     if kind == REPORT_PURCHASE:
         for invoice, load_number, total in purchase_template_rows(batch):
-            rows.append([invoice or "", load_number, "", format_cents(total), "", "", "", "", "", ""])
+            rows.append([invoice or "", load_number, "", format_cents(total)] + [""] * (len(columns) - 4))
     else:
+        balance_at = columns.index("Amount Paid") + 1
+        columns[balance_at:balance_at] = INFORMATION_ONLY
         for invoice, load_number, balance in payment_template_rows(batch):
-            rows.append([invoice or "", load_number, "", format_cents(max(0, balance)), "", "", "", "", "", ""])
+            row = [invoice or "", load_number] + [""] * (len(columns) - 2)
+            row[balance_at] = format_cents(max(0, balance))
+            rows.append(row)
     return write_csv(columns, rows)
+
+
+# The pre-filled Payment Report's column for the clerk to read; uploads ignore it by its header.
+INFORMATION_ONLY = ["Balance Due"]
+assert {normalize_header(c) for c in INFORMATION_ONLY} <= IGNORED_KEYS
 
 
 def errors_csv(preview):
