@@ -63,7 +63,8 @@ def test_sqlite_backup_leaves_out_uncommitted_writes(sqlite_app, tmp_path):
     writer = sqlite3.connect(live, isolation_level=None)
     try:
         writer.execute("BEGIN")
-        writer.execute("INSERT INTO company (name, created_at) VALUES ('Uncommitted Co', '2026-01-01')")
+        writer.execute("INSERT INTO company (name, created_at, require_two_factor, time_zone) "
+                       "VALUES ('Uncommitted Co', '2026-01-01', 0, 'America/Chicago')")
         # The app keeps running: a backup taken mid-transaction is still consistent.
         service.backup(sqlite_app.config["DATABASE_URL"], str(tmp_path / "mid.db"))
         writer.execute("COMMIT")

@@ -120,7 +120,7 @@ def test_turning_off_needs_the_password_and_is_refused_where_required(world, dbc
         two_factor.turn_off(user, PASSWORD)
     assert "required for you" in info.value.message and two_factor.is_enrolled(world.user("billing"))
     Company.update(require_two_factor=False).where(Company.id == world.company.id).execute()
-    two_factor.turn_off(user, PASSWORD)
+    two_factor.turn_off(world.user("billing"), PASSWORD)
     assert not two_factor.is_enrolled(world.user("billing")) and two_factor.recovery_codes_left(user) == 0
 
 
