@@ -53,6 +53,27 @@ DEMO_USERS = {
     "other": "other@demo.test",
 }
 DATA = os.path.join(os.path.dirname(__file__), "data")
+# Two-factor sign-in is required for Support and Partner Admin: the test template enrols the
+# demo ones (enrol_demo_two_factor) with these secrets and recovery codes, and the `auth`
+# fixture signs them in with a recovery code after the password.
+TWO_FACTOR_SECRETS = {"partner": "JBSWY3DPEHPK3PXPPARTNERA", "support": "JBSWY3DPEHPK3PXPSUPPORTA"}
+
+
+def recovery_codes(who):
+    """The ten recovery codes the test template gives demo user WHO."""
+    return [f"{who[:4]}-reco-very-{i:04d}" for i in range(10)]
+
+
+def enrol_demo_two_factor():
+    """Turn two-factor sign-in on for the demo users who must have it (in the template)."""
+    from webapp.models import RecoveryCode
+    from webapp.models import utcnow
+    from webapp.services.two_factor import hash_code
+    for who, secret in TWO_FACTOR_SECRETS.items():
+        user = User.get(User.email == DEMO_USERS[who])
+        User.update(two_factor_secret=secret, two_factor_enabled_at=utcnow()).where(User.id == user.id).execute()
+        RecoveryCode.insert_many([{"user": user.id, "code_hash": hash_code(code), "created_at": utcnow()}
+                                  for code in recovery_codes(who)]).execute()
 
 
 # --- the demo world ----------------------------------------------------------------------------
