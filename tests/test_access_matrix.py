@@ -26,6 +26,8 @@ from peewee import fn
 
 from tests.conftest import DEMO_USERS
 from tests.conftest import PASSWORD
+from tests.helpers import TWO_FACTOR_SECRETS
+from tests.helpers import recovery_codes
 from webapp import create_app
 from webapp.database import connection
 from webapp.models import BATCH_READY
@@ -34,6 +36,7 @@ from webapp.models import INFO_NOA
 from webapp.models import MANAGER_ROLES
 from webapp.models import REPORT_PAYMENT
 from webapp.models import REPORT_PURCHASE
+from webapp.models import ROLE_SUPPORT
 from webapp.models import ROLE_USER
 from webapp.models import UPLOAD_APPLIED
 from webapp.models import Batch
@@ -68,9 +71,14 @@ PARAMS = {
     "document_id": (True, lambda o: o["document"].id),
     "payment_id": (True, lambda o: o["payment"].id),
     "factor_id": (True, lambda o: o["factor"].id),
+    # An emailed link's token names no tenant object: a made-up one (refused as not valid).
+    "token": (False, lambda o: "not-a-real-token"),
+    # An export's list and file type name no tenant object: the loads, as CSV.
+    "what": (False, lambda o: "loads"),
+    "fmt": (False, lambda o: "csv"),
 }
 
-ACCESS_LEVELS = ("public", "user", "manager", "billing")
+ACCESS_LEVELS = ("public", "user", "manager", "support", "billing")
 # Signed-in roles: the demo users, plus Support after switching to Other Carrier Co.
 ROLES = ("admin", "billing", "dispatch", "partner", "support", "support-switched", "other")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -184,7 +192,10 @@ def _signed_in_client(app, role, companies):
     who = "support" if role == "support-switched" else role
     if who not in _SESSIONS:
         response = client.post("/login", data={"email": DEMO_USERS[who], "password": PASSWORD})
+        if who in TWO_FACTOR_SECRETS:  # the second step: a recovery code
+            response = client.post("/login/code", data={"code": recovery_codes(who)[0]})
         assert response.status_code == 302, f"{who} could not sign in ({response.status_code})"
+        assert not response.headers["Location"].startswith("/login"), f"{who} was not signed in"
         with client.session_transaction() as sess:
             _SESSIONS[who] = dict(sess)
     with client.session_transaction() as sess:
@@ -227,6 +238,8 @@ def _allowed(access, user):
         return True
     if access == "manager":
         return user.role in MANAGER_ROLES
+    if access == "support":
+        return user.role == ROLE_SUPPORT
     return bool(user.billing)  # billing
 
 

@@ -83,6 +83,7 @@ def _check_secret(app):
 
 def _register_blueprints(app):
     """One blueprint per area the user sees."""
+    from webapp.account.views import bp as account_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.company.views import bp as company_bp
     from webapp.customers.views import bp as customers_bp
@@ -90,13 +91,17 @@ def _register_blueprints(app):
     from webapp.factors.views import bp as factors_bp
     from webapp.health.views import bp as health_bp
     from webapp.loads.views import bp as loads_bp
+    from webapp.mail_log.views import bp as mail_log_bp
     from webapp.main.views import bp as main_bp
+    from webapp.reports.emailing import bp as batch_email_bp
+    from webapp.reports.money import bp as money_reports_bp
     from webapp.reports.uploads import bp as report_uploads_bp
     from webapp.reports.views import bp as reports_bp
     from webapp.users.views import bp as users_bp
 
-    for bp in (main_bp, auth_bp, users_bp, company_bp, factors_bp, customers_bp, loads_bp,
-               factoring_bp, reports_bp, report_uploads_bp, health_bp):
+    for bp in (main_bp, auth_bp, account_bp, users_bp, company_bp, factors_bp, customers_bp, loads_bp,
+               factoring_bp, reports_bp, report_uploads_bp, health_bp, mail_log_bp,
+               batch_email_bp, money_reports_bp):
         app.register_blueprint(bp)
 
 

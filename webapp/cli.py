@@ -1,4 +1,4 @@
-"""Command line: flask --app wsgi init-db | seed-demo | create-user | import-loads | worker | backup | restore."""
+"""Command line: flask --app wsgi init-db | seed-demo | create-user | set-password | import-loads | worker | backup | restore."""
 import click
 from flask import current_app
 
@@ -57,6 +57,21 @@ def init_app(app):
                    f"{', Billing' if user.billing else ''}"
                    f"{', manager' if user.role in MANAGER_ROLES else ''}).")
 
+    @app.cli.command("set-password")
+    @click.argument("email")
+    def set_password(email):
+        """Choose a user's password (asked twice, not shown); every session of theirs ends."""
+        from webapp.services import passwords
+        from webapp.services.validation import Invalid
+        password = click.prompt("New password", hide_input=True)
+        confirm = click.prompt("New password again", hide_input=True)
+        with database.connection():
+            try:
+                user = passwords.set_by_command_line(email, password, confirm)
+            except Invalid as exc:
+                raise click.ClickException(exc.message)
+        click.echo(f"The password of {user.email} is set; their sessions have ended.")
+
     @app.cli.command("import-loads")
     @click.argument("file", type=click.File("rb"))
     @click.option("--company", "company_name", required=True, help="Company that owns the loads.")
@@ -85,7 +100,10 @@ def init_app(app):
         huey_log.handlers[:] = current_app.logger.handlers
         huey_log.setLevel(current_app.logger.level)
         huey = current_app.extensions["huey"]
-        consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+        # An idle worker looks for new jobs at least every second (Huey's default backs off to 10 s),
+        # so a batch does not sit at "Waiting to start" long after Submit Batch.
+        consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
+                                        initial_delay=0.1, max_delay=1.0)
         consumer.run()
 
     @app.cli.command("backup")

@@ -1,21 +1,33 @@
-"""Template filters and globals: money, dates, percentages, labels, the company in view."""
+"""Template filters and globals: money, dates and times in local time, percentages, labels,
+the company in view."""
+from flask import g
 from flask_login import current_user
 
 from webapp import models
 from webapp.permissions import accessible_companies
 from webapp.permissions import current_company
+from webapp.services import local_time
 from webapp.services.factors import percent
 from webapp.services.money import format_money
 
 
+def viewer_zone():
+    """The time zone of the person looking: his own choice, else his company's (once a request)."""
+    if "viewer_zone" not in g:
+        user = current_user if current_user and current_user.is_authenticated else None
+        company = current_company() if user is not None else None
+        g.viewer_zone = local_time.zone_name(company=company, user=user)
+    return g.viewer_zone
+
+
 def date(value):
-    """A date as 2026-11-25, blank for None."""
-    return value.strftime("%Y-%m-%d") if value else ""
+    """A date as 11/16/2026, blank for None (one format on every screen)."""
+    return local_time.format_date(value)
 
 
 def datetime_(value):
-    """A timestamp as 2026-11-25 14:05 UTC."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A UTC moment as 11/16/2026 10:42 AM CST, in the viewer's time zone."""
+    return local_time.format_datetime(value, viewer_zone())
 
 
 def init_app(app):
@@ -27,7 +39,7 @@ def init_app(app):
 
     @app.context_processor
     def _context():
-        ctx = {"m": models}
+        ctx = {"m": models, "date_hint": local_time.DATE_HINT}
         if current_user.is_authenticated:
             ctx["company"] = current_company()
             if current_user.role in (models.ROLE_SUPPORT, models.ROLE_PARTNER_ADMIN):

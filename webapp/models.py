@@ -44,11 +44,15 @@ QUEUED = "queued"
 INVOICED = "invoiced"
 FINANCED = "financed"
 COMPLETED = "completed"
+# A recourse factor bought the invoice, the debtor did not pay, the factor charged it back:
+# the load left the factor (invoicing method direct); services/ledger/chargebacks.py.
+CHARGED_BACK = "charged_back"
 BILLING_STATUSES = {
     QUEUED: "Queued",
     INVOICED: "Invoiced",
     FINANCED: "Financed",
     COMPLETED: "Completed",
+    CHARGED_BACK: "Charged back",
 }
 
 FACTORING = "factoring"
@@ -99,8 +103,43 @@ REPORT_KINDS = {REPORT_PURCHASE: "Purchase Report", REPORT_PAYMENT: "Payment Rep
 
 UPLOAD_PREVIEW = "preview"
 UPLOAD_APPLIED = "applied"
+UPLOAD_REVERSED = "reversed"  # applied, then put back as it was (its file stays on record)
 
 PAYMENT_METHODS = ("ACH", "Check", "Wire")
+
+# The ledger's kinds of money event with the factor (LedgerEntry.kind), in statement order.
+# Amounts are positive for the event itself; a reversal (undo) is a row of the same kind with
+# the amount negated and reversal_of set, so every sum by kind is the net.
+LEDGER_PURCHASED = "purchased"  # the invoice's face, bought by the factor
+LEDGER_ADVANCE = "advance"  # cash paid to the carrier at purchase
+LEDGER_FEE = "fee"
+LEDGER_RESERVE_HELD = "reserve_held"
+LEDGER_COLLECTED = "collected"  # a debtor's payment to the factor
+LEDGER_RESERVE_RELEASED = "reserve_released"
+LEDGER_SHORT_PAY = "short_pay"
+LEDGER_OVERPAY = "overpay"
+LEDGER_FEE_ADJUSTMENT = "fee_adjustment"
+LEDGER_CHARGEBACK = "chargeback"  # what the carrier owes the factor for a charged-back invoice
+LEDGER_RESERVE_CHARGED = "reserve_charged"  # the part of a chargeback the factor took from the reserve
+LEDGER_KINDS = {
+    LEDGER_PURCHASED: "Invoice purchased",
+    LEDGER_ADVANCE: "Advance paid",
+    LEDGER_FEE: "Fee charged",
+    LEDGER_RESERVE_HELD: "Reserve held",
+    LEDGER_COLLECTED: "Payment collected",
+    LEDGER_RESERVE_RELEASED: "Reserve released",
+    LEDGER_SHORT_PAY: "Short pay",
+    LEDGER_OVERPAY: "Overpay",
+    LEDGER_FEE_ADJUSTMENT: "Fee adjustment",
+    LEDGER_CHARGEBACK: "Chargeback",
+    LEDGER_RESERVE_CHARGED: "Reserve charged (chargeback)",
+}
+
+# A recorded email's delivery (MailMessage.status).
+MAIL_QUEUED = "queued"
+MAIL_SENT = "sent"
+MAIL_FAILED = "failed"
+MAIL_STATUSES = {MAIL_QUEUED: "Queued", MAIL_SENT: "Sent", MAIL_FAILED: "Failed"}
 
 
 class BaseModel(Model):
@@ -125,6 +164,10 @@ class Company(BaseModel):
 
     name = CharField(unique=True)
     partner = ForeignKeyField(Partner, null=True, backref="companies", on_delete="SET NULL")
+    # The IANA zone every time is shown in (services/local_time.py); a user may choose another.
+    time_zone = CharField(default="America/Chicago")
+    # An Admin's setting: every user of the company signs in with a second factor.
+    require_two_factor = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
 
@@ -142,8 +185,18 @@ class User(BaseModel):
     active = BooleanField(default=True)
     # Bumped on deactivation or password change: older sessions stop working.
     session_version = IntegerField(default=1)
+    # The user's own time zone (My account); blank: the company's.
+    time_zone = CharField(default="")
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    # When the person last chose their password (invitation, reset, change, set-password).
+    # An invited user who has not yet has none, and the password_hash "!invited".
+    password_set_at = DateTimeField(null=True)
+    # Two-factor sign-in (services/two_factor.py): the TOTP secret (base32), pending until
+    # two_factor_enabled_at is set by a first code; the last time step a code was accepted for.
+    two_factor_secret = CharField(default="")
+    two_factor_enabled_at = DateTimeField(null=True)
+    two_factor_last_step = IntegerField(default=0)
 
     # Flask-Login protocol
     is_anonymous = False
@@ -197,6 +250,40 @@ class UserSession(BaseModel):
     user_agent = CharField(default="")
 
 
+class AccountToken(BaseModel):
+    """A link sent by email (services/account_links.py): an invitation (kind "invite") or a
+    password reset ("reset"). The link carries a random token; the row's id is its SHA-256.
+    Good once, until expires_at, and until a newer link of the same kind voids it."""
+
+    id = CharField(primary_key=True)
+    user = ForeignKeyField(User, backref="account_tokens", on_delete="CASCADE")
+    kind = CharField(constraints=[Check("kind in ('invite', 'reset')")])
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    voided_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "kind"), False),)
+
+
+class PasswordResetRequest(BaseModel):
+    """Every "Forgot password?" request, known email or not, for its rate limit."""
+
+    email = CharField(index=True)
+    ip = CharField(default="", index=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class RecoveryCode(BaseModel):
+    """One of a user's ten single-use two-factor recovery codes; only its SHA-256 is kept."""
+
+    user = ForeignKeyField(User, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+    used_at = DateTimeField(null=True)
+
+
 class LoginRefusal(BaseModel):
     """A sign-in refused unheard (too many recent failures), for the record: not a failure,
     so it never extends a lockout. reason: "email" or "address"."""
@@ -224,6 +311,8 @@ class Subsidiary(BaseModel):
     postal_code = CharField(default="")
     phone = CharField(default="")
     email = CharField(default="")
+    # The zone its PDFs (invoice and schedule dates) follow; blank: the company's.
+    time_zone = CharField(default="")
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -300,6 +389,10 @@ class Factor(BaseModel):
     requires_proof_of_delivery = BooleanField(default=True)
     batch_format = CharField(default=BATCH_FORMAT_CAPITAL_DEPOT_ZIP)
     attachment_limit_mb = IntegerField(default=20)
+    # The default subject and cover message of "Email to <factor>" (services/mail/factor.py
+    # fills in {subsidiary}, {batch_number}, {count}, {total}); empty: the built-in wording.
+    cover_subject = CharField(default="")
+    cover_message = TextField(default="")
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -359,6 +452,11 @@ class Batch(BaseModel):
     file = ForeignKeyField(StoredFile, null=True, on_delete="SET NULL")
     file_name = CharField(default="")
     file_sha256 = CharField(default="")
+    # When the running attempt took the batch (the time-left estimate), and when and by whom its
+    # file went to the factor (Mark as sent, or Email to <factor>): until then, "Ready to send".
+    started_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    sent_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="sent_batches")
 
     class Meta:
         indexes = ((("company", "number"), True),)
@@ -383,7 +481,7 @@ class Load(BaseModel):
     total_cents = IntegerField(default=0)
     invoicing_method = CharField(default=FACTORING)
     billing_status = CharField(default=QUEUED, constraints=[Check(
-        "billing_status in ('queued', 'invoiced', 'financed', 'completed')")])
+        "billing_status in ('queued', 'invoiced', 'financed', 'completed', 'charged_back')")])
     # The live batch holding this load (null when in none).
     batch = ForeignKeyField(Batch, null=True, backref="loads", on_delete="SET NULL")
     # Why the factor rejected or holds it (kept after it returns to Queued).
@@ -417,6 +515,8 @@ class Load(BaseModel):
             (("company", "total_cents"), False),
             (("company", "invoicing_method", "load_number"), False),
             (("company", "billing_status", "load_number"), False),
+            # A remittance names a load by the factor's reference of its purchase (0016).
+            (("company", "factor_reference"), False),
         )
 
     @property
@@ -458,11 +558,36 @@ class BatchLoad(BaseModel):
         indexes = ((("batch", "load"), True),)
 
 
+class ReportMapping(BaseModel):
+    """How one factor's report with a given header reads into our fields, saved by a person.
+
+    header_key is the SHA-256 of the header's sorted normalized names (a file with the same
+    columns in another order is the same header); headers the names as written (JSON list);
+    columns JSON {our column: the file's normalized header}, our columns not in the file left out.
+    """
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    factor = ForeignKeyField(Factor, on_delete="CASCADE")
+    kind = CharField()
+    header_key = CharField()
+    headers = TextField(default="")
+    columns = TextField(default="")
+    saved_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    saved_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("factor", "kind", "header_key"), True),)
+
+
 class ReportUpload(BaseModel):
-    """A Purchase or Payment Report file: previewed, then applied once."""
+    """A Purchase or Payment Report file: previewed, then applied once (and maybe reversed)."""
 
     company = ForeignKeyField(Company, backref="report_uploads", on_delete="CASCADE")
-    batch = ForeignKeyField(Batch, backref="uploads", on_delete="CASCADE")
+    # The batch it was uploaded on; null for a remittance uploaded on Reports > Factoring for a
+    # subsidiary (subsidiary set) or the whole company (both null), from one factor (0016).
+    batch = ForeignKeyField(Batch, null=True, backref="uploads", on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, null=True, backref="report_uploads", on_delete="CASCADE")
+    factor = ForeignKeyField(Factor, null=True, backref="report_uploads", on_delete="RESTRICT")
     kind = CharField()
     status = CharField(default=UPLOAD_PREVIEW)
     file = ForeignKeyField(StoredFile, on_delete="RESTRICT")
@@ -473,6 +598,22 @@ class ReportUpload(BaseModel):
     applied_at = DateTimeField(null=True)
     row_count = IntegerField(default=0)
     summary = TextField(default="")  # JSON: counts and totals of what it did
+    mapping = ForeignKeyField(ReportMapping, null=True, on_delete="SET NULL")  # read with it
+    reversed_at = DateTimeField(null=True)
+    reversed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="reversed_uploads")
+    reverse_reason = TextField(default="")
+
+
+class ReportLoadChange(BaseModel):
+    """What an applied report changed on one load: its fields before and after (JSON)."""
+
+    upload = ForeignKeyField(ReportUpload, backref="load_changes", on_delete="CASCADE")
+    load = ForeignKeyField(Load, on_delete="CASCADE")
+    before = TextField()
+    after = TextField()
+
+    class Meta:
+        indexes = ((("load", "upload"), False),)
 
 
 class Payment(BaseModel):
@@ -497,6 +638,67 @@ class Payment(BaseModel):
         indexes = ((("load", "payment_date", "amount_cents", "reference"), True),)
 
 
+# --- mail ------------------------------------------------------------------------
+
+class MailMessage(BaseModel):
+    """One email, recorded before it goes out (services/mail): who to, what, and how its
+    delivery went. status: queued (not tried yet), sent, failed (error says why; it may be
+    tried again). claimed_at: a worker is delivering it now (two workers never send it twice)."""
+
+    company = ForeignKeyField(Company, null=True, backref="mail", on_delete="SET NULL")
+    user = ForeignKeyField(User, null=True, backref="mail", on_delete="SET NULL")
+    kind = CharField()
+    to_address = CharField()
+    from_address = CharField(default="")
+    reply_to = CharField(default="")
+    subject = TextField()
+    text_body = TextField()
+    html_body = TextField(default="")
+    message_id = CharField(unique=True)
+    status = CharField(default=MAIL_QUEUED, index=True)
+    attempts = IntegerField(default=0)
+    error = TextField(default="")
+    claimed_at = DateTimeField(null=True)
+    next_attempt_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    sent_at = DateTimeField(null=True)
+
+    @property
+    def status_label(self):
+        return MAIL_STATUSES.get(self.status, self.status)
+
+
+class MailAttachment(BaseModel):
+    """A file sent with a message, kept with it so that a retry sends the same bytes."""
+
+    message = ForeignKeyField(MailMessage, backref="attachments", on_delete="CASCADE")
+    filename = CharField()
+    content_type = CharField(default="application/octet-stream")
+    size = IntegerField(default=0)
+    data = BlobField()
+
+
+class BatchSend(BaseModel):
+    """The batch file emailed to its factor once ("Email to <factor>"): the message holds to,
+    when, the message id and whether it was delivered."""
+
+    batch = ForeignKeyField(Batch, backref="sends", on_delete="CASCADE")
+    message = ForeignKeyField(MailMessage, on_delete="CASCADE")
+    sent_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class NoticeOptOut(BaseModel):
+    """A user turned one kind of notice off (services/mail/notices.py); no row: it is on."""
+
+    user = ForeignKeyField(User, backref="notice_opt_outs", on_delete="CASCADE")
+    kind = CharField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "kind"), True),)
+
+
 class AuditLog(BaseModel):
     """Who did what to which object, with before and after; also a load's status history."""
 
@@ -518,6 +720,81 @@ class AuditLog(BaseModel):
         indexes = ((("object_type", "object_id"), False),)
 
 
+# --- the ledger (services/ledger) ---------------------------------------------------------
+
+class Chargeback(BaseModel):
+    """A recourse factor charged an invoice back (services/ledger/chargebacks.py): recorded by a
+    Billing user on the load, or by a Payment Report row (upload, row_number). Undone: undone_at
+    is set and the ledger holds reversing rows; the record itself stays."""
+
+    company = ForeignKeyField(Company, backref="chargebacks", on_delete="CASCADE")
+    load = ForeignKeyField(Load, backref="chargebacks", on_delete="RESTRICT")
+    batch = ForeignKeyField(Batch, null=True, on_delete="SET NULL")
+    upload = ForeignKeyField(ReportUpload, null=True, on_delete="SET NULL")
+    row_number = IntegerField(null=True)
+    chargeback_date = DateField()
+    amount_cents = IntegerField()
+    reserve_applied_cents = IntegerField(default=0)
+    reason = TextField(default="")
+    previous_invoicing_method = CharField(default=FACTORING)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    undone_at = DateTimeField(null=True)
+    undone_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="chargebacks_undone")
+    undo_reason = TextField(default="")
+
+
+class LedgerEntry(BaseModel):
+    """One money event with the factor, append-only: never updated or deleted. The cause is the
+    upload and its row, or the person (actor) with a reason. Written in the event's
+    transaction by services/ledger.record()."""
+
+    company = ForeignKeyField(Company, backref="ledger", on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="RESTRICT")
+    factor = ForeignKeyField(Factor, null=True, on_delete="RESTRICT")
+    load = ForeignKeyField(Load, null=True, backref="ledger", on_delete="RESTRICT")
+    batch = ForeignKeyField(Batch, null=True, on_delete="RESTRICT")
+    kind = CharField()
+    amount_cents = IntegerField()
+    entry_date = DateField()
+    upload = ForeignKeyField(ReportUpload, null=True, on_delete="SET NULL")
+    row_number = IntegerField(null=True)
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    chargeback = ForeignKeyField(Chargeback, null=True, on_delete="RESTRICT")
+    # The row this one reverses (an undo); a row is reversed at most once.
+    reversal_of = ForeignKeyField("self", null=True, unique=True, backref="reversals", on_delete="RESTRICT")
+    reason = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("company", "entry_date"), False),
+            (("load", "kind"), False),
+            (("batch", "kind"), False),
+        )
+
+    @property
+    def kind_label(self):
+        return LEDGER_KINDS.get(self.kind, self.kind)
+
+
+class LedgerTotal(BaseModel):
+    """Running sums of the ledger by company, subsidiary, factor (0: none), kind and month,
+    kept in the same transaction as each LedgerEntry: the dashboard and the reserve and cost
+    pages read these instead of every row (a test proves they equal a full recount)."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="CASCADE")
+    factor_key = IntegerField(default=0)
+    kind = CharField()
+    month = DateField()  # the first of the month of the entries' dates
+    amount_cents = IntegerField(default=0)
+    entries = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "subsidiary", "factor_key", "kind", "month"), True),)
+
+
 # Partial unique indexes (migration 0007): a load is in at most one live batch;
 # a report file is applied once per batch. "WHERE live", not "live = true": the
 # condition the migrations create, so create_tables() builds the same index.
@@ -530,7 +807,10 @@ ReportUpload.add_index(ReportUpload.index(
 
 ALL_MODELS = [
     Partner, Company, User, LoginAttempt, Subsidiary, ImportantInfo, Customer,
-    StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportUpload,
+    StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportMapping, ReportUpload, ReportLoadChange,
     Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
+    AccountToken, PasswordResetRequest, RecoveryCode,
+    Chargeback, LedgerEntry, LedgerTotal,
+    MailMessage, MailAttachment, BatchSend, NoticeOptOut,
 ]
 

@@ -1,6 +1,7 @@
 """What every blueprint's views share: the round trip of a record form, 404 for what is missing,
 addresses that carry a query string, and the URL converter for row ids."""
 from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from flask import abort
 from flask import flash
@@ -28,6 +29,17 @@ def with_query(address, args, **changes):
     pairs = [(k, v) for k, v in (args.items(multi=True) if hasattr(args, "items") else args) if k not in changes]
     pairs += [(k, v) for k, v in changes.items() if v is not None]
     return f"{address}?{urlencode(pairs)}" if pairs else address
+
+
+def safe_next(target):
+    """Only a path on this site: no scheme, no host, no protocol-relative //."""
+    if not target or not all(ch.isprintable() for ch in target):
+        return None  # a CR/LF (or any control character) is never part of an address of ours
+    target = target.replace("\\", "/").strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def found_or_404(row):

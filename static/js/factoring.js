@@ -60,6 +60,20 @@
     refresh(form);
   });
 
+  // "Skip the rows to Submit Batch": focus the button itself (or the selection summary while
+  // nothing is selected and the button is disabled).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-skip-to-submit]");
+    if (!link) { return; }
+    var form = link.closest("#batch-form");
+    var submit = form && form.querySelector("[data-submit-batch]");
+    var target = submit && !submit.disabled ? submit : form && form.querySelector("[data-selection-summary]");
+    if (!target) { return; }
+    event.preventDefault();
+    if (target !== submit) { target.setAttribute("tabindex", "-1"); }
+    target.focus();
+  });
+
   // A form with data-confirm asks before it is sent (Cancel batch).
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -70,4 +84,22 @@
   // Disabled checkboxes are not sent: with "all that match" the server takes the filter instead.
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function () { init(document); });
+})();
+
+// The batch page and Factoring Upload's box: after an action redraws them, focus goes to what it
+// said (the notice), or to the batch's line again, never to the top of the page.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target) { return; }
+    if (target.id === "batch-notice" && target.firstElementChild) {
+      target.focus();
+    } else if (/^batch-line-/.test(target.id || "") && event.detail.requestConfig &&
+               event.detail.requestConfig.verb === "post") {
+      var line = document.getElementById(target.id);  // the line that replaced it
+      var link = line && line.querySelector("a");
+      if (link) { link.focus(); }
+    }
+  });
 })();

@@ -8,9 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import sign_in
-from tests.browser.test_email_to_factor import _axe_source
-from tests.browser.test_email_to_factor import expect_no_axe_violations
 from tests.helpers import World
 from tests.helpers import in_db
 from tests.workbook_files import report_rows
@@ -56,7 +55,6 @@ def _statuses(app, loads):
 
 
 def test_mapped_once_remittance_across_batches_undone_and_applied_again(page, live_server, tmp_path):
-    axe = _axe_source()
     app = live_server.app
     first, first_loads = _ready_batch(app, 2)
     second, second_loads = _ready_batch(app, 2)
@@ -73,7 +71,7 @@ def test_mapped_once_remittance_across_batches_undone_and_applied_again(page, li
     expect(page.get_by_label("Advance Amount")).to_have_value("netadvance")
     expect(page.get_by_label("Purchase Date")).to_have_value("funded")
     expect(page.get_by_label("Fee Amount")).to_have_value("discount")
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the mapping step")
     page.get_by_label("Purchase Date").select_option("")        # a required field left out: refused
     page.get_by_role("button", name="Use these columns").click()
     expect(page.get_by_test_id("mapping-errors")).to_contain_text("Purchase Date is required")
@@ -83,7 +81,7 @@ def test_mapped_once_remittance_across_batches_undone_and_applied_again(page, li
     expect(preview).to_contain_text("No errors.")
     expect(page.get_by_test_id("mapping-used")).to_contain_text("Read with the mapping saved on")
     expect(page.get_by_test_id("mapping-used")).to_contain_text("by Blair Billing")
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the preview read with the saved mapping")
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_test_id("report-result")).to_contain_text("Purchase Report applied")
     assert _statuses(app, first_loads) == {"financed"}
@@ -111,7 +109,7 @@ def test_mapped_once_remittance_across_batches_undone_and_applied_again(page, li
     page.get_by_role("button", name="Use these columns").click()
     expect(page.get_by_test_id("report-preview")).to_contain_text("No errors.")
     expect(page.get_by_test_id("remittance-batches")).to_contain_text("2 batches")
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the remittance preview")
     page.get_by_role("button", name="Confirm").click()
     result = page.get_by_test_id("report-result")
     expect(result).to_contain_text("Payment Report applied")
@@ -121,7 +119,7 @@ def test_mapped_once_remittance_across_batches_undone_and_applied_again(page, li
     page.get_by_label("Reason").fill("Remittance belongs to another client")
     page.get_by_role("button", name="Reverse this report").click()
     expect(page.get_by_test_id("reversed")).to_contain_text("Remittance belongs to another client")
-    expect_no_axe_violations(page, axe)
+    assert_accessible(page, "the reversed remittance")
     assert _statuses(app, first_loads + second_loads) == {"financed"}
     page.goto(f"/loads/{second_loads[0].id}")
     history = page.locator("#history")

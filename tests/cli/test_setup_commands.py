@@ -85,7 +85,13 @@ def test_seed_demo_sends_past_batches_through_the_real_services(empty_app):
             assert live is not None and live.batch_id == load.batch_id, load.load_number
         completed = factoring.where(Load.billing_status == COMPLETED)
         assert all(Payment.select().where(Payment.load == load).count() == 1 for load in completed)
-        assert sum(load.short_pay_cents for load in completed) == 50_00
+        # One short pay of the Capital Depot batch, one of the recourse factor's (ops/demo.py).
+        assert sum(load.short_pay_cents for load in completed) == 50_00 + 75_00
+        # The recourse history: a chargeback, and the ledger agreeing with every load.
+        from webapp.models import CHARGED_BACK
+        from webapp.services.ledger import invariants
+        assert Load.select().where(Load.billing_status == CHARGED_BACK).count() == 1
+        assert invariants.problems() == []
 
 
 def test_create_user_asks_for_the_password_twice(empty_app):
@@ -115,7 +121,8 @@ def test_create_user_refuses_a_mismatched_confirmation(empty_app):
 @pytest.mark.parametrize("email, args, message", [
     ("new@demo.test", ["--company", "No Such Co"], "no company named 'No Such Co'"),
     ("new@demo.test", ["--role", "partner_admin"], "A Partner Admin needs a partner."),
-    ("new@demo.test", ["--company", "Demo Trucking", "--password", "short"], "at least 8 characters"),
+    ("new@demo.test", ["--company", "Demo Trucking", "--password", "short"], "at least 12 characters"),
+    ("new@demo.test", ["--company", "Demo Trucking", "--password", "password2024!"], "most common"),
     ("admin@demo.test", ["--company", "Demo Trucking"], "already exists"),
     ("not-an-email", ["--company", "Demo Trucking"], "valid email"),
 ])

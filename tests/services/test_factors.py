@@ -168,7 +168,7 @@ def test_assign_from_a_date_and_the_current_factor_on_each_day(world, dbconn):
     ({"factor_id": "99999999999999999999", "from_date": TODAY.isoformat()}, "factor_id"),
     ({"factor_id": "OTHER", "from_date": TODAY.isoformat()}, "factor_id"),
     ({"factor_id": "INACTIVE", "from_date": TODAY.isoformat()}, "factor_id"),
-    ({"factor_id": "DEPOT", "from_date": "12/01/2026"}, "from_date"),
+    ({"factor_id": "DEPOT", "from_date": "31/12/2026"}, "from_date"),  # US dates are read: month 31 is none
     ({"factor_id": "DEPOT", "from_date": "1999-12-31"}, "from_date"),
 ])
 def test_assign_refuses_what_it_cannot_use_and_writes_nothing(world, dbconn, form, field):

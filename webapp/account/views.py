@@ -11,6 +11,7 @@ from flask import url_for
 from webapp.permissions import actor
 from webapp.permissions import login_required
 from webapp.services import account
+from webapp.services import local_time
 from webapp.services import passwords
 from webapp.services import two_factor
 from webapp.services.mail import notices
@@ -28,7 +29,8 @@ def _page(errors=None, status=200, section=None):
     config = current_app.config
     data = account.page(actor(), token=_token(), lifetime_hours=config["SESSION_LIFETIME_HOURS"],
                         idle_minutes=config["SESSION_IDLE_MINUTES"])
-    return render_template("account/index.html", errors=errors or {}, section=section, **data), status
+    return render_template("account/index.html", errors=errors or {}, section=section, zones=local_time.ZONES,
+                           **data), status
 
 
 @bp.route("/")
@@ -60,6 +62,20 @@ def save_notices():
     notices.save_settings(actor(), request.form.getlist("on"))
     flash("Your email notices are saved.", "success")
     return redirect(url_for("account.index") + "#notices", 303)
+
+
+@bp.route("/time-zone", methods=["POST"])
+@login_required
+def save_time_zone():
+    """Your own time zone; blank follows the company's."""
+    try:
+        user = local_time.set_user_zone(actor(), request.form.get("time_zone"), actor=actor())
+    except Invalid as exc:
+        return _page(exc.errors, 400, section="time-zone")
+    zone = local_time.ZONES.get(user.time_zone)
+    flash(f"Times are shown in {zone} time." if zone else "Times are shown in your company's time zone.",
+          "success")
+    return redirect(url_for("account.index") + "#time-zone", 303)
 
 
 @bp.route("/sessions/end-others", methods=["POST"])

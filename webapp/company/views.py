@@ -18,6 +18,7 @@ from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
 from webapp.permissions import manager_required
 from webapp.services import factors
+from webapp.services import local_time
 from webapp.services import subsidiaries
 from webapp.services.validation import Invalid
 from webapp.services.validation import db_id
@@ -35,7 +36,7 @@ def _doc_config(subsidiary, notice=None):
 
 def _profile(subsidiary, factor_values=None, factor_errors=None, status=200):
     context = factors.company_profile(current_company(), subsidiary)
-    context.update(can_manage=current_user.is_manager, factor_values=factor_values or {},
+    context.update(can_manage=current_user.is_manager, factor_values=factor_values or {}, zones=local_time.ZONES,
                    factor_errors=factor_errors or {})
     return render_template("company/index.html", **context), status
 
@@ -55,13 +56,30 @@ def assign_factor(subsidiary_id):
     sub = get_scoped_or_404(Subsidiary, subsidiary_id)
     return submit_form(lambda: factors.assign(sub, request.form, actor=actor()),
                        lambda values, errors, status: _profile(sub, values, errors, status),
-                       lambda row: (f"{sub.name} sells to {row.factor.name} from {row.from_date:%Y-%m-%d}.",
+                       lambda row: (f"{sub.name} sells to {row.factor.name} from {row.from_date:%m/%d/%Y}.",
                                     url_for("company.index", subsidiary_id=sub.id)))
+
+
+@bp.route("/time-zone", methods=["POST"])
+@manager_required
+def set_time_zone():
+    """The company's time zone: every time in Factor Desk is shown in it."""
+    company = current_company()
+    if company is None:
+        abort(404)
+    back = url_for("company.index", subsidiary_id=db_id(request.form.get("subsidiary_id")))
+    try:
+        local_time.set_company_zone(company, request.form.get("time_zone"), actor=actor())
+    except Invalid as exc:
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    flash(f"Times are shown in {local_time.ZONES[company.time_zone]} time.", "success")
+    return redirect(back, 303)
 
 
 def _subsidiary_form(subsidiary, values, errors, status=200):
     return render_template("company/subsidiary_form.html", subsidiary=subsidiary,
-                           values=values, errors=errors,
+                           values=values, errors=errors, zones=local_time.ZONES,
                            fields=subsidiaries.SUBSIDIARY_FIELDS), status
 
 

@@ -15,15 +15,18 @@ from flask import url_for
 from webapp.extensions import htmx
 from webapp.models import Load
 from webapp.permissions import actor
+from webapp.permissions import billing_required
 from webapp.permissions import current_company
 from webapp.permissions import get_scoped_or_404
 from webapp.permissions import login_required
+from webapp.services import ledger
 from webapp.services import loads as service
 from webapp.services.loads import importing as load_import
 from webapp.services.tables import CellError
 from webapp.services.validation import Invalid
 from webapp.services.validation import db_id
 from webapp.web import found_or_404
+from webapp.web import safe_next
 
 bp = Blueprint("loads", __name__, url_prefix="/loads")
 
@@ -51,7 +54,8 @@ def index():
 def detail(load_id):
     """Every field of one load, its lines, money, documents and history."""
     load = get_scoped_or_404(Load, load_id)
-    return render_template("loads/detail.html", **service.load_page(load))
+    return render_template("loads/detail.html", back=safe_next(request.args.get("next")),
+                           **service.load_page(load))
 
 
 def _submitted_lines():
@@ -198,19 +202,25 @@ def import_template():
 def _documents_fragment(load, error=None, status=200):
     return render_template("loads/_partials/documents.html", load=load,
                            documents=service.documents_of(load), document_kinds=service.DOCUMENT_KINDS,
-                           document_error=error), status
+                           document_error=error, back=safe_next(request.values.get("next"))), status
+
+
+def _back_to_documents(load):
+    """The load's documents again (303), keeping the page to come back to."""
+    return redirect(url_for("loads.detail", load_id=load.id, next=safe_next(request.values.get("next")),
+                            _anchor="documents"), 303)
 
 
 @bp.route("/<int:load_id>/documents", methods=["POST"])
 @login_required
 def add_document(load_id):
-    """Keep a PDF (rate confirmation, BOL, proof of delivery) with the load."""
+    """Keep a PDF or a photo or scan (rate confirmation, BOL, proof of delivery) with the load."""
     load = get_scoped_or_404(Load, load_id)
     upload = request.files.get("file")
     error = None
     try:
         if upload is None or not upload.filename:
-            raise service.DocumentError("Choose a PDF file to upload.")
+            raise service.DocumentError("Choose a file to upload: a PDF, or a JPEG, PNG or TIFF photo or scan.")
         service.add_document(load, actor(), request.form.get("kind", ""), upload.filename,
                              upload.read(), current_app.config.get("MAX_CONTENT_LENGTH"))
     except service.DocumentError as exc:
@@ -218,7 +228,7 @@ def add_document(load_id):
     if _partial():
         return _documents_fragment(load, error, 422 if error else 200)
     flash(error or "The document was added.", "error" if error else "success")
-    return redirect(url_for("loads.detail", load_id=load.id, _anchor="documents"), 303)
+    return _back_to_documents(load)
 
 
 @bp.route("/<int:load_id>/documents/<int:document_id>")
@@ -227,7 +237,7 @@ def download_document(load_id, document_id):
     """The PDF itself."""
     load = get_scoped_or_404(Load, load_id)
     document = found_or_404(service.document_of(load, document_id))
-    return send_file(io.BytesIO(bytes(document.file.data)), mimetype="application/pdf",
+    return send_file(io.BytesIO(bytes(document.file.data)), mimetype=document.file.content_type or "application/pdf",
                      as_attachment=True, download_name=document.file.filename)
 
 
@@ -241,4 +251,39 @@ def remove_document(load_id, document_id):
     if _partial():
         return _documents_fragment(load)
     flash("The document was removed.", "success")
-    return redirect(url_for("loads.detail", load_id=load.id, _anchor="documents"), 303)
+    return _back_to_documents(load)
+
+
+# --- chargebacks (services/ledger/chargebacks.py) -------------------------------------------
+
+def _chargeback_refused(load, exc, form_name):
+    """The load page again with the chargeback form's errors (422), nothing changed."""
+    return render_template("loads/detail.html", back=None, chargeback_errors=exc.errors,
+                           chargeback_form=form_name, chargeback_values=request.form,
+                           **service.load_page(load)), 422
+
+
+@bp.route("/<int:load_id>/chargeback", methods=["POST"])
+@billing_required
+def record_chargeback(load_id):
+    """A recourse factor charged the invoice back: amount, date and reason."""
+    load = get_scoped_or_404(Load, load_id)
+    try:
+        ledger.charge_back_from_form(load, request.form, actor())
+    except Invalid as exc:
+        return _chargeback_refused(load, exc, "record")
+    flash(f"Load {load.load_number} is Charged back: it left the factor and is now invoiced direct.", "success")
+    return redirect(url_for("loads.detail", load_id=load.id, _anchor="chargeback"), 303)
+
+
+@bp.route("/<int:load_id>/chargeback/undo", methods=["POST"])
+@billing_required
+def undo_chargeback(load_id):
+    """Undo the load's chargeback: Financed by its factor again."""
+    load = get_scoped_or_404(Load, load_id)
+    try:
+        ledger.undo_from_form(load, request.form, actor())
+    except Invalid as exc:
+        return _chargeback_refused(load, exc, "undo")
+    flash(f"The chargeback of load {load.load_number} was undone: it is Financed again.", "success")
+    return redirect(url_for("loads.detail", load_id=load.id, _anchor="chargeback"), 303)

@@ -4,7 +4,11 @@ Idempotent: each row is looked up by its natural key before it is created, so
 running the seed twice duplicates nothing.
 """
 import datetime
+import hashlib
+import io
 import random
+
+from reportlab.pdfgen import canvas
 
 from webapp.models import BATCH_FORMAT_CAPITAL_DEPOT_ZIP
 from webapp.models import COMPLETED
@@ -25,13 +29,16 @@ from webapp.models import Customer
 from webapp.models import Factor
 from webapp.models import ImportantInfo
 from webapp.models import Load
+from webapp.models import LoadDocument
 from webapp.models import LoadLine
 from webapp.models import Partner
+from webapp.models import StoredFile
 from webapp.models import Subsidiary
 from webapp.models import SubsidiaryFactor
 from webapp.models import User
 from webapp.models import db
 from webapp.services import batches
+from webapp.services import ledger
 from webapp.services import reports
 from webapp.services.auth import hash_password
 from webapp.services.money import format_cents
@@ -165,6 +172,33 @@ def _loads(company, prefix, subsidiaries, customers, count, rng, today):
         LoadLine.insert_many([
             {"load": load, "kind": k, "description": d, "amount_cents": a, "position": n}
             for n, (k, d, a) in enumerate(lines)]).execute()
+        if load.invoicing_method == FACTORING:
+            # The factor wants both behind each invoice; every twelfth load still waits for
+            # its proof of delivery, so Factoring Upload shows the paperwork check.
+            kinds = ("rate_confirmation",) if i % 12 == 11 else ("rate_confirmation", "pod")
+            _paperwork(load, kinds)
+
+
+_PAPER_TITLES = {"rate_confirmation": "Rate confirmation", "pod": "Proof of delivery (signed BOL)"}
+
+
+def _paperwork(load, kinds):
+    """A one-page PDF of each of KINDS kept with LOAD, as if scanned in."""
+    for kind in kinds:
+        out = io.BytesIO()
+        page = canvas.Canvas(out, invariant=1)
+        page.setFont("Helvetica-Bold", 16)
+        page.drawString(72, 720, f"{_PAPER_TITLES[kind]}: load {load.load_number}")
+        page.setFont("Helvetica", 11)
+        page.drawString(72, 696, f"{load.pickup_city}, {load.pickup_state} to {load.delivery_city}, "
+                                 f"{load.delivery_state}; reference {load.customer_reference}")
+        page.showPage()
+        page.save()
+        data = out.getvalue()
+        name = f"{kind.replace('_', '-')}-{load.load_number}.pdf"
+        stored = StoredFile.create(company=load.company_id, filename=name, content_type="application/pdf",
+                                   size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data)
+        LoadDocument.create(load=load.id, kind=kind, file=stored)
 
 
 def seed(today=None, history=True):
@@ -225,6 +259,7 @@ def seed(today=None, history=True):
         return
     billing = User.get(User.email == "billing@demo.test")
     seed_history(demo, freight, billing, today, stages=("completed", "financed", "invoiced"))
+    seed_recourse_history(demo, freight, billing, today)
     seed_history(other, other_sub, User.get(User.email == "other@demo.test"), today,
                  stages=("invoiced",))
 
@@ -257,6 +292,7 @@ def seed_history(company, subsidiary, actor, today, stages):
             return
         batch = batches.create_batch(company, subsidiary, [l.id for l in chosen], actor)
         batches.run_batch(batch.id)
+        batches.mark_sent(batch, actor)  # past batches went to the factor long ago
         if stage == "invoiced":
             continue
         purchase_rows = []
@@ -282,6 +318,58 @@ def seed_history(company, subsidiary, actor, today, stages):
                 "Short paid: lumper receipt missing" if n == 0 else ""])
         _apply(batch, REPORT_PAYMENT, _report(COLUMNS[REPORT_PAYMENT], payment_rows),
                actor, f"Payments_Report_batch_{batch.number}.csv")
+
+
+# A recourse factor with a reserve, for the ledger's figures (reserve, recourse, chargebacks).
+LONE_STAR = dict(name="Lone Star Funding", remit_to="Lone Star Funding, Inc.\nP.O. Box 2200\nAustin, TX 78768",
+                 advance_bp=8700, fee_kind="flat", fee_bp=300, reserve_bp=1000, recourse_days=60,
+                 batch_format=BATCH_FORMAT_CAPITAL_DEPOT_ZIP, attachment_limit_mb=20, active=True)
+
+
+def seed_recourse_history(company, subsidiary, actor, today):
+    """A past batch of five invoices sold to a recourse factor with a 10 % reserve (Lone Star
+    Funding, before the subsidiary moved to Capital Depot), through the real services, so that
+    every figure of the dashboard has something to show: one paid in full with its reserve
+    released, one short paid, two still open near and past their recourse deadline, one
+    charged back. Skipped when that factor exists already."""
+    if Factor.get_or_none((Factor.company == company) & (Factor.name == LONE_STAR["name"])):
+        return
+    factor = Factor.create(company=company, **LONE_STAR)
+    pool = [load for load in batches.eligible_loads(company, subsidiary).order_by(Load.delivery_date, Load.id)
+            if not batches.load_problems([load]).get(load.id)][:5]
+    if len(pool) < 5:
+        return
+    # Their invoices went out 50 to 66 days ago (the factor's 60 days of recourse run from them).
+    for load, days in zip(pool, (58, 56, 52, 66, 64)):
+        Load.update(invoice_date=today - datetime.timedelta(days=days)).where(Load.id == load.id).execute()
+    batch = batches.create_batch(company, subsidiary, [x.id for x in pool], actor)
+    batches.run_batch(batch.id)
+    batches.mark_sent(batch, actor)
+    submitted = datetime.datetime.combine(today - datetime.timedelta(days=50), datetime.time(15, 0))
+    Batch.update(factor=factor, created_at=submitted).where(Batch.id == batch.id).execute()
+    pool = [Load.get_by_id(x.id) for x in pool]
+    purchased_on = (today - datetime.timedelta(days=48)).isoformat()
+    rows = []
+    for n, load in enumerate(pool):
+        fee, reserve = load.total_cents * 3 // 100, load.total_cents // 10
+        rows.append([load.invoice_number, load.load_number, purchased_on, format_cents(load.total_cents),
+                     format_cents(load.total_cents - fee - reserve), format_cents(fee), format_cents(reserve),
+                     "purchased", "", f"LS-{batch.number:04d}-{n + 1:02d}"])
+    _apply(batch, REPORT_PURCHASE, _report(COLUMNS[REPORT_PURCHASE], rows), actor,
+           f"Lone_Star_purchases_batch_{batch.number}.csv")
+    paid_on = today.isoformat()
+    full, short = pool[0], pool[1]
+    payments = [
+        [full.invoice_number, full.load_number, paid_on, format_cents(full.total_cents), "CHK-88120", "Check",
+         format_cents(full.total_cents // 10), "0.00", "yes", ""],
+        [short.invoice_number, short.load_number, paid_on, format_cents(short.total_cents - 75_00), "ACH-88121",
+         "ACH", format_cents(short.total_cents // 10 - 75_00), "0.00", "yes", "Short paid: detention disputed"],
+    ]
+    _apply(batch, REPORT_PAYMENT, _report(COLUMNS[REPORT_PAYMENT], payments), actor,
+           f"Lone_Star_collections_batch_{batch.number}.csv")
+    charged = pool[4]
+    ledger.record_chargeback(charged, charged.total_cents * 87 // 100, today - datetime.timedelta(days=2),
+                             "Debtor did not pay within the factor's 60 days of recourse", actor)
 
 
 def _apply(batch, kind, data, actor, filename):

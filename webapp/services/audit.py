@@ -11,17 +11,40 @@ LOAD_CREATE = "load.create"
 LOAD_UPDATE = "load.update"
 LOAD_STATUS = "load.status"
 LOAD_HOLD = "load.hold"  # the factor holds the invoice: the status stays Invoiced
+LOAD_CHARGEBACK = "load.chargeback"  # the factor charged the invoice back: Financed -> Charged back
+LOAD_CHARGEBACK_UNDO = "load.chargeback_undo"  # that chargeback undone: Charged back -> Financed
 LOAD_DOCUMENT_ADD = "load.document_add"
 LOAD_DOCUMENT_REMOVE = "load.document_remove"
 BATCH_SUBMIT = "batch.submit"
 BATCH_RETRY = "batch.retry"
 BATCH_CANCEL = "batch.cancel"
 BATCH_FAILED = "batch.failed"
+BATCH_SENT = "batch.sent"  # the batch file went to the factor (Mark as sent, or emailed)
 DOCUMENT_CONFIG_SAVE = "document_config.save"
 DOCUMENT_CONFIG_REMOVE = "document_config.remove"
 FACTOR_CREATE = "factor.create"
 FACTOR_UPDATE = "factor.update"
 SUBSIDIARY_FACTOR = "subsidiary.factor"  # a subsidiary assigned to a factor from a date
+# Mail (services/mail): the batch file emailed to its factor (details: to, message id), a failed
+# message put back in the queue (mail log's Retry), a user's notices turned on or off.
+BATCH_EMAIL = "batch.email"
+MAIL_RETRY = "mail.retry"
+USER_NOTICES = "user.notices"
+REPORT_MAPPING_SAVE = "report_mapping.save"  # a factor's columns mapped to ours, for one header
+REPORT_REVERSE = "report.reverse"  # an applied Purchase or Payment Report put back as it was
+LOAD_REVERSE = "load.reverse"  # what an applied report did to a load, put back
+COMPANY_UPDATE = "company.update"  # the company's settings (its time zone)
+USER_UPDATE = "user.update"
+# Accounts (services/passwords.py, account_links.py, two_factor.py): a password chosen
+# (details say how: change, invitation, reset, command line), an invitation or a reset link
+# sent, two-factor sign-in turned on, off, or reset by an admin, the other sessions ended.
+USER_PASSWORD = "user.password"
+USER_INVITE = "user.invite"
+USER_RESET_LINK = "user.reset_link"
+USER_TWO_FACTOR_ENROL = "user.two_factor_enrol"
+USER_TWO_FACTOR_DISABLE = "user.two_factor_disable"
+USER_TWO_FACTOR_RESET = "user.two_factor_reset"
+USER_SESSIONS_END = "user.sessions_end"
 
 from webapp.models import AuditLog
 

@@ -31,14 +31,20 @@ from webapp.models import db
 from webapp.services import audit
 from webapp.services.batches.formats import assignment_on
 from webapp.services.batches.formats import labels as format_labels
+from webapp.services.local_time import parse_date_input
 from webapp.services.subsidiaries import profile
+from webapp.services.terms import FULL_BP
+from webapp.services.terms import expected_amounts  # noqa: F401 (factors.expected_amounts)
+from webapp.services.terms import fee_bp_for  # noqa: F401 (factors.fee_bp_for)
+from webapp.services.terms import percent
+from webapp.services.terms import tiers
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
 
 # How many fee tiers the form offers.
 MAX_TIERS = 6
-# Every basis-point value is a percentage from 0 to 100.
-FULL_BP = 10000
+# The terms as money (percent, tiers, fee_bp_for, expected_amounts, FULL_BP) live in
+# services/terms.py, one implementation shared with the report checks.
 
 FACTOR_FIELDS = (
     ("name", "Name"),
@@ -53,8 +59,22 @@ FACTOR_FIELDS = (
     ("requires_proof_of_delivery", "Requires the proof of delivery"),
     ("batch_format", "Batch file format"),
     ("attachment_limit_mb", "Attachment limit (MB)"),
+    ("cover_subject", "Email subject"),
+    ("cover_message", "Cover message"),
     ("active", "Active"),
 )
+# What the default subject and cover message of "Email to <factor>" may name, each filled in
+# for the batch sent (services/mail/factor.py).
+COVER_PLACEHOLDERS = {
+    "factor": "the factor's name",
+    "subsidiary": "the subsidiary's name",
+    "batch_number": "the batch number",
+    "count": "how many invoices",
+    "total": "the batch total",
+    "sender": "who sends it",
+    "company": "your company",
+}
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 PERCENT_FIELDS = ("advance_bp", "fee_bp", "reserve_bp")
 FLAGS = ("requires_rate_confirmation", "requires_proof_of_delivery", "active")
 
@@ -79,11 +99,6 @@ def parse_percent(value, label="percentage"):
     return bp
 
 
-def percent(bp):
-    """'97.50 %' from basis points."""
-    return f"{bp // 100}.{bp % 100:02d} %"
-
-
 def percent_value(bp):
     """'97.50' (the form's value) from basis points."""
     return f"{bp // 100}.{bp % 100:02d}"
@@ -102,39 +117,6 @@ def for_company(company, active_only=False):
 def get(company, factor_id):
     """One factor of COMPANY, or None."""
     return Factor.get_or_none((Factor.company == company) & (Factor.id == factor_id))
-
-
-def tiers(factor):
-    """The factor's fee tiers, shortest first."""
-    return list(FactorFeeTier.select().where(FactorFeeTier.factor == factor)
-                .order_by(FactorFeeTier.up_to_days))
-
-
-def fee_bp_for(factor, days_outstanding, fee_tiers=None):
-    """The fee in basis points for an invoice outstanding DAYS_OUTSTANDING days: the flat fee, or
-    the first tier that reaches that far (past the last tier, the last tier's fee)."""
-    if factor.fee_kind != FEE_TIERED:
-        return factor.fee_bp
-    rows = fee_tiers if fee_tiers is not None else tiers(factor)
-    if not rows:
-        return factor.fee_bp
-    for tier in rows:
-        if days_outstanding <= tier.up_to_days:
-            return tier.fee_bp
-    return rows[-1].fee_bp
-
-
-def _share(amount_cents, bp):
-    """AMOUNT_CENTS × BP / 10,000, rounded half up to the cent."""
-    return (amount_cents * bp + FULL_BP // 2) // FULL_BP
-
-
-def expected_amounts(factor, amount_cents, days_outstanding=0, fee_tiers=None):
-    """What the factor should report for an invoice of AMOUNT_CENTS outstanding DAYS_OUTSTANDING
-    days under its terms: {"advance_cents", "fee_cents", "reserve_cents", "fee_bp"}."""
-    fee_bp = fee_bp_for(factor, days_outstanding, fee_tiers)
-    return {"advance_cents": _share(amount_cents, factor.advance_bp), "fee_cents": _share(amount_cents, fee_bp),
-            "reserve_cents": _share(amount_cents, factor.reserve_bp), "fee_bp": fee_bp}
 
 
 def fee_in_words(factor, fee_tiers=None):
@@ -265,6 +247,26 @@ def _email(check, name="submission_email"):
     check.values[name] = value.strip().lower()
 
 
+def _cover(check):
+    """The default subject (one line) and cover message of "Email to <factor>"; {names} only of
+    COVER_PLACEHOLDERS. Empty: the built-in wording."""
+    subject = str(check.data.get("cover_subject") or "").strip()
+    message = str(check.data.get("cover_message") or "").replace("\r\n", "\n").strip()
+    if any(ch in subject for ch in "\r\n") or any(not ch.isprintable() for ch in subject):
+        check.error("cover_subject", "The subject is one line: no line breaks.")
+    elif len(subject) > 200:
+        check.error("cover_subject", "The subject can be at most 200 characters.")
+    if len(message) > 5000:
+        check.error("cover_message", "The cover message can be at most 5,000 characters.")
+    for name, text in (("cover_subject", subject), ("cover_message", message)):
+        unknown = sorted({found for found in _PLACEHOLDER_RE.findall(text) if found not in COVER_PLACEHOLDERS})
+        if unknown and name not in check.errors:
+            check.error(name, "Unknown placeholder " + ", ".join("{" + u + "}" for u in unknown) + ": use "
+                        + ", ".join("{" + k + "}" for k in COVER_PLACEHOLDERS) + ".")
+    check.values["cover_subject"] = subject
+    check.values["cover_message"] = message
+
+
 def _remit_to(check, name="remit_to"):
     """Up to 6 lines of up to 100 characters; blank lines dropped."""
     lines = [" ".join(line.split()) for line in str(check.data.get(name) or "").splitlines()]
@@ -299,6 +301,7 @@ def clean_factor(data, company, exclude_id=None):
     check.text("name", "name", required=True, max_length=100)
     _remit_to(check)
     _email(check)
+    _cover(check)
     for name, label in (("advance_bp", "advance"), ("fee_bp", "flat fee"), ("reserve_bp", "reserve")):
         if name == "fee_bp" and check.raw("fee_kind") == FEE_TIERED and not check.raw(name):
             check.values[name] = 0
@@ -389,13 +392,12 @@ def update_factor(factor, data, *, actor):
 
 
 def _from_date(check, name="from_date"):
-    text = check.raw(name)
     try:
-        value = datetime.date.fromisoformat(text) if text.isascii() else None
+        value = parse_date_input(check.raw(name))
     except ValueError:
         value = None
     if value is None:
-        check.error(name, "Enter the date the factor takes over, like 2026-12-01.")
+        check.error(name, "Enter the date the factor takes over, like 12/01/2026.")
     elif not datetime.date(2000, 1, 1) <= value <= datetime.date.today() + datetime.timedelta(days=366):
         check.error(name, "Choose a date from 2000 to a year from today.")
     check.values[name] = value

@@ -21,6 +21,7 @@ from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import audit
+from webapp.services.local_time import ZONES
 from webapp.services.records import create_record
 from webapp.services.records import update_record
 from webapp.services.validation import Checker
@@ -72,6 +73,7 @@ SUBSIDIARY_FIELDS = (
     ("postal_code", "ZIP"),
     ("phone", "Phone"),
     ("email", "Email"),
+    ("time_zone", "Time zone of its invoices"),
 )
 
 INFO_ACTIONS = (audit.DOCUMENT_CONFIG_SAVE, audit.DOCUMENT_CONFIG_REMOVE)
@@ -97,6 +99,7 @@ def clean_subsidiary(data, company, exclude_id=None):
     check.postal_code()
     check.phone()
     check.email()
+    check.choice("time_zone", "time zone", ("",) + tuple(ZONES), default="")
     if "name" not in check.errors and _name_taken(company, check.values["name"], exclude_id):
         check.error("name", _taken_message(check.values["name"]))
     return check.done()

@@ -53,10 +53,10 @@ def test_invoice_carries_the_noa_with_its_lines_the_ids_and_the_total():
     assert "MC-482913" in lines  # the customer's MC in the bill-to
     assert "INVOICE" in lines
     assert "INV-DT-5005" in text and "DT-1005" in text and "PO-448812" in text
-    assert "Dallas, TX · Nov 18, 2026" in text and "Memphis, TN · Nov 20, 2026" in text
+    assert "Dallas, TX · 11/18/2026" in text and "Memphis, TN · 11/20/2026" in text
     assert "$2,500.00" in text and "$375.00" in text and "$307.50" in text
     assert "TOTAL DUE" in lines and "$3,182.50" in lines
-    assert "Dec 20, 2026" in text  # due date: invoice date + Net 30
+    assert "12/20/2026" in text  # due date: invoice date + Net 30
 
 
 def test_invoice_prints_remit_to_terms_and_footer_when_present():
@@ -89,6 +89,18 @@ def test_without_a_wide_font_unsupported_characters_become_question_marks(monkey
     assert batch_file.clean("Łódź “ok” é 🚚") == "?ód? “ok” é ?"
     text = _text(_invoice(customer=_customer(name="Zürich “Łódź” 🚚")))
     assert "Zürich “?ód?” ?" in text
+
+
+def test_without_a_wide_font_the_log_says_which_characters_and_what_to_install(monkeypatch, caplog):
+    monkeypatch.setattr(batch_file, "wide_fonts", lambda: None)
+    with caplog.at_level("WARNING", logger="webapp.services.batches.batch_file"):
+        _invoice(customer=_customer(name="Łódź Logistics"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings and "U+0141" in warnings[0] and "fonts-dejavu-core" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="webapp.services.batches.batch_file"):
+        _invoice(customer=_customer(name="Hernández & Söhne"))  # all Windows-1252: nothing to say
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def _font_names(pdf):
@@ -223,6 +235,7 @@ def test_batch_zip_holds_schedule_and_one_invoice_per_load_with_its_amount(in_ap
 
 def test_load_documents_are_inside_the_invoice_pdf_of_the_batch(in_app, world):
     ids = world.eligible(1)
+    LoadDocument.delete().where((LoadDocument.load == ids[0]) & (LoadDocument.kind == "pod")).execute()
     data = text_pdf(2)
     stored = StoredFile.create(company=world.company, filename="pod.pdf", content_type="application/pdf",
                                size=len(data), sha256="x", data=data)
@@ -231,8 +244,9 @@ def test_load_documents_are_inside_the_invoice_pdf_of_the_batch(in_app, world):
     load = Load.get_by_id(ids[0])
     pdf = _zip_of(batch).read(f"invoice_{load.invoice_number}.pdf")
     reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 3
-    assert "Proof of delivery page 1" in reader.pages[1].extract_text()
+    assert len(reader.pages) == 4  # the invoice, the demo's rate confirmation, the POD's two pages
+    assert "Rate confirmation: load" in reader.pages[1].extract_text()
+    assert "Proof of delivery page 1" in reader.pages[2].extract_text()
 
 
 def test_a_noa_with_emoji_and_a_customer_with_accents_never_crash_the_job(in_app, world):
@@ -247,3 +261,26 @@ def test_a_noa_with_emoji_and_a_customer_with_accents_never_crash_the_job(in_app
     text = _text(_zip_of(batch).read(f"invoice_{hernandez.invoice_number}.pdf"))
     assert "Hernández & Söhne Imports" in text
     assert "Pay only Capital Depot" in text and "“thanks”" in text
+
+
+@pytest.mark.parametrize("company_zone, subsidiary_zone, printed", [
+    ("America/Chicago", "", "11/16/2026"),  # 8:30 PM on 11/16 in Texas: the subsidiary's day
+    ("America/Chicago", "UTC", "11/17/2026"),  # the subsidiary's own zone wins
+    ("Pacific/Honolulu", "", "11/16/2026"),
+])
+def test_the_schedule_is_dated_in_the_subsidiarys_time_zone(in_app, world, company_zone, subsidiary_zone, printed):
+    from webapp.models import Company
+    from webapp.models import Subsidiary
+    from webapp.services import batches
+
+    Company.update(time_zone=company_zone).where(Company.id == world.company.id).execute()
+    Subsidiary.update(time_zone=subsidiary_zone).where(Subsidiary.id == world.freight.id).execute()
+    batch = batches.create_batch(world.company, world.freight, world.eligible(1), world.billing)
+    evening = datetime.datetime(2026, 11, 17, 2, 30)  # UTC
+    Batch.update(created_at=evening).where(Batch.id == batch.id).execute()
+    batches.run_batch(batch.id)
+    archive = _zip_of(batch)
+    lines = _text(archive.read("schedule.pdf")).splitlines()
+    assert lines[lines.index("DATE") + 1] == printed
+    local = {"11/16/2026": (2026, 11, 16), "11/17/2026": (2026, 11, 17)}[printed]
+    assert archive.infolist()[0].date_time[:3] == local

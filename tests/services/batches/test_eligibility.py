@@ -21,8 +21,11 @@ def test_customer_without_mc_number_puts_its_loads_apart_with_the_reason(in_app,
     apart = list(batches.incomplete_loads(world.company, world.freight))
     assert apart, "the demo has a customer without an MC number"
     reasons = batches.load_problems(apart)
-    for load in apart:
+    without_mc = [load for load in apart if not load.customer.mc_number]
+    assert without_mc
+    for load in without_mc:
         assert any("no MC number" in r for r in reasons[load.id])
+        assert [r.fix for r in reasons[load.id]] == ["customer"]
     eligible_ids = {load.id for load in batches.eligible_loads(world.company, world.freight)}
     assert not eligible_ids & {load.id for load in apart}
 

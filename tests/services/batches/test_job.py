@@ -21,7 +21,14 @@ from webapp.models import StoredFile
 from webapp.models import utcnow
 from webapp.services import batches
 from webapp.services.batches import batch_file
+from webapp.services.batches import formats
 from webapp.services.batches import job as batch_job
+
+
+def _batch_files(company=None):
+    """Batch files kept (the demo loads' paperwork is kept as files too)."""
+    query = StoredFile.select().where(StoredFile.content_type == "application/zip")
+    return (query.where(StoredFile.company == company) if company else query).count()
 
 
 def _status_audits(load_ids):
@@ -55,7 +62,7 @@ def test_running_the_job_again_duplicates_nothing(in_app, world):
     sha = Batch.get_by_id(batch.id).file_sha256
     assert batches.run_batch(batch.id) == BATCH_READY
     assert batches.run_batch(batch.id) == BATCH_READY
-    assert StoredFile.select().where(StoredFile.company == world.company).count() == 1
+    assert _batch_files(world.company) == 1
     assert _status_audits(ids) == 2
     assert Batch.get_by_id(batch.id).file_sha256 == sha
 
@@ -77,7 +84,7 @@ def test_failed_render_marks_the_batch_failed_and_keeps_loads_queued_and_reserve
     assert batch.error == f"Could not render the invoice for load {victim.load_number}: font exploded"
     assert batch.file_id is None
     assert Load.select().where(Load.id.in_(ids), Load.billing_status == QUEUED, Load.batch == batch.id).count() == 3
-    assert StoredFile.select().count() == 0
+    assert _batch_files() == 0
     assert _status_audits(ids) == 0
 
     monkeypatch.setattr(batch_file, "render_invoice", real)
@@ -86,7 +93,7 @@ def test_failed_render_marks_the_batch_failed_and_keeps_loads_queued_and_reserve
     batch = Batch.get_by_id(batch.id)
     assert batch.status == BATCH_READY
     assert batch.error == ""
-    assert StoredFile.select().count() == 1
+    assert _batch_files() == 1
     assert _status_audits(ids) == 3
     assert Load.select().where(Load.id.in_(ids), Load.billing_status == INVOICED).count() == 3
 
@@ -108,7 +115,7 @@ def test_a_run_that_lost_its_claim_writes_nothing(in_app, world, monkeypatch):
     assert batches.run_batch(batch.id) == BATCH_READY
     with pytest.raises(batch_job._Superseded):
         batch_job._finish(Batch.get_by_id(batch.id), token, "x.zip", b"late", ids)
-    assert StoredFile.select().count() == 1
+    assert _batch_files() == 1
     assert _status_audits(ids) == 2
 
 
@@ -128,11 +135,11 @@ def test_recovery_reruns_a_batch_whose_worker_died(in_app, world, app):
     batch = Batch.get_by_id(batch.id)
     assert batch.status == BATCH_READY
     assert batch.attempts == 2
-    assert StoredFile.select().count() == 1
+    assert _batch_files() == 1
     assert _status_audits(ids) == 3
     # running recovery again finds nothing to do and duplicates nothing
     assert jobs.recover() == []
-    assert StoredFile.select().count() == 1
+    assert _batch_files() == 1
     assert _status_audits(ids) == 3
 
 
@@ -176,3 +183,36 @@ def test_worker_startup_hook_resumes_a_batch_left_running(world, app):
     hook()
     assert Batch.get_by_id(batch.id).status == BATCH_READY
     assert _status_audits(ids) == 2
+
+
+def _reported(monkeypatch):
+    """The progress the job writes (its heartbeats), in order."""
+    seen = []
+    real = batch_job._beat
+
+    def beat(batch_id, token, done):
+        seen.append(done)
+        return real(batch_id, token, done)
+    monkeypatch.setattr(batch_job, "_beat", beat)
+    return seen
+
+
+def test_the_job_reports_progress_at_least_every_ten_invoices_and_records_its_start(in_app, world, monkeypatch):
+    seen = _reported(monkeypatch)
+    monkeypatch.setattr(formats.time, "monotonic", lambda: 1000.0)  # a fast machine: the count alone
+    ids = world.eligible(23)
+    batch = batches.create_batch(world.company, world.freight, ids, world.billing)
+    assert batches.run_batch(batch.id) == BATCH_READY
+    assert seen[:2] == [10, 20] and seen[-1] == 23
+    assert all(b - a <= 10 for a, b in zip([0] + seen, seen))
+    assert Batch.get_by_id(batch.id).started_at is not None  # the time-left estimate counts from it
+
+
+def test_a_slow_invoice_is_reported_within_half_a_second(in_app, world, monkeypatch):
+    seen = _reported(monkeypatch)
+    clock = iter(range(0, 10_000, 600))  # every invoice takes 0.6 s
+    monkeypatch.setattr(formats.time, "monotonic", lambda: next(clock) / 1000)
+    ids = world.eligible(4)
+    batch = batches.create_batch(world.company, world.freight, ids, world.billing)
+    assert batches.run_batch(batch.id) == BATCH_READY
+    assert seen[:4] == [1, 2, 3, 4]  # each one, though 10 were not drawn yet

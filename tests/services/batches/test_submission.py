@@ -145,7 +145,8 @@ def test_cancelled_batch_is_never_run(in_app, world):
     batch = batches.create_batch(world.company, world.freight, world.eligible(1), world.billing)
     batches.cancel_batch(batch, world.billing)
     assert batches.run_batch(batch.id) == BATCH_CANCELLED
-    assert StoredFile.select().count() == 0
+    assert Batch.get_by_id(batch.id).file_id is None
+    assert not StoredFile.select().where(StoredFile.content_type == "application/zip").exists()
 
 
 def test_a_ready_batch_cannot_be_cancelled(in_app, world):

@@ -7,6 +7,7 @@ from pypdf import PdfWriter
 
 from tests.helpers import pdf_bytes
 from webapp.models import Load
+from webapp.models import LoadDocument
 from webapp.services import loads as service
 
 
@@ -20,7 +21,10 @@ def encrypted_pdf():
 
 
 def _load(number="DT-1001"):
-    return Load.get(Load.load_number == number)
+    """A demo load without its demo paperwork (each test adds the documents it needs)."""
+    load = Load.get(Load.load_number == number)
+    LoadDocument.delete().where(LoadDocument.load == load.id).execute()
+    return load
 
 
 def test_password_protected_pdf_is_refused(dbconn):

@@ -312,8 +312,10 @@ def test_the_same_file_twice_is_refused_with_date_and_user(setup):
     before = snapshot()
     with pytest.raises(report_apply.ReportRefused) as refused:
         report_apply.preview(batch, "purchase", data, user, "again.csv")
-    applied_on = ReportUpload.get_by_id(first.upload.id).applied_at.strftime("%Y-%m-%d %H:%M")
-    assert f"already applied on {applied_on} UTC by Blair Billing" in refused.value.message
+    from webapp.services import local_time
+    applied_on = local_time.format_datetime(ReportUpload.get_by_id(first.upload.id).applied_at, "America/Chicago")
+    assert applied_on.endswith(("CST", "CDT"))  # the company's zone, not UTC
+    assert f"already applied on {applied_on} by Blair Billing" in refused.value.message
     assert snapshot() == before
 
 

@@ -61,7 +61,7 @@ def test_subsidiary_without_noa_says_so_links_to_company_profile_and_refuses(cli
     page = client.get(f"{URL}?subsidiary_id={demo.logistics.id}").get_data(as_text=True)
     assert "Demo Logistics Inc has no Notice of Assignment." in page
     assert f'href="/management/company-profile/?subsidiary_id={demo.logistics.id}"' in page
-    assert re.search(r'<button type="submit" class="btn btn-primary btn-submit" data-submit-batch disabled', page)
+    assert re.search(r'<button type="submit" class="btn btn-primary btn-submit" id="submit-batch" data-submit-batch disabled', page)
     response = client.post(f"{SUBMIT}?subsidiary_id={demo.logistics.id}",
                            data={"load_id": demo.logistics_ids[:2]}, headers=HX)
     assert "no Notice of Assignment" in response.get_data(as_text=True)
@@ -77,9 +77,9 @@ def test_htmx_submit_swaps_in_the_progress_then_the_result(client, auth, demo, a
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="factoring-workspace">')
     assert "Batch #1 submitted: 3 loads" in html
-    assert 'data-testid="batch-progress"' in html
-    # the immediate queue has already run the job: the component shows the result and stops polling
-    assert 'data-status="ready"' in html
+    assert 'data-testid="batch-line"' in html
+    # the immediate queue has already run the job: the line shows the result and stops polling
+    assert 'data-state="ready"' in html and ">Ready to send</span>" in html
     assert "/reports/factoring/batches/1/download" in html
     for load_id in chosen:
         assert f'name="load_id" value="{load_id}"' not in html  # gone from the list
@@ -94,8 +94,8 @@ def test_plain_form_submit_redirects_with_303_and_the_page_shows_the_batch(clien
     assert response.headers["Location"].endswith(f"{URL}?subsidiary_id={demo.freight.id}")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Batch #1 submitted: 2 loads." in page
-    assert f"Batches of {demo.freight.name}" in page
-    assert "Batch #1" in page
+    assert "Batches needing action" in page
+    assert "Batch #1</a>" in page
 
 
 def test_progress_component_polls_while_the_job_runs_and_stops_when_done(client, auth, demo, app):
@@ -115,7 +115,7 @@ def test_progress_component_polls_while_the_job_runs_and_stops_when_done(client,
         assert batches.run_batch(batch.id) == BATCH_READY
     html = client.get(url, headers=HX).get_data(as_text=True)
     assert "hx-trigger" not in html
-    assert "Download batch file" in html
+    assert ">Ready to send</span>" in html and ">Download</a>" in html and "Mark as sent</button>" in html
     assert client.get(url).status_code == 303  # without htmx: the batch page
 
 

@@ -104,11 +104,12 @@ def test_company_profile_shows_each_subsidiarys_factor(client, auth, world, dbco
 def test_a_manager_assigns_a_factor_from_a_date_with_its_history(client, auth, world, dbconn):
     auth.login("admin")
     summit = Factor.create(company=world.company, name="Summit Capital", advance_bp=9000, fee_bp=300)
-    today = datetime.date.today().isoformat()
-    response = client.post(f"{PROFILE}/{world.freight.id}/factor", data={"factor_id": summit.id, "from_date": today})
+    today = datetime.date.today()
+    response = client.post(f"{PROFILE}/{world.freight.id}/factor",
+                           data={"factor_id": summit.id, "from_date": today.isoformat()})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"Demo Freight LLC sells to Summit Capital from {today}." in page
+    assert f"Demo Freight LLC sells to Summit Capital from {today:%m/%d/%Y}." in page
     assert 'data-testid="current-factor">Demo Freight LLC sells its invoices to' in page
     assert page.index("Summit Capital</td>") < page.index("Capital Depot</td>")  # newest first
     assert AuditLog.get(AuditLog.action == "subsidiary.factor").actor_id == world.admin.id

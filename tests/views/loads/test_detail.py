@@ -14,6 +14,7 @@ from webapp.models import Payment
 from webapp.models import ReportUpload
 from webapp.models import StoredFile
 from webapp.services import audit
+from webapp.services import ledger
 
 
 def test_detail_shows_every_field_lines_and_history(client, auth, world, dbconn):
@@ -21,8 +22,8 @@ def test_detail_shows_every_field_lines_and_history(client, auth, world, dbconn)
     response = client.post("/loads/new", data=post_form(load_form(world), LOAD_LINES))
     assert response.status_code == 303
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    for text in ("NEW-1", "INV-NEW-1", "2026-11-25", "PO-1", "Dallas, TX", "2026-11-22",
-                 "Memphis, TN", "2026-11-24", "Demo Freight LLC", "Summit Freight Brokerage",
+    for text in ("NEW-1", "INV-NEW-1", "11/25/2026", "PO-1", "Dallas, TX", "11/22/2026",
+                 "Memphis, TN", "11/24/2026", "Demo Freight LLC", "Summit Freight Brokerage",
                  "MC-482913", "Factoring", "Linehaul", "Fuel surcharge", "$2,450.00", "$367.50",
                  "$2,817.50", "Status history", "Entered by hand"):
         assert text in html, text
@@ -48,6 +49,12 @@ def test_detail_shows_batch_factoring_figures_payments_and_status_causes(client,
                 paid_cents=1500_00, short_pay_cents=12_50).where(Load.id == load.id).execute()
     Payment.create(company=demo, load=load, payment_date=datetime.date(2026, 12, 20),
                    amount_cents=1500_00, reference="CHK-4411", method="Check", final=False)
+    # The page reads the money from the ledger: the rows the report and the payment would write.
+    head = (demo.id, load.subsidiary_id, None, load.id, batch.id)
+    ledger.record([ledger.Entry(*head, kind, cents, day, upload.id, 4) for kind, cents, day in (
+        ("purchased", 2060_00, datetime.date(2026, 11, 26)), ("advance", 2000_00, datetime.date(2026, 11, 26)),
+        ("fee", 60_00, datetime.date(2026, 11, 26)), ("collected", 1500_00, datetime.date(2026, 12, 20)),
+        ("short_pay", 12_50, datetime.date(2026, 12, 20)))])
     AuditLog.insert_many(audit.status_change_rows([(demo.id, load.id)], QUEUED, INVOICED,
                                                   actor=admin.id, batch=batch.id)).execute()
     AuditLog.insert_many(audit.status_change_rows([(demo.id, load.id)], INVOICED, FINANCED,
@@ -60,7 +67,7 @@ def test_detail_shows_batch_factoring_figures_payments_and_status_causes(client,
     html = client.get(f"/loads/{load.id}").get_data(as_text=True)
     assert "Set by hand · Debtor over limit" in html
     assert f'href="/reports/factoring/batches/{batch.id}"' in html
-    for text in ("Batch 77", "2026-11-26", "$2,000.00", "$60.00", "CD-555", "$1,500.00", "$12.50",
+    for text in ("Batch 77", "11/26/2026", "$2,000.00", "$60.00", "CD-555", "$1,500.00", "$12.50",
                  "CHK-4411", "Check", "No (partial)", "Purchase Report Purchase_Report.csv, row 4",
                  "Avery Admin"):
         assert text in html, text

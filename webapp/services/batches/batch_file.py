@@ -9,6 +9,7 @@ import contextvars
 import datetime
 import functools
 import io
+import logging
 import os
 import re
 import unicodedata
@@ -28,6 +29,7 @@ from reportlab.pdfgen import canvas
 from webapp.models import INFO_NOA
 from webapp.models import LINE_KINDS
 from webapp.services.loads import documents as load_documents
+from webapp.services.local_time import format_date
 from webapp.services.money import format_cents
 from webapp.services.money import format_money
 from webapp.services.subsidiaries import INFO_LIMITS
@@ -36,6 +38,8 @@ from webapp.services.tables import write_csv
 # A TrueType font with wide coverage when the system has one (Debian: fonts-dejavu-core);
 # otherwise the PDF base fonts, which draw Windows-1252 only.
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
+
+log = logging.getLogger(__name__)
 
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#52606d")
@@ -111,6 +115,9 @@ def fonts_for(texts):
     """The base fonts when every character of TEXTS is in Windows-1252, else the wide font.
 
     Most invoices need nothing else, and then nothing is embedded (a tenth of the size).
+    Without the wide font installed, the characters the base fonts lack print as '?': that
+    is said in the log (with the characters and what to install), since the factor receives
+    the invoice as it is.
     """
     for text in texts:
         text = unicodedata.normalize("NFC", text or "")
@@ -118,8 +125,19 @@ def fonts_for(texts):
             continue
         for ch in text:
             if ch not in "\r\n\t" and not _invisible(ch) and not _in_cp1252(ord(ch)):
-                return wide_fonts() or BASE_FONTS
+                wide = wide_fonts()
+                if wide is None:
+                    _warn_no_wide_font(texts)
+                return wide or BASE_FONTS
     return BASE_FONTS
+
+
+def _warn_no_wide_font(texts):
+    missing = sorted({ch for text in texts for ch in unicodedata.normalize("NFC", text or "")
+                      if ch not in "\r\n\t" and not _invisible(ch) and not _in_cp1252(ord(ch))})
+    log.warning("font missing: %d character(s) will print as '?' (%s); install the DejaVu fonts "
+                "(Debian: apt-get install fonts-dejavu-core) so that invoices print them",
+                len(missing), " ".join(f"U+{ord(ch):04X}" for ch in missing[:20]))
 
 
 def fonts():
@@ -171,13 +189,13 @@ def clean(text):
 
 
 def long_date(value):
-    """A date as Nov 25, 2026 (unambiguous for a reader anywhere); blank for None."""
-    return value.strftime("%b %d, %Y").replace(" 0", " ") if value else ""
+    """A date as 11/25/2026, the one format of every screen and PDF; blank for None."""
+    return format_date(value)
 
 
 def short_date(value):
     """A date as 11/25/2026 (tables of the schedule); blank for None."""
-    return value.strftime("%m/%d/%Y") if value else ""
+    return format_date(value)
 
 
 def mc_label(value):
@@ -847,7 +865,7 @@ def merge_pdfs(first, documents):
     for n, data in enumerate(documents, start=1):
         label = getattr(data, "label", "") or f"document {n} of {len(documents)}"
         try:
-            document = load_documents.prepare_pdf(data, label)
+            document = load_documents.prepare_document(data, label)
         except load_documents.DocumentError as exc:
             raise DocumentMergeError(label, exc.predicate) from exc
         except Exception as exc:

@@ -12,9 +12,11 @@ from webapp.models import FACTORING
 from webapp.models import QUEUED
 from webapp.models import Customer
 from webapp.models import Load
+from webapp.models import LoadDocument
 from webapp.models import LoadLine
 from webapp.services.batches.formats import assignment_on
 from webapp.services.batches.reading import active_batches
+from webapp.services.local_time import parse_date_input
 from webapp.services.money import format_money
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
@@ -61,7 +63,37 @@ def _candidates(company, subsidiary):
                    & Load.batch.is_null()))
 
 
-def _problem_condition():
+# The documents a factor may require, and the kinds of document that count as each.
+PAPERWORK = (
+    ("requires_rate_confirmation", ("rate_confirmation",), "rate confirmation"),
+    ("requires_proof_of_delivery", ("pod", "bol"), "proof of delivery (or signed BOL)"),
+)
+
+
+class Reason(str):
+    """Why a load cannot go to the factor (the text), and which form fixes it: FIX is
+    "customer" (the customer's record), "load" (the load's edit form) or "documents" (the
+    load's documents)."""
+
+    def __new__(cls, text, fix):
+        reason = super().__new__(cls, text)
+        reason.fix = fix
+        return reason
+
+
+def _required_paperwork(factor):
+    """[(document kinds that count, name)] that FACTOR wants behind each invoice."""
+    if factor is None:
+        return []
+    return [(kinds, name) for flag, kinds, name in PAPERWORK if getattr(factor, flag, False)]
+
+
+def _has_document(kinds):
+    return fn.EXISTS(LoadDocument.select(SQL("1")).where(
+        (LoadDocument.load == Load.id) & LoadDocument.kind.in_(kinds)))
+
+
+def _problem_condition(factor=None):
     """SQL twin of load_problems(): true when the load cannot go to the factor as it stands.
 
     One rule is left to load_problems() alone, which Submit Batch applies: line items
@@ -69,51 +101,74 @@ def _problem_condition():
     their lines, so only a hand-edited database breaks it, and checking it here would
     cost a subquery per load on every page view.
     """
-    return ((fn.TRIM(fn.COALESCE(Customer.mc_number, "")) == "")
-            | (Load.total_cents <= 0)
-            | Load.invoice_number.is_null() | (fn.TRIM(Load.invoice_number) == "")
-            | Load.invoice_date.is_null())
+    condition = ((fn.TRIM(fn.COALESCE(Customer.mc_number, "")) == "")
+                 | (Load.total_cents <= 0)
+                 | Load.invoice_number.is_null() | (fn.TRIM(Load.invoice_number) == "")
+                 | Load.invoice_date.is_null())
+    for kinds, _ in _required_paperwork(factor):
+        condition = condition | ~_has_document(kinds)
+    return condition
 
 
-def load_problems(loads):
-    """{load id: [reasons]} for LOADS (with .customer loaded); loads that can go have none.
+def load_problems(loads, factor=None):
+    """{load id: [Reason]} for LOADS (with .customer loaded); loads that can go have none.
 
-    The reasons are the "reason incomplete" users know; _problem_condition() is the
-    same rule in SQL, for the lists (but for the line-items check, see there).
+    The reasons are the "reason incomplete" users know, each with the form that fixes it;
+    FACTOR's required documents (rate confirmation, proof of delivery) are checked when it
+    is given. _problem_condition() is the same rule in SQL, for the lists (but for the
+    line-items check, see there).
     """
     loads = list(loads)
     sums = {}
+    kinds_of = {}
+    paperwork = _required_paperwork(factor)
     for chunk in chunks([load.id for load in loads]):
         sums.update(LoadLine.select(LoadLine.load, fn.SUM(LoadLine.amount_cents))
                     .where(LoadLine.load.in_(chunk)).group_by(LoadLine.load).tuples())
+        if paperwork:
+            for load_id, kind in (LoadDocument.select(LoadDocument.load, LoadDocument.kind)
+                                  .where(LoadDocument.load.in_(chunk)).tuples()):
+                kinds_of.setdefault(load_id, set()).add(kind)
     out = {}
     for load in loads:
         reasons = []
         if not (load.customer.mc_number or "").strip():
-            reasons.append(f"The customer {load.customer.name} has no MC number.")
+            reasons.append(Reason(f"The customer {load.customer.name} has no MC number.", "customer"))
         if (load.total_cents or 0) <= 0:
-            reasons.append("The total is not above zero.")
+            reasons.append(Reason("The total is not above zero.", "load"))
         if not (load.invoice_number or "").strip():
-            reasons.append("It has no invoice number.")
+            reasons.append(Reason("It has no invoice number.", "load"))
         if load.invoice_date is None:
-            reasons.append("It has no invoice date.")
+            reasons.append(Reason("It has no invoice date.", "load"))
         line_sum = sums.get(load.id)
         if line_sum is not None and line_sum != load.total_cents:
-            reasons.append(f"Its line items add up to {format_money(line_sum)}, "
-                           f"not the total {format_money(load.total_cents or 0)}.")
+            reasons.append(Reason(f"Its line items add up to {format_money(line_sum)}, "
+                                  f"not the total {format_money(load.total_cents or 0)}.", "load"))
+        missing = [name for kinds, name in paperwork if not kinds_of.get(load.id, set()) & set(kinds)]
+        if missing:
+            reasons.append(Reason(f"{factor.name} requires the {' and the '.join(missing)}; "
+                                  f"it has {'neither' if len(missing) > 1 else 'none'}.", "documents"))
         out[load.id] = reasons
     return out
 
 
-def eligible_loads(company, subsidiary, load_filter=None):
-    """Loads that can go to the factor now (unordered query of Load with Customer)."""
-    query = _candidates(company, subsidiary).where(~_problem_condition())
+def _factor_of(subsidiary):
+    assignment = assignment_on(subsidiary)
+    return assignment.factor if assignment else None
+
+
+def eligible_loads(company, subsidiary, load_filter=None, factor=False):
+    """Loads that can go to the factor now (unordered query of Load with Customer), with the
+    documents the subsidiary's current FACTOR requires (looked up unless given)."""
+    factor = _factor_of(subsidiary) if factor is False else factor
+    query = _candidates(company, subsidiary).where(~_problem_condition(factor))
     return (load_filter or LoadFilter()).apply(query)
 
 
-def incomplete_loads(company, subsidiary, load_filter=None):
+def incomplete_loads(company, subsidiary, load_filter=None, factor=False):
     """Queued factoring loads that cannot go as they stand (query, by load number)."""
-    query = _candidates(company, subsidiary).where(_problem_condition())
+    factor = _factor_of(subsidiary) if factor is False else factor
+    query = _candidates(company, subsidiary).where(_problem_condition(factor))
     return (load_filter or LoadFilter()).apply(query).order_by(Load.load_number, Load.id)
 
 
@@ -158,13 +213,11 @@ def _sorts():
 
 
 def _date(args, name, errors):
-    value = (args.get(name) or "").strip()
-    if not value:
-        return None
+    """A filter date typed as 11/16/2026 or 2026-11-16; one that cannot be read is named in ERRORS."""
     try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"'{value}' is not a date (use 2026-11-25); that filter was ignored.")
+        return parse_date_input(args.get(name))
+    except ValueError as exc:
+        errors.append(f"{exc}; that filter was ignored.")
         return None
 
 
@@ -181,21 +234,22 @@ def workspace(company, subsidiary, args):
     load_filter = load_filter_from_args(args, errors)
     sorts = _sorts()
     sort = Sort.from_args(args, sorts, "load")
-    query = eligible_loads(company, subsidiary, load_filter)
+    factor = _factor_of(subsidiary)
+    query = eligible_loads(company, subsidiary, load_filter, factor)
     match_count, match_total = totals(query)
     page = Page.of_query(query.order_by(*sort.order(sorts)), PageRequest.from_args(args),
                          total=match_count)
-    incomplete_query = incomplete_loads(company, subsidiary, load_filter)
+    incomplete_query = incomplete_loads(company, subsidiary, load_filter, factor)
     incomplete = list(incomplete_query.limit(INCOMPLETE_SHOWN))
     return {
         "subsidiary": subsidiary, "load_filter": load_filter, "filter_errors": errors,
         "noa": bool(notice_of_assignment(subsidiary)),
-        "factor": assignment.factor if (assignment := assignment_on(subsidiary)) else None,
+        "factor": factor,
         "customers": list(Customer.select(Customer.id, Customer.name)
                           .where(Customer.company == company).order_by(Customer.name)),
         "active": active_batches(company, subsidiary),
         "sort": sort.key, "desc": sort.desc, "match_count": match_count, "match_total": match_total,
         "page": page, "incomplete": incomplete,
         "incomplete_count": (len(incomplete) if len(incomplete) < INCOMPLETE_SHOWN else incomplete_query.count()),
-        "reasons": load_problems(incomplete),
+        "reasons": load_problems(incomplete, factor),
     }

@@ -18,6 +18,7 @@ import time
 from webapp.models import BATCH_FORMAT_CAPITAL_DEPOT_ZIP
 from webapp.models import Factor
 from webapp.models import SubsidiaryFactor
+from webapp.services import local_time
 from webapp.services.batches import batch_file
 from webapp.services.batches.errors import JobError
 
@@ -25,9 +26,10 @@ log = logging.getLogger(__name__)
 
 ZIP_TYPE = "application/zip"
 
-# Progress (and the heartbeat) is written every few invoices, and at least this often.
-PROGRESS_EVERY = 5
-PROGRESS_SECONDS = 1.0
+# Progress (and the heartbeat) is written after this many invoices, or sooner once this many
+# seconds have passed since the last write, so the batch page counts and estimates the time left.
+PROGRESS_EVERY = 10
+PROGRESS_SECONDS = 0.5
 
 
 @dataclasses.dataclass
@@ -96,7 +98,9 @@ def capital_depot_zip(contents, progress):
             last_beat = time.monotonic()
     progress(len(contents.loads))
     try:
-        schedule_date = batch.created_at.date()
+        # The day of the batch where the subsidiary bills, not in UTC (an evening batch in
+        # Texas is already tomorrow in UTC).
+        schedule_date = local_time.local_date(batch.created_at, local_time.subsidiary_zone(subsidiary))
         head = [("schedule.csv", batch_file.schedule_csv(rows)),
                 ("schedule.pdf", batch_file.render_schedule(subsidiary, factor_name, batch.number,
                                                             schedule_date, rows))]
@@ -104,7 +108,8 @@ def capital_depot_zip(contents, progress):
         log.exception("schedule of batch %s", batch.id)
         raise JobError(f"Could not build the schedule of accounts: {exc}") from exc
     name = batch_file.zip_filename(factor_name, subsidiary.name, batch.number)
-    return name, batch_file.build_zip(head + entries, batch.created_at), ZIP_TYPE
+    stamp = local_time.to_local(batch.created_at, local_time.subsidiary_zone(subsidiary)).replace(tzinfo=None)
+    return name, batch_file.build_zip(head + entries, stamp), ZIP_TYPE
 
 
 # key (Factor.batch_format) -> its format. Add a new one here.

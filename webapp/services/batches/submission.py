@@ -1,6 +1,7 @@
 """Submit Batch: a batch created at once, in one transaction, with its loads reserved
 (BatchLoad.live and Load.batch; the partial unique index keeps a load in at most one live
-batch). Retry and Cancel. The caller starts the job after the commit (the id is returned)."""
+batch). Retry, Cancel and Mark as sent. The caller starts the job after the commit (the id is
+returned)."""
 
 from peewee import IntegrityError
 from peewee import fn
@@ -9,6 +10,7 @@ from webapp.database import is_postgres
 from webapp.models import BATCH_CANCELLED
 from webapp.models import BATCH_FAILED
 from webapp.models import BATCH_PENDING
+from webapp.models import BATCH_READY
 from webapp.models import BILLING_STATUSES
 from webapp.models import FACTORING
 from webapp.models import QUEUED
@@ -133,10 +135,11 @@ def create_batch(company, subsidiary, load_ids, actor):
         if wrong:
             raise BatchError("Only Queued factoring loads can be submitted: " + names(wrong, 5)
                              + ". Nothing was submitted.")
-        problems = load_problems(loads)
+        problems = load_problems(loads, factor)
         bad = [f"{load.load_number}: {' '.join(problems[load.id])}" for load in loads if problems[load.id]]
         if bad:
-            raise BatchError("Some loads cannot go to the factor as they stand — " + "; ".join(bad[:5])
+            raise BatchError("Some loads cannot go to the factor as they stand — "
+                             + "; ".join(b.rstrip(".") for b in bad[:5])
                              + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
                              + ". Nothing was submitted.")
 
@@ -210,3 +213,21 @@ def cancel_batch(batch, actor):
                      before=batch.status, after=BATCH_CANCELLED, details={"released_loads": released})
     return released
 
+
+
+def mark_sent(batch, actor, how="by hand"):
+    """Record that the batch file went to the factor (HOW: "by hand" for Mark as sent, "email" for
+    Email to <factor>): the batch reads "Sent" and leaves Factoring Upload's box. BatchError when
+    its file is not ready or it was marked already."""
+    now = utcnow()
+    with write_transaction():
+        changed = (Batch.update(sent_at=now, sent_by=actor)
+                   .where((Batch.id == batch.id) & (Batch.status == BATCH_READY) & Batch.sent_at.is_null())
+                   .execute())
+        if not changed:
+            current = Batch.get_by_id(batch.id)
+            if current.status != BATCH_READY:
+                raise BatchError(f"Batch #{batch.number} has no file to send yet ({status_label(current.status)}).")
+            raise BatchError(f"Batch #{batch.number} was already marked as sent.")
+        audit.record(audit.BATCH_SENT, "batch", batch.id, actor=actor, company=batch.company_id,
+                     details={"how": how})

@@ -1,5 +1,11 @@
 """Documents kept with a load (rate confirmation, BOL, proof of delivery), merged behind its invoice.
 
+A document is a PDF or an image: JPEG or PNG (a phone photo of the signed BOL) or TIFF of
+one or more pages (a fax scan). An image is kept as it was uploaded and becomes PDF pages
+(image_to_pdf: one page a frame, turned by its EXIF orientation, scaled to fit a Letter page)
+whenever it is merged; at upload it goes through exactly that, so an image the merge could not
+use (damaged, truncated, too many pixels) is refused there with a message.
+
 Every PDF goes through prepare_pdf at upload and again at merge: it is refused when it is
 too large, has too many pages (counted without walking more of the page tree than the
 limit), is encrypted or cannot be opened and re-saved; what is kept is a new file made of
@@ -10,6 +16,7 @@ batch file's merge, so a document the merge would fail on is refused there, with
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 
 from webapp.database import is_postgres
@@ -152,6 +159,8 @@ def page_count(data):
     """The pages of a stored document, counted without walking more than the limit allows
     (a number above MAX_PAGES_PER_DOCUMENT for a larger one); 0 when it cannot be read."""
     try:
+        if image_kind(data):
+            return _image_frames(bytes(data))
         from pypdf import PdfReader
         return _count_pages(PdfReader(io.BytesIO(bytes(data)), strict=False), MAX_PAGES_PER_DOCUMENT)[0]
     except Exception:
@@ -330,8 +339,9 @@ def prepare_pdf(data, name, max_bytes=None):
                             f"{max_bytes // 1048576} MB.",
                             f"is {len(data) / 1048576:.1f} MB; the limit is {max_bytes // 1048576} MB")
     if b"%PDF-" not in data[:1024]:
-        raise DocumentError(f"{name} is not a PDF. Upload the rate confirmation or signed "
-                            "BOL / proof of delivery as a PDF file.", "is not a PDF")
+        raise DocumentError(f"{name} is not a PDF, JPEG, PNG or TIFF file. Upload the rate "
+                            "confirmation or signed BOL / proof of delivery as a PDF or a photo "
+                            "or scan of it.", "is not a PDF, JPEG, PNG or TIFF file")
     repaired = False
     try:
         try:
@@ -353,6 +363,151 @@ def prepare_pdf(data, name, max_bytes=None):
         raise DocumentError(f"{name} looks like a PDF but cannot be opened; it may be damaged "
                             f"({why}). {_DAMAGED_ADVICE}", f"is not a readable PDF ({why})") from None
     return PreparedPdf(data=saved, pages=pages, changed=removed or repaired)
+
+
+# --- images: photos and fax scans become PDF pages ------------------------------------
+
+# What a file's first bytes say it is: (content type, name in a message).
+_IMAGE_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "PNG"),
+    (b"II*\x00", "image/tiff", "TIFF"),
+    (b"MM\x00*", "image/tiff", "TIFF"),
+)
+# An image may have at most this many pixels a page (a 12-megapixel phone photo has 12
+# million; 60 million is a 600 dpi scan of a tabloid page). Checked from the header, before
+# any pixel is decoded, so a small file that claims a huge picture costs nothing.
+MAX_IMAGE_PIXELS = 60_000_000
+# The page an image is drawn on (Letter, points) and the margin around it.
+_PAGE = (612, 792)
+_MARGIN = 18
+# Pixels per inch the picture is kept at on the page: legible, and a photo of a few MB
+# stays a few hundred KB behind the invoice.
+_IMAGE_DPI = 200
+
+
+def image_kind(data):
+    """(content type, format name) of an image DATA begins with, else None (a PDF or other)."""
+    head = bytes(data[:16])
+    for signature, content_type, label in _IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return content_type, label
+    return None
+
+
+def content_type_of(data):
+    """The content type a kept document is stored with."""
+    kind = image_kind(data)
+    return kind[0] if kind else "application/pdf"
+
+
+def _open_image(data):
+    """A Pillow image of DATA whose size was checked (nothing decoded yet); ValueError otherwise."""
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ValueError(f"is a picture of too many pixels; at most {MAX_IMAGE_PIXELS:,} a page") from None
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ValueError("has no picture in it")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"is a picture of {width:,} × {height:,} pixels; at most "
+                         f"{MAX_IMAGE_PIXELS:,} pixels a page")
+    return image
+
+
+def _image_frames(data):
+    """The pages (frames) of an image, counted without decoding them (bounded)."""
+    image = _open_image(data)
+    return min(getattr(image, "n_frames", 1), MAX_PAGES_PER_DOCUMENT + 1)
+
+
+def _page_image(frame):
+    """One frame turned upright (EXIF orientation), in RGB or grey, at most _IMAGE_DPI on the page."""
+    from PIL import Image
+    from PIL import ImageOps
+
+    frame.load()  # decodes it: a truncated or damaged file fails here
+    upright = ImageOps.exif_transpose(frame)
+    if upright.mode in ("1", "L", "I;16", "I", "F"):
+        upright = upright.convert("L")
+    elif upright.mode != "RGB":
+        if "A" in upright.getbands() or upright.mode == "P":
+            rgba = upright.convert("RGBA")
+            upright = Image.new("RGB", rgba.size, (255, 255, 255))
+            upright.paste(rgba, mask=rgba.getchannel("A"))
+        else:
+            upright = upright.convert("RGB")
+    width, height = upright.size
+    landscape = width > height
+    page_w, page_h = (_PAGE[1], _PAGE[0]) if landscape else _PAGE
+    box_w, box_h = page_w - 2 * _MARGIN, page_h - 2 * _MARGIN
+    most_w, most_h = int(box_w / 72 * _IMAGE_DPI), int(box_h / 72 * _IMAGE_DPI)
+    if width > most_w or height > most_h:
+        upright = upright.copy()
+        upright.thumbnail((most_w, most_h), Image.LANCZOS)
+    return upright, (page_w, page_h), (box_w, box_h)
+
+
+def image_to_pdf(data, name="The image"):
+    """An image (JPEG, PNG, TIFF of one or more pages) as PDF bytes: one page a frame, each
+    turned upright by its EXIF orientation and scaled to fit a Letter page (landscape for a
+    wide picture), centred. DocumentError saying why for an image that cannot be used."""
+
+    label = (image_kind(data) or ("", "image"))[1]
+    with warnings.catch_warnings():
+        # Pillow warns of damaged EXIF data and large pictures: each is answered below instead.
+        warnings.simplefilter("ignore")
+        return _image_to_pdf(data, name, label)
+
+
+def _image_to_pdf(data, name, label):
+    from PIL import Image
+    from PIL import ImageSequence
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    try:
+        image = _open_image(data)
+        frames = getattr(image, "n_frames", 1)
+        if frames > MAX_PAGES_PER_DOCUMENT:
+            raise ValueError(f"has {frames:,} pages; a document may have at most {MAX_PAGES_PER_DOCUMENT}")
+        out = io.BytesIO()
+        pdf = canvas.Canvas(out, pagesize=_PAGE, invariant=1, pageCompression=1)
+        for frame in ImageSequence.Iterator(image):
+            picture, page, box = _page_image(frame)
+            encoded = io.BytesIO()
+            picture.save(encoded, "JPEG", quality=85, optimize=True)
+            scale = min(box[0] / picture.width, box[1] / picture.height)
+            draw_w, draw_h = picture.width * scale, picture.height * scale
+            pdf.setPageSize(page)
+            pdf.drawImage(ImageReader(io.BytesIO(encoded.getvalue())), (page[0] - draw_w) / 2,
+                          (page[1] - draw_h) / 2, width=draw_w, height=draw_h)
+            pdf.showPage()
+        pdf.save()
+        return out.getvalue()
+    except ValueError as exc:
+        predicate = str(exc) if str(exc).startswith(("is ", "has ")) else \
+            f"is a {label} file that cannot be read ({_why(exc)})"
+        raise _refuse(name, predicate, "" if "at most" in predicate else _DAMAGED_ADVICE) from None
+    except (OSError, SyntaxError, Image.DecompressionBombError, EOFError, KeyError, IndexError,
+            TypeError, ZeroDivisionError) as exc:
+        raise _refuse(name, f"is a {label} file that cannot be read; it may be damaged or cut "
+                      f"short ({_why(exc)})", _DAMAGED_ADVICE) from None
+
+
+def prepare_document(data, name, max_bytes=None):
+    """A kept document (PDF or image) as the merge uses it: an image first becomes PDF pages
+    (image_to_pdf), then it is a PDF like the others (prepare_pdf)."""
+    name = name or "The file"
+    data = bytes(data or b"")
+    if max_bytes and len(data) > max_bytes:
+        return prepare_pdf(data, name, max_bytes)  # refuses it, with the size in the message
+    if image_kind(data):
+        return prepare_pdf(image_to_pdf(data, name), name)
+    return prepare_pdf(data, name, max_bytes)
 
 
 def check_pdf(data, filename, max_bytes):
@@ -421,7 +576,7 @@ def _try_merge(kept, filename):
     """Put KEPT (the bytes to be stored) through the batch file's steps for one document, as
     merge_pdfs will: prepare_pdf, then merge_prepared behind a stand-in invoice."""
     try:
-        merge_prepared(_blank_pdf(), [prepare_pdf(kept, filename).data])
+        merge_prepared(_blank_pdf(), [prepare_document(kept, filename).data])
     except DocumentError as exc:
         raise _refuse(filename, exc.predicate, _DAMAGED_ADVICE) from None
 
@@ -448,7 +603,7 @@ def _check_room(load, filename, pages):
 
 
 def add_document(load, actor, kind, filename, data, max_bytes):
-    """Keep a PDF with the load; returns the LoadDocument.
+    """Keep a PDF or an image (JPEG, PNG, TIFF) with the load; returns the LoadDocument.
 
     What is kept is the upload itself when preparing it for the merge changed nothing of
     substance, else the prepared (re-saved, cleaned) file; either way the merge reads
@@ -458,14 +613,15 @@ def add_document(load, actor, kind, filename, data, max_bytes):
         raise DocumentError("Choose what the document is (rate confirmation, BOL, proof of delivery).")
     filename = previews.clean_filename(re.sub(r"[\x00-\x1f/\\]+", "_", (filename or "").strip()),
                                        "document.pdf")
-    prepared = prepare_pdf(data, filename, max_bytes)
-    kept = bytes(data) if not prepared.changed else prepared.data
+    prepared = prepare_document(data, filename, max_bytes)
+    # An image is kept as it came (it becomes PDF pages at every merge); a PDF as prepared.
+    kept = bytes(data) if image_kind(data) or not prepared.changed else prepared.data
     _try_merge(kept, filename)
     with write_transaction():
         _lock_load(load)
         _check_room(load, filename, prepared.pages)
         stored = StoredFile.create(company=load.company_id, filename=filename,
-                                   content_type="application/pdf", size=len(kept),
+                                   content_type=content_type_of(kept), size=len(kept),
                                    sha256=hashlib.sha256(kept).hexdigest(), data=kept)
         document = LoadDocument.create(load=load.id, kind=kind, file=stored, uploaded_by=actor)
         audit.record(audit.LOAD_DOCUMENT_ADD, "load", load.id, actor=actor, company=load.company_id,

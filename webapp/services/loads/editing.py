@@ -17,6 +17,7 @@ from webapp.services.loads.fields import clean_date
 from webapp.services.loads.fields import clean_method
 from webapp.services.loads.fields import clean_state
 from webapp.services.loads.fields import clean_text
+from webapp.services.local_time import format_date
 
 # Kinds of document kept with a load, in the order they are merged behind the invoice.
 from webapp.services.money import format_cents
@@ -36,10 +37,10 @@ def blank_form(load=None, lines=None):
     return {
         "subsidiary_id": str(load.subsidiary_id), "customer_id": str(load.customer_id),
         "load_number": load.load_number, "invoice_number": load.invoice_number or "",
-        "invoice_date": _iso(load.invoice_date), "customer_reference": load.customer_reference,
+        "invoice_date": format_date(load.invoice_date), "customer_reference": load.customer_reference,
         "pickup_city": load.pickup_city, "pickup_state": load.pickup_state,
-        "pickup_date": _iso(load.pickup_date), "delivery_city": load.delivery_city,
-        "delivery_state": load.delivery_state, "delivery_date": _iso(load.delivery_date),
+        "pickup_date": format_date(load.pickup_date), "delivery_city": load.delivery_city,
+        "delivery_state": load.delivery_state, "delivery_date": format_date(load.delivery_date),
         "invoicing_method": load.invoicing_method,
     }
 

@@ -284,8 +284,8 @@ def _parse_row(number, cells, keys, written, preview, subsidiaries, by_name, by_
         values[field] = check(name, load_rules.clean_date)
     if values["pickup_date"] and values["delivery_date"] and values["delivery_date"] < values["pickup_date"]:
         issues.append(CellError(number, written["Delivery Date"],
-                            f"the delivery date {values['delivery_date']:%Y-%m-%d} is before the pickup "
-                            f"date {values['pickup_date']:%Y-%m-%d}."))
+                            f"the delivery date {values['delivery_date']:%m/%d/%Y} is before the pickup "
+                            f"date {values['pickup_date']:%m/%d/%Y}."))
 
     sub_text = cell("Subsidiary").strip()
     subsidiary = subsidiaries.get(sub_text.lower())

@@ -19,6 +19,7 @@ import datetime
 
 from peewee import JOIN
 
+from webapp.models import BILLING_STATUSES
 from webapp.models import COMPLETED
 from webapp.models import FEE_TIERED
 from webapp.models import FINANCED
@@ -51,6 +52,7 @@ ACTIONS = {
     "partial": "Partial payment",
     "additional": "Additional payment",
     "duplicate": "Skip: duplicate",
+    "chargeback": "Charge back",
     "error": "Error",
 }
 
@@ -699,11 +701,16 @@ def _evaluate_payment(result, finder):
     state = {}
     in_file = {}
     payments = []
+    chargebacks = []
+    charged = {}  # load id -> the row of this file that charges it back
     totals = collections.Counter()
     for outcome in result.outcomes:
         row = outcome.data
         load = finder.loads.get(outcome.load_id) if outcome.load_id else None
         if load is None or outcome.errors:
+            continue
+        if row.chargeback or load.id in charged:
+            _check_chargeback(result, outcome, load, state, charged, chargebacks, totals, today)
             continue
         key = (load.id, row.payment_date, row.amount_cents, row.reference)
         if key in recorded:
@@ -782,4 +789,39 @@ def _evaluate_payment(result, finder):
             totals["short_pay"] += s["short"]
             totals["overpay"] += s["over"]
     result.totals = dict(totals)
-    result.plan = {"payments": payments, "loads": state}
+    result.plan = {"payments": payments, "loads": state, "chargebacks": chargebacks}
+
+
+def _check_chargeback(result, outcome, load, state, charged, chargebacks, totals, today):
+    """A row of Kind chargeback (the factor charged the invoice back): the load must be Financed
+    and not paid or charged back by another row of the file; a payment row after it is refused."""
+    row = outcome.data
+    where = _ident_column(row)
+    if not row.chargeback:
+        outcome.problem = "charged_back"
+        outcome.errors.append(_err(row.row, where, f"{outcome.ident} is charged back on row {charged[load.id]} "
+                                                   "of this file; a payment cannot follow it."))
+        return
+    if load.id in charged or load.id in state:
+        other = charged.get(load.id) or "another row"
+        outcome.errors.append(_err(row.row, where, f"{outcome.ident} is already paid or charged back by "
+                                                   f"row {other} of this file; charge it back in a file of its own."))
+        return
+    if load.billing_status != FINANCED:
+        outcome.problem = "not_financed"
+        label = BILLING_STATUSES.get(load.billing_status, load.billing_status)
+        outcome.errors.append(_err(row.row, where, f"{outcome.ident} is {label}: only a Financed invoice can be "
+                                                   "charged back."))
+        return
+    face = load.purchase_amount_cents if load.purchase_amount_cents is not None else load.total_cents
+    if row.amount_cents > face:
+        outcome.errors.append(_err(row.row, "Amount Paid", f"The chargeback {format_money(row.amount_cents)} is more "
+                                                           f"than the invoice {format_money(face)}."))
+        return
+    _check_payment_date(result, outcome, today)
+    charged[load.id] = row.row
+    outcome.action = "chargeback"
+    outcome.notes.append(f"Charged back {format_money(row.amount_cents)}: the invoice leaves the factor "
+                         "(billing status Charged back, invoicing method Direct).")
+    chargebacks.append((outcome, load))
+    totals["chargeback"] += row.amount_cents

@@ -19,13 +19,15 @@ from decimal import Decimal
 
 from peewee import JOIN
 
+from webapp.models import Company
 from webapp.models import ReportMapping
 from webapp.models import User
 from webapp.models import utcnow
 from webapp.services import audit
+from webapp.services import local_time
 from webapp.services.money import parse_money
 from webapp.services.reports.parsing import COLUMNS
-from webapp.services.reports.parsing import IDENTITY
+from webapp.services.reports.parsing import IDENTITIES
 from webapp.services.reports.parsing import IGNORED_KEYS
 from webapp.services.reports.parsing import REQUIRED
 from webapp.services.reports.parsing import known_key
@@ -45,7 +47,7 @@ FIELD_TYPES = {
     "Advance Amount": MONEY, "Fee Amount": MONEY, "Reserve Amount": MONEY, "Status": STATUS,
     "Reason": TEXT, "Factor Reference": TEXT, "Payment Date": DATE, "Amount Paid": MONEY,
     "Reference": TEXT, "Payment Method": METHOD, "Reserve Released": MONEY, "Fee Adjustment": MONEY,
-    "Final": YES_NO, "Notes": TEXT,
+    "Final": YES_NO, "Notes": TEXT, "Kind": STATUS,
 }
 # Words factor exports use for each field (normalized: lower case, no spaces or underscores).
 _WORDS = {
@@ -76,6 +78,7 @@ _WORDS = {
     "Fee Adjustment": ("feeadjustment", "adjustment", "feeadj", "adj", "additionalfee"),
     "Final": ("final", "closed", "paidinfull", "complete", "finalpayment"),
     "Notes": ("notes", "note", "memo", "comment", "comments", "remarks"),
+    "Kind": ("kind", "transactiontype", "entrytype", "rowkind", "status"),
 }
 assert set(_WORDS) == set(FIELD_TYPES)
 
@@ -99,6 +102,7 @@ class Step:
     required: set         # of them, those that may not be "not in this file"
     columns: list         # FileColumn of the file, in the file's order
     choice: dict          # our column -> file key ('' for not in the file)
+    identities: tuple = ()  # of them, those of which one must name the invoice or load
     notice: str = ""      # e.g. the header matches two saved mappings
     errors: list = dataclasses.field(default_factory=list)
 
@@ -121,6 +125,7 @@ def step_for(kind, table, *, choice=None, notice=""):
     if choice is None:
         choice = propose(kind, table)
     return Step(kind=kind, fields=list(COLUMNS[kind]), required=set(REQUIRED[kind]), columns=columns,
+                identities=IDENTITIES[kind],
                 choice={f: choice.get(f) or NOT_IN_FILE for f in COLUMNS[kind]}, notice=notice)
 
 
@@ -159,8 +164,9 @@ def problems(kind, choice, keys):
     for field, key in choice.items():
         if key and key not in known:
             out.append(f"{field}: the file has no column '{key}'.")
-    if not any(choice.get(f) for f in IDENTITY):
-        out.append("Invoice Number or Load Number: choose the column that names the invoice or the load.")
+    names = IDENTITIES[kind]
+    if not any(choice.get(f) for f in names):
+        out.append(f"{', '.join(names[:-1])} or {names[-1]}: choose the column that names the invoice or the load.")
     for field in REQUIRED[kind]:
         if not choice.get(field):
             out.append(f"{field} is required: choose the column that holds it.")
@@ -291,9 +297,11 @@ def read(kind, data, factor_id, *, sheet=None, filename="", columns=None, mappin
         mapped.saved_mapping = describe(found.mapping)
         return mapped
     if found.ambiguous and parsed.needs_mapping:
+        zone = local_time.zone_name(company=Company.get_or_none(Company.id == found.ambiguous[0].company_id))
         parsed.mapping_notice = (
             f"This header matches {len(found.ambiguous)} saved mappings ("
-            + "; ".join(f"saved on {m.saved_at:%m/%d/%Y} by {describe(m)['saved_by']}" for m in found.ambiguous)
+            + "; ".join(f"saved on {local_time.format_datetime(m.saved_at, zone)} by {describe(m)['saved_by']}"
+                        for m in found.ambiguous)
             + "), so none was used. Check the columns below: the mapping you confirm is saved for "
               "exactly this header.")
     return parsed

@@ -38,6 +38,8 @@ PAYMENT_COLUMNS = [
     "Payment Method", "Reserve Released", "Fee Adjustment", "Final", "Notes",
     # A remittance may name the invoice only by the factor's reference of its purchase.
     "Factor Reference",
+    # "chargeback": the factor charged the invoice back (recourse); blank or "payment" otherwise.
+    "Kind",
 ]
 TEMPLATE_NAMES = {REPORT_PURCHASE: "Purchase_Report.csv", REPORT_PAYMENT: "Payments_Report.csv"}
 COLUMNS = {REPORT_PURCHASE: PURCHASE_COLUMNS, REPORT_PAYMENT: PAYMENT_COLUMNS}
@@ -55,6 +57,7 @@ _ALIASES = {
     "paymentamount": "Amount Paid", "amountreceived": "Amount Paid", "paidamount": "Amount Paid",
     "paiddate": "Payment Date", "checknumber": "Reference", "method": "Payment Method",
     "reference#": "Reference", "finalpayment": "Final",
+    "transactiontype": "Kind", "entrytype": "Kind", "rowkind": "Kind",
 }
 
 _OWN = {normalize_header(c): c for kind in COLUMNS for c in COLUMNS[kind]}
@@ -65,6 +68,8 @@ _STATUS_WORDS = {
     "rejected": REJECTED, "reject": REJECTED, "declined": REJECTED, "denied": REJECTED,
     "held": HELD, "hold": HELD, "onhold": HELD, "pending": HELD,
 }
+_KIND_WORDS = {"payment": "payment", "paid": "payment", "collection": "payment", "chargeback": "chargeback",
+               "chargedback": "chargeback", "recourse": "chargeback", "cb": "chargeback"}
 _METHOD_WORDS = {"ach": "ACH", "check": "Check", "cheque": "Check", "chk": "Check",
                  "wire": "Wire", "wiretransfer": "Wire"}
 assert set(_METHOD_WORDS.values()) == set(PAYMENT_METHODS)
@@ -132,6 +137,7 @@ class PaymentRow(ReportRow):
     final: bool = True
     notes: str = ""
     factor_reference: str = ""
+    chargeback: bool = False  # Kind "chargeback": Amount Paid is the amount charged back
     duplicate_of: int | None = None
     ok: bool = True
 
@@ -444,4 +450,12 @@ def _payment_row(report, number, values):
                                     "(yes completes the load; no records a partial payment).")
         row.ok = False
     row.notes = values["Notes"]
+    kind = values.get("Kind", "")
+    if kind:
+        word = _KIND_WORDS.get(normalize_header(kind))
+        if word is None:
+            report.add(number, "Kind", f"'{kind}' is not a kind of row: leave it blank for a payment, or "
+                                       "write chargeback when the factor charged the invoice back.")
+            row.ok = False
+        row.chargeback = word == "chargeback"
     return row

@@ -18,6 +18,7 @@ from webapp.models import UPLOAD_APPLIED
 from webapp.models import UPLOAD_REVERSED
 from webapp.models import AuditLog
 from webapp.models import BatchLoad
+from webapp.models import Chargeback
 from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import ReportLoadChange
@@ -194,6 +195,9 @@ def _put_back(upload, changes, actor, reason):
                     [(BatchLoad.live, True), (BatchLoad.removed_reason, "")],
                     [(BatchLoad.batch, V(2)), (BatchLoad.live, False)], key=BatchLoad.load)
     Payment.delete().where(Payment.upload == upload.id).execute()
+    # Its chargeback rows: the loads are back above; the records say they were undone.
+    (Chargeback.update(undone_at=now, undone_by=actor.id if actor else None, undo_reason=reason)
+     .where((Chargeback.upload == upload.id) & Chargeback.undone_at.is_null()).execute())
     who = actor.display_name if actor else "the system"
     history = []
     for load_id, (before, after) in changes.items():

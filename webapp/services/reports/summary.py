@@ -133,7 +133,7 @@ def counts_text(kind, counts):
     words = ([("finance", "financed"), ("reject", "rejected"), ("hold", "held"), ("skip", "unchanged"),
               ("duplicate", "duplicate skipped")] if kind == REPORT_PURCHASE else
              [("complete", "completed"), ("partial", "partial"), ("additional", "additional"),
-              ("duplicate", "duplicate skipped")])
+              ("chargeback", "charged back"), ("duplicate", "duplicate skipped")])
     parts = [f"{counts[k]} {w}" for k, w in words if counts.get(k)]
     return ", ".join(parts) or "no changes"
 

@@ -21,10 +21,12 @@ from webapp.models import REPORT_PURCHASE
 from webapp.models import UPLOAD_APPLIED
 from webapp.models import UPLOAD_PREVIEW
 from webapp.models import Batch
+from webapp.models import Company
 from webapp.models import ReportUpload
 from webapp.models import User
 from webapp.models import db
 from webapp.models import utcnow
+from webapp.services import local_time
 from webapp.services import previews
 from webapp.services.reports import mapping
 from webapp.services.reports.checking import evaluate
@@ -243,7 +245,9 @@ def batch_refusal(batch):
 def already_applied_message(upload):
     """'This file was already applied on DATE by USER.'"""
     who = upload.uploaded_by.display_name if upload.uploaded_by_id else "a user no longer here"
-    when = upload.applied_at.strftime("%Y-%m-%d %H:%M UTC") if upload.applied_at else "an earlier date"
+    company = Company.get_or_none(Company.id == upload.company_id)
+    when = (local_time.format_datetime(upload.applied_at, local_time.zone_name(company=company))
+            if upload.applied_at else "an earlier date")
     return f"This file was already applied on {when} by {who} ({upload.filename or 'same content'})."
 
 

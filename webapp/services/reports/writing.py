@@ -21,6 +21,7 @@ from webapp.services.sql import V
 from webapp.services.sql import bulk_insert
 from webapp.services.sql import bulk_update
 from webapp.services.sql import chunks
+from webapp.services.validation import Invalid
 
 
 class WriteConflict(Exception):
@@ -93,7 +94,8 @@ def write_payment(result, upload, actor):
     """The payments and each load's new status and sums. A remittance (result.batch None) spans
     batches: each load must still be in the batch its preview saw (s["batch_id"])."""
     now = utcnow()
-    snapshot = LoadChanges(upload, list(result.plan["loads"]))
+    chargebacks = result.plan.get("chargebacks", [])
+    snapshot = LoadChanges(upload, list(result.plan["loads"]) + [load.id for _, load in chargebacks])
     bulk_insert(Payment, _PAYMENT_FIELDS, [
         (result.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
          o.data.reference, o.data.method, o.data.reserve_released_cents, o.data.fee_adjustment_cents,
@@ -117,8 +119,15 @@ def write_payment(result, upload, actor):
                         f'{{"overpay_cents": {int(s["over"])}, "paid_cents": {int(s["paid"])}, '
                         f'"report": "payment", "short_pay_cents": {int(s["short"])}}}', batch_id=s["batch_id"])
     history.write()
-    snapshot.write()
     ledger.record_payment(result, upload, actor)
+    for o, load in chargebacks:   # a row of Kind chargeback: the ledger's chargeback, with its history
+        try:
+            ledger.record_chargeback(load, o.data.amount_cents, o.data.payment_date,
+                                     o.data.notes or "Charged back by the factor's Payment Report", actor,
+                                     cause_upload=upload, row_number=o.row)
+        except Invalid:   # the load moved since the preview checked it
+            raise WriteConflict()
+    snapshot.write()
 
 
 # What an apply may change on a load, kept before and after (report_load_change) so that a
