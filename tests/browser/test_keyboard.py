@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
@@ -67,11 +68,22 @@ def _write(path, headers, rows):
     return str(path)
 
 
-def _choose_file_with_the_keyboard(page, field_id, path):
+def _choose_file_with_the_keyboard(page, field_id, path, tries=3):
+    """Tab to the file field and open the system's file dialog with Space, as a person would.
+    Chromium drops a file dialog asked for while the page is still busy (a download just
+    finished, a region redrawn): the person presses Space again, and so does this."""
     tab_to(page, lambda a: a["id"] == field_id)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")  # opens the system's file dialog, as a person would
-    chooser.value.set_files(path)
+    for attempt in range(tries):
+        assert _active(page)["id"] == field_id
+        try:
+            with page.expect_file_chooser(timeout=5_000) as chooser:
+                page.keyboard.press("Space")
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise
+            continue
+        chooser.value.set_files(path)
+        return
 
 
 def test_the_whole_loop_with_the_keyboard_alone(page, live_server, tmp_path):

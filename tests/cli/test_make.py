@@ -13,8 +13,11 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 def _dry_run(target):
     if not shutil.which("make"):
         pytest.skip("make is not installed")
-    return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout
+    # Run as a person would from a shell, not as a sub-make of `make test` (which would print
+    # "make[1]: Entering directory ..." and pass its own flags down).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    return subprocess.run(["make", "--no-print-directory", "-n", "-B", target], cwd=ROOT, capture_output=True,
+                          text=True, check=True, env=env).stdout
 
 
 def test_make_run_installs_only_the_run_time_requirements():
