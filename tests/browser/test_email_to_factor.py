@@ -49,7 +49,6 @@ def test_billing_emails_the_batch_to_capital_depot(page, live_server, smtp, read
     expect(page.get_by_label("Subject")).to_have_value(re.compile(rf"^Batch #{ready_batch.number} of Demo Freight LLC"))
     expect(page.get_by_label("Cover message")).to_have_value(re.compile("Hello Capital Depot,"))
     assert_accessible(page, "the Email to Capital Depot form")
-    page.screenshot(path="/tmp/email-to-factor-form.png", full_page=True)
 
     page.get_by_label("Subject").fill(f"Demo Freight LLC batch #{ready_batch.number}")
     page.get_by_role("button", name="Send to Capital Depot").click()
@@ -64,7 +63,6 @@ def test_billing_emails_the_batch_to_capital_depot(page, live_server, smtp, read
     expect(sends).to_contain_text("Blair Billing")
     expect(page.get_by_test_id("batch-sent")).to_contain_text("by Blair Billing")  # the page reloaded: Sent
     assert_accessible(page, "the batch page with its send delivered")
-    page.screenshot(path="/tmp/email-to-factor-sent.png", full_page=True)
 
     [received] = smtp.messages
     assert received["Subject"] == f"Demo Freight LLC batch #{ready_batch.number}"
@@ -105,4 +103,3 @@ def test_support_reads_the_mail_log(page, live_server, smtp, ready_batch):
     expect(row).to_contain_text("Demo Trucking")
     expect(row).to_contain_text("Sent")
     assert_accessible(page, "the mail log")
-    page.screenshot(path="/tmp/mail-log.png", full_page=True)
