@@ -171,7 +171,8 @@ def _submit(client, subsidiary_id, load_ids):
     text = body.decode("utf-8", "replace")
     made = re.search(r"Batch #\d+ submitted", text) is not None
     refused = "already in batch" in text
-    assert made != refused, "Submit Batch said neither 'submitted' nor 'already in batch' (or both)"
+    said = re.findall(r'class="flash[^"]*"[^>]*>(.*?)</div>', text, re.S)
+    assert made != refused, f"Submit Batch said neither 'submitted' nor 'already in batch' (or both): {said}"
     return made
 
 
