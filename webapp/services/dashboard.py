@@ -9,7 +9,7 @@ import collections
 import dataclasses
 import datetime
 
-from peewee import Case
+from peewee import JOIN
 from peewee import fn
 
 from webapp.models import BATCH_FAILED
@@ -29,8 +29,10 @@ from webapp.models import LEDGER_RESERVE_RELEASED
 from webapp.models import LEDGER_SHORT_PAY
 from webapp.models import QUEUED
 from webapp.models import Batch
+from webapp.models import Factor
 from webapp.models import LedgerTotal
 from webapp.models import Load
+from webapp.services import batches
 from webapp.services.charts import bar_chart
 from webapp.services.ledger import aging as aging_service
 from webapp.services.ledger import cost as cost_service
@@ -87,28 +89,24 @@ def _statement(kind, start=None, end=None):
 
 
 def batches_needing_action(company, limit=10):
-    """Batches that failed, and submitted batches waiting for a Purchase or Payment Report."""
-    def count(status):
-        return fn.SUM(Case(None, [(Load.billing_status == status, 1)], 0))
-
-    waiting = (Batch.select(Batch.id, Batch.number, Batch.status, count(INVOICED).alias("invoiced"),
-                            count(FINANCED).alias("financed"))
+    """Batches that failed, and ready batches with loads still waiting for a Purchase or Payment
+    Report, each with its one status line (services/batches: batch_states, as every screen)."""
+    waiting = (Batch.select(Batch.id)
                .join(Load, on=(Load.batch == Batch.id))
-               .where((Batch.company == company.id) & (Batch.status == BATCH_READY))
-               .group_by(Batch.id, Batch.number, Batch.status)
-               .having((count(INVOICED) > 0) | (count(FINANCED) > 0))
-               .order_by(Batch.number).limit(limit).dicts())
-    failed = (Batch.select(Batch.id, Batch.number, Batch.status).where((Batch.company == company.id)
-                                                                       & (Batch.status == BATCH_FAILED))
-              .order_by(Batch.number).limit(limit).dicts())
-    out = [{"id": b["id"], "number": b["number"], "what": "Failed to submit: retry or cancel it"} for b in failed]
-    for b in waiting:
-        if b["invoiced"]:
-            what = f"Waiting for the Purchase Report ({b['invoiced']} Invoiced)"
-        else:
-            what = f"Waiting for a Payment Report ({b['financed']} Financed)"
-        out.append({"id": b["id"], "number": b["number"], "what": what})
-    return out[:limit]
+               .where((Batch.company == company.id) & (Batch.status == BATCH_READY)
+                      & Load.billing_status.in_((INVOICED, FINANCED)))
+               .group_by(Batch.id))
+    found = list(Batch.select(Batch, Factor).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
+                 .where((Batch.company == company.id)
+                        & ((Batch.status == BATCH_FAILED) | Batch.id.in_(waiting)))
+                 .order_by(Batch.status != BATCH_FAILED, Batch.number).limit(limit))
+    states = batches.batch_states(found)
+    out = []
+    for b in found:
+        state = states[b.id]
+        what = state.line + (f". {state.hint}" if state.hint else "")
+        out.append({"id": b.id, "number": b.number, "what": what})
+    return out
 
 
 def _monday(day):
