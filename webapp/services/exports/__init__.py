@@ -8,7 +8,7 @@ from webapp.services.exports.writers import csv_chunks
 from webapp.services.exports.writers import write_xlsx
 from webapp.services.exports.writers import xlsx_tempfile
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
+FORMATS = {"csv": "text/csv",  # the response adds "; charset=utf-8"
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
