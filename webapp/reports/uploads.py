@@ -123,22 +123,13 @@ def _refused(batch, kind, message, status):
 @bp.route("/uploads/<int:upload_id>")
 @login_required
 def show(upload_id):
-    """A report upload: its preview (checked again now) or, once applied, its result."""
+    """A report upload (on a batch, or a remittance): its preview (checked again now) or, once
+    applied, its result."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
-    if upload.batch_id is None:
-        return _remittance_show(upload)
-    batch = upload.batch
-    context = {"batch": batch, "upload": upload, "kind": upload.kind, "kind_label": REPORT_KINDS[upload.kind],
-               "reports": reports.batch_reports(batch)}
+    preview, result = _fragments(upload)
     if upload.status in (UPLOAD_APPLIED, UPLOAD_REVERSED):
-        context.update(reports.upload_result(upload))
-        fragment = RESULT
-    else:
-        context["preview"] = reports.review(upload)
-        fragment = PREVIEW
-    if htmx:
-        return render_template(fragment, **context)
-    return render_template("reports/uploads/page.html", fragment=fragment, **context)
+        return _result_fragment(upload, result)
+    return _upload_fragment(upload, preview, preview=reports.review(upload))
 
 
 @bp.route("/uploads/<int:upload_id>/sheet", methods=["POST"])
@@ -146,28 +137,24 @@ def show(upload_id):
 def choose_sheet(upload_id):
     """A workbook of several sheets: read the sheet chosen (kept for the confirmation)."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
-    if upload.batch_id is None:
-        return _remittance_sheet(upload)
-    batch = upload.batch
+    preview, _ = _fragments(upload)
     try:
         result = reports.choose_sheet(upload, request.form.get("sheet", ""))
     except reports.ReportRefused as exc:
-        return _refused_back(upload, exc) or (render_template(
-            PREVIEW, batch=batch, preview=reports.review(upload), refusal_message=exc.message,
-            reports=reports.batch_reports(batch)), exc.status)
+        return _refused_back(upload, exc) or (_upload_fragment(
+            upload, preview, preview=reports.review(upload), refusal_message=exc.message), exc.status)
     if not htmx:
         return redirect(url_for(".show", upload_id=upload.id), 303)
-    return render_template(PREVIEW, batch=batch, preview=result, reports=reports.batch_reports(batch))
+    return _upload_fragment(upload, preview, preview=result)
 
 
 @bp.route("/uploads/<int:upload_id>/confirm", methods=["POST"])
 @billing_required
 def confirm(upload_id):
-    """Confirm: apply the previewed report in one transaction, then show the result."""
+    """Confirm: apply the previewed report in one transaction, then show the result (on a batch,
+    with the batch page's regions redrawn)."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
-    if upload.batch_id is None:
-        return _remittance_confirm(upload)
-    batch = upload.batch
+    preview_fragment, result_fragment = _fragments(upload)
     try:
         result = reports.apply(upload, actor())
     except reports.ReportRefused as exc:
@@ -177,17 +164,26 @@ def confirm(upload_id):
         if preview is None:
             fresh = ReportUpload.get_by_id(upload.id)
             if fresh.status == UPLOAD_APPLIED:
-                return _refused(batch, upload.kind, exc.message, exc.status)
+                if upload.batch_id is not None:
+                    return _refused(upload.batch, upload.kind, exc.message, exc.status)
+                return render_template(REFUSED, kind_label=REPORT_KINDS[upload.kind], message=exc.message), exc.status
             preview = reports.review(fresh)
-        return render_template(PREVIEW, batch=batch, preview=preview, refusal_message=exc.message,
-                               reports=reports.batch_reports(batch)), exc.status
+        return _upload_fragment(upload, preview_fragment, preview=preview, refusal_message=exc.message), exc.status
     if not htmx:
         flash(f"{REPORT_KINDS[upload.kind]} applied: "
               f"{reports.counts_text(upload.kind, result.counts)}.", "success")
         return redirect(url_for(".show", upload_id=upload.id), 303)
-    upload = ReportUpload.get_by_id(upload.id)
-    return render_template(RESULT, batch=batch, kind=upload.kind, kind_label=REPORT_KINDS[upload.kind],
-                           reports=reports.batch_reports(batch), **reports.upload_result(upload)) + batch_regions(batch)
+    response = _result_fragment(upload, result_fragment)
+    if upload.batch_id is not None:
+        response += batch_regions(upload.batch)
+    return response
+
+
+def _fragments(upload):
+    """(preview, result) fragments of UPLOAD: a batch's, or a remittance's."""
+    if upload.batch_id is None:
+        return REMITTANCE_PREVIEW, REMITTANCE_RESULT
+    return PREVIEW, RESULT
 
 
 # --- a remittance across batches (Reports > Factoring > Upload Payment Report) -------------
@@ -228,53 +224,6 @@ def upload_remittance():
     return redirect(url_for(".show", upload_id=result.upload.id), 303)
 
 
-def _remittance_show(upload):
-    """A remittance's page: its preview (checked again now) or, once applied, its result."""
-    context = remittance.upload_context(upload)
-    if upload.status in (UPLOAD_APPLIED, UPLOAD_REVERSED):
-        fragment = REMITTANCE_RESULT
-    else:
-        context["preview"] = reports.review(context["upload"])
-        fragment = REMITTANCE_PREVIEW
-    if htmx:
-        return render_template(fragment, **context)
-    return render_template("reports/remittance/upload.html", fragment=fragment, **context)
-
-
-def _remittance_sheet(upload):
-    """A remittance workbook of several sheets: read the sheet chosen."""
-    try:
-        result = reports.choose_sheet(upload, request.form.get("sheet", ""))
-    except reports.ReportRefused as exc:
-        return _refused_back(upload, exc) or (render_template(
-            REMITTANCE_PREVIEW, preview=reports.review(upload), refusal_message=exc.message), exc.status)
-    if not htmx:
-        return redirect(url_for(".show", upload_id=upload.id), 303)
-    return render_template(REMITTANCE_PREVIEW, preview=result)
-
-
-def _remittance_confirm(upload):
-    """Confirm a remittance: every batch's payments in one transaction, then its result."""
-    try:
-        result = reports.apply(upload, actor())
-    except reports.ReportRefused as exc:
-        if not htmx:
-            return _refused_back(upload, exc)
-        preview = exc.preview
-        if preview is None:
-            fresh = ReportUpload.get_by_id(upload.id)
-            if fresh.status == UPLOAD_APPLIED:
-                return render_template(REFUSED, kind_label=REPORT_KINDS[upload.kind], message=exc.message), exc.status
-            preview = reports.review(fresh)
-        return render_template(REMITTANCE_PREVIEW, preview=preview, refusal_message=exc.message), exc.status
-    if not htmx:
-        flash(f"{REPORT_KINDS[upload.kind]} applied: {reports.counts_text(upload.kind, result.counts)}.", "success")
-        return redirect(url_for(".show", upload_id=upload.id), 303)
-    # From the upload page, its list of applied remittances is refreshed out of band too.
-    on_form = request.headers.get("HX-Current-URL", "").split("?")[0].endswith(url_for(".remittance_form"))
-    return render_template(REMITTANCE_RESULT, **remittance.upload_context(upload, with_applied=on_form))
-
-
 # --- the factor's own columns, and undo ------------------------------------------------
 
 MAPPING = "reports/uploads/_partials/mapping.html"
@@ -301,7 +250,7 @@ def column_mapping(upload_id):
         return _refused_back(upload, exc) or (_upload_fragment(upload, REFUSED, message=exc.message), exc.status)
     if not htmx:
         return redirect(url_for(".show", upload_id=upload.id), 303)
-    return _upload_fragment(upload, REMITTANCE_PREVIEW if upload.batch_id is None else PREVIEW, preview=result)
+    return _upload_fragment(upload, _fragments(upload)[0], preview=result)
 
 
 @bp.route("/uploads/<int:upload_id>/reverse", methods=["POST"])
@@ -309,7 +258,7 @@ def column_mapping(upload_id):
 def reverse(upload_id):
     """Reverse an applied report (with a reason), then show its Details marked reversed."""
     upload = get_scoped_or_404(ReportUpload, upload_id)
-    fragment = RESULT if upload.batch_id is not None else REMITTANCE_RESULT
+    fragment = _fragments(upload)[1]
     try:
         count = reports.reverse(upload, actor(), request.form.get("reason", ""))
     except Invalid as exc:
@@ -344,9 +293,12 @@ def _upload_fragment(upload, fragment, **context):
 
 
 def _result_fragment(upload, fragment, **context):
+    """FRAGMENT (a result) of UPLOAD read again; a remittance's shown on the upload form's page
+    also redraws that page's list of remittances applied."""
     fresh = ReportUpload.get_by_id(upload.id)
     if fresh.batch_id is None:
-        base = remittance.upload_context(fresh)
+        on_form = request.headers.get("HX-Current-URL", "").split("?")[0].endswith(url_for(".remittance_form"))
+        base = remittance.upload_context(fresh, with_applied=htmx and on_form)
     else:
         base = {"batch": fresh.batch, "reports": reports.batch_reports(fresh.batch), **reports.upload_result(fresh)}
     base.update({"kind": fresh.kind, "kind_label": REPORT_KINDS[fresh.kind], **context})
