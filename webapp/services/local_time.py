@@ -9,8 +9,6 @@ import datetime
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
-from webapp.models import Company
-from webapp.models import User
 from webapp.models import db
 from webapp.services import audit
 from webapp.services.tables import parse_date
@@ -119,30 +117,27 @@ def check_zone(value, *, blank_allowed=False):
 
 def set_company_zone(company, value, *, actor):
     """Company Profile: the zone every time of COMPANY is shown in. Audited company.update."""
-    name = check_zone(value)
-    before = company.time_zone
-    if name == before:
-        return company
-    with db.atomic():
-        Company.update(time_zone=name).where(Company.id == company.id).execute()
-        audit.record(audit.COMPANY_UPDATE, "company", company.id, actor=actor, company=company.id,
-                     before={"time_zone": before}, after={"time_zone": name})
-    company.time_zone = name
-    return company
+    return _set_zone(company, check_zone(value), audit.COMPANY_UPDATE, "company", company.id, actor)
 
 
 def set_user_zone(user, value, *, actor):
     """My account: the user's own zone; blank follows the company's. Audited user.update."""
-    name = check_zone(value, blank_allowed=True)
-    before = user.time_zone
+    return _set_zone(user, check_zone(value, blank_allowed=True), audit.USER_UPDATE, "user", user.company_id,
+                     actor)
+
+
+def _set_zone(row, name, action, object_type, company_id, actor):
+    """ROW (a Company or a User) given the zone NAME, audited as ACTION; unchanged, nothing is written."""
+    before = row.time_zone
     if name == before:
-        return user
+        return row
+    model = row._meta.model
     with db.atomic():
-        User.update(time_zone=name).where(User.id == user.id).execute()
-        audit.record(audit.USER_UPDATE, "user", user.id, actor=actor, company=user.company_id,
+        model.update(time_zone=name).where(model.id == row.id).execute()
+        audit.record(action, object_type, row.id, actor=actor, company=company_id,
                      before={"time_zone": before}, after={"time_zone": name})
-    user.time_zone = name
-    return user
+    row.time_zone = name
+    return row
 
 
 def clean_subsidiary_zone(value):
