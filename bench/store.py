@@ -17,7 +17,8 @@ ROOT = os.path.dirname(HERE)
 DATA = os.path.join(HERE, "data")
 DATASET = os.path.join(DATA, "dataset.db")
 STAMP = os.path.join(DATA, "dataset.json")
-RUN_DB = os.path.join(DATA, "run.db")
+# One copy per bench process, so that two runs side by side never share a file.
+RUN_DB = os.path.join(DATA, f"run-{os.getpid()}.db")
 
 
 def stamp():
@@ -98,6 +99,10 @@ def dataset_facts(rebuild=False, log=print):
 
 def fresh_run_copy():
     """A fresh copy of the dataset for this run's measurements; returns its URL."""
+    for stale in glob.glob(os.path.join(DATA, "run-*.db")):
+        pid = stale.rsplit("-", 1)[1].split(".")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            _remove(stale)   # left by a run that has ended
     _remove(RUN_DB)
     shutil.copyfile(DATASET, RUN_DB)
     return "sqlite:///" + RUN_DB
