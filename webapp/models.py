@@ -499,6 +499,8 @@ class Load(BaseModel):
     paid_cents = IntegerField(default=0)
     short_pay_cents = IntegerField(default=0)
     overpay_cents = IntegerField(default=0)
+    # The date of the latest payment (kept by a trigger on payment, migration 0018).
+    paid_on = DateField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -517,6 +519,8 @@ class Load(BaseModel):
             (("company", "billing_status", "load_number"), False),
             # A remittance names a load by the factor's reference of its purchase (0016).
             (("company", "factor_reference"), False),
+            # Reports > Aging's open invoices, oldest first; the invoices nearing recourse (0018).
+            (("company", "billing_status", "invoice_date"), False),
         )
 
     @property
@@ -795,6 +799,68 @@ class LedgerTotal(BaseModel):
         indexes = ((("company", "subsidiary", "factor_key", "kind", "month"), True),)
 
 
+
+# --- running counts (services/tallies): kept by triggers on load (migration 0018) --------
+
+class LoadTally(BaseModel):
+    """How many loads, and their face total, per company, subsidiary, billing status and
+    invoicing method: the lists' counts and the home page's stages read these."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="CASCADE")
+    billing_status = CharField()
+    invoicing_method = CharField()
+    n = IntegerField(default=0)
+    total_cents = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "subsidiary", "billing_status", "invoicing_method"), True),)
+
+
+class OpenTally(BaseModel):
+    """Financed invoices with a balance, by subsidiary, debtor, factor (0: none) and day (the
+    invoice date, else the purchase date, as days since 1970-01-01): aging's buckets, the
+    cash expected and the invoices nearing recourse are sums over these."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    factor_key = IntegerField(default=0)
+    day_n = IntegerField()
+    n = IntegerField(default=0)
+    open_cents = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "subsidiary", "customer", "factor_key", "day_n"), True),)
+
+
+class PayDaysTally(BaseModel):
+    """Completed invoices by debtor and days from the invoice date to the final payment: the
+    debtors' days to pay (median, 90th percentile) without reading every payment."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    days = IntegerField()
+    n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "customer", "days"), True),)
+
+
+class FundDaysTally(BaseModel):
+    """Purchased invoices by factor (0: none), subsidiary, week of the purchase (its Monday, as
+    days since 1970-01-01) and days from the batch's submission to the purchase."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    factor_key = IntegerField(default=0)
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="CASCADE")
+    week_n = IntegerField()
+    days = IntegerField()
+    n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "factor_key", "subsidiary", "week_n", "days"), True),)
+
 # Partial unique indexes (migration 0007): a load is in at most one live batch;
 # a report file is applied once per batch. "WHERE live", not "live = true": the
 # condition the migrations create, so create_tables() builds the same index.
@@ -810,7 +876,41 @@ ALL_MODELS = [
     StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportMapping, ReportUpload, ReportLoadChange,
     Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
     AccountToken, PasswordResetRequest, RecoveryCode,
-    Chargeback, LedgerEntry, LedgerTotal,
+    Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, PayDaysTally, FundDaysTally,
     MailMessage, MailAttachment, BatchSend, NoticeOptOut,
 ]
 
+
+
+# An export too big to answer at once (services/exports/job.py): made by the queue worker.
+EXPORT_WAITING = "waiting"
+EXPORT_RUNNING = "running"
+EXPORT_READY = "ready"
+EXPORT_FAILED = "failed"
+
+
+class ExportJob(BaseModel):
+    """A big list export made by the queue worker for the user who asked: what list with which
+    filters, how far it got, and the file it made (kept for a while, then swept)."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    what = CharField()  # a list of services/exports/sources.py LISTS
+    fmt = CharField()  # csv or xlsx
+    args = TextField(default="{}")  # the filters on screen, as JSON
+    # What was asked (company, user, list, format, filters) as a digest: one job per request
+    # while it runs, however often the button is pressed.
+    key = CharField(index=True)
+    status = CharField(default=EXPORT_WAITING, index=True)
+    rows_done = IntegerField(default=0)
+    rows_total = IntegerField(default=0)
+    file = ForeignKeyField(StoredFile, null=True, on_delete="SET NULL")
+    filename = CharField(default="")
+    error = TextField(default="")
+    attempts = IntegerField(default=0)
+    heartbeat_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+
+
+ALL_MODELS.append(ExportJob)

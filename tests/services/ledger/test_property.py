@@ -1,6 +1,7 @@
 """A property test of the ledger: random sequences of purchase reports, payment reports,
 chargebacks and their undos; after every step every invariant holds (services/ledger/
-invariants.py): money is never created, lost or counted twice. SQLite and PostgreSQL.
+invariants.py): money is never created, lost or counted twice; and the running counts
+(services/tallies) equal a full recount. SQLite and PostgreSQL.
 
 The undo of an applied report is services/reports/reversal.py's: the step `undo_report`
 runs when that module is there."""
@@ -32,6 +33,7 @@ from webapp.services.ledger import invariants
 from webapp.services.money import format_cents
 from webapp.services.reports.parsing import PAYMENT_COLUMNS
 from webapp.services.reports.parsing import PURCHASE_COLUMNS
+from webapp.services.tallies import recount
 
 STEPS = ("submit", "purchase", "payment", "payment", "chargeback", "chargeback", "undo_chargeback", "undo_report")
 
@@ -151,6 +153,7 @@ def _run(data, world):
         else:
             _undo_report(data, world)
         assert invariants.problems() == [], step
+        assert recount.differences() == [], step   # the running counts move with every step
         event(step)
     assert Load.select().where(Load.billing_status == CHARGED_BACK).count() == \
         Chargeback.select().where(Chargeback.undone_at.is_null()).count()

@@ -10,7 +10,7 @@ import dataclasses
 
 from peewee import fn
 
-from webapp.models import Load
+from webapp.models import LoadTally
 
 BOUND = 10_000
 
@@ -36,28 +36,29 @@ class Count:
 
 
 def load_totals(company_id, *, subsidiary_id=None, status=None, method=None):
-    """Totals(count, total_cents) of the company's loads, narrowed by any of the three keys."""
-    terms = [Load.company == company_id]
+    """Totals(count, total_cents) of the company's loads, narrowed by any of the three keys
+    (one read of load_tally: a few rows per subsidiary)."""
+    terms = [LoadTally.company == company_id]
     if subsidiary_id:
-        terms.append(Load.subsidiary == subsidiary_id)
+        terms.append(LoadTally.subsidiary == subsidiary_id)
     if status:
-        terms.append(Load.billing_status == status)
+        terms.append(LoadTally.billing_status == status)
     if method:
-        terms.append(Load.invoicing_method == method)
-    n, total = Load.select(fn.COUNT(Load.id), fn.COALESCE(fn.SUM(Load.total_cents), 0)).where(*terms).scalar(
-        as_tuple=True)
-    return Totals(int(n or 0), int(total or 0))
+        terms.append(LoadTally.invoicing_method == method)
+    n, total = (LoadTally.select(fn.COALESCE(fn.SUM(LoadTally.n), 0), fn.COALESCE(fn.SUM(LoadTally.total_cents), 0))
+                .where(*terms).scalar(as_tuple=True))
+    return Totals(int(n), int(total))
 
 
 def by_status(company_id, *, method=None):
     """{(billing status, invoicing method): Totals} of the company (one method only with METHOD)."""
-    query = (Load.select(Load.billing_status, Load.invoicing_method, fn.COUNT(Load.id),
-                         fn.COALESCE(fn.SUM(Load.total_cents), 0))
-             .where(Load.company == company_id))
+    query = (LoadTally.select(LoadTally.billing_status, LoadTally.invoicing_method, fn.SUM(LoadTally.n),
+                              fn.SUM(LoadTally.total_cents))
+             .where(LoadTally.company == company_id))
     if method:
-        query = query.where(Load.invoicing_method == method)
-    return {(status, m): Totals(int(n), int(total))
-            for status, m, n, total in query.group_by(Load.billing_status, Load.invoicing_method).tuples()}
+        query = query.where(LoadTally.invoicing_method == method)
+    return {(status, m): Totals(int(n), int(total)) for status, m, n, total in
+            query.group_by(LoadTally.billing_status, LoadTally.invoicing_method).tuples() if n}
 
 
 def bounded_count(query, bound=BOUND):
