@@ -1,8 +1,20 @@
 """Exports: every list as CSV (formula-safe, streamed) or XLSX (typed cells, XlsxWriter in
 constant_memory mode), with the filters on screen. sources names what each list holds;
-writers writes it. export() is the one call a view makes."""
+writers writes it; job makes the big ones in the queue worker.
+
+request_export() is the one call the export button makes: a list of up to JOB_ROWS rows (counted
+with that bound, never to the end) is answered at once, a bigger one becomes an ExportJob whose
+page shows its progress, then offers the kept file, read back a chunk at a time (file_chunks):
+the web process never holds a big list or a big file whole.
+"""
 import dataclasses
 
+from peewee import fn
+
+from webapp.models import EXPORT_READY
+from webapp.models import ExportJob
+from webapp.models import StoredFile
+from webapp.services.exports import job
 from webapp.services.exports import sources
 from webapp.services.exports.writers import csv_chunks
 from webapp.services.exports.writers import write_xlsx
@@ -10,6 +22,10 @@ from webapp.services.exports.writers import xlsx_tempfile
 
 FORMATS = {"csv": "text/csv",  # the response adds "; charset=utf-8"
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# A list of more rows than this is made by the queue worker (the app's EXPORT_JOB_ROWS).
+JOB_ROWS = 20_000
+# Bytes of a kept file read from the database at a time.
+FILE_CHUNK = 1 << 20
 
 
 @dataclasses.dataclass
@@ -18,6 +34,15 @@ class Export:
     mimetype: str
     csv: object = None  # an iterator of text chunks (CSV)
     file: object = None  # an open binary file (XLSX), to stream and close
+
+
+@dataclasses.dataclass
+class Started:
+    """A big export handed to the queue worker: its job, and whether it is new (to enqueue after
+    the commit) or the one already under way for the same request."""
+
+    job: ExportJob
+    new: bool
 
 
 def export(table, fmt):
@@ -29,20 +54,69 @@ def export(table, fmt):
     return Export(f"{table.name}.xlsx", FORMATS[fmt], file=xlsx_tempfile(table.columns, table.rows))
 
 
-def export_list(company, what, fmt, args):
-    """The list WHAT (a key of sources.LISTS) of COMPANY with the filters in ARGS, as FMT.
-    Returns None for a list that does not exist."""
+def request_export(company, user, what, fmt, args, job_rows=JOB_ROWS):
+    """The export of the list WHAT (a key of sources.LISTS) of COMPANY with the filters ARGS as
+    FMT, asked by USER: an Export to answer now when it has up to JOB_ROWS rows, else Started (the
+    job that makes it); None for a list, a format or a batch that does not exist."""
     source = sources.LISTS.get(what)
     if source is None or fmt not in FORMATS:
         return None
-    return export(source(company, args), fmt)
+    table = source(company, args)
+    if table is None:
+        return None
+    if not table.count(job_rows).capped:
+        return export(table, fmt)
+    return Started(*job.ask(company, user, what, fmt, args, f"{table.name}.{fmt}"))
+
+
+def retry(export_job):
+    """Put a failed export back in the queue; True when it was failed (enqueue it after the commit)."""
+    return job.retry(export_job)
+
+
+def recent(company, user, limit=20):
+    """USER's latest exports in COMPANY, newest first: what their exports page lists."""
+    return list(ExportJob.select().where((ExportJob.company == company.id) & (ExportJob.user == user.id))
+                .order_by(ExportJob.id.desc()).limit(limit))
+
+
+def file_of(export_job):
+    """(file name, content type, size, chunks of bytes) of a ready export's file, read FILE_CHUNK
+    bytes at a time from the database; None when it is not ready (or its file is gone)."""
+    if export_job.status != EXPORT_READY or not export_job.file_id:
+        return None
+    stored = (StoredFile.select(StoredFile.id, StoredFile.filename, StoredFile.content_type, StoredFile.size)
+              .where((StoredFile.id == export_job.file_id) & (StoredFile.company == export_job.company_id))
+              .first())
+    if stored is None:
+        return None
+    return stored.filename, stored.content_type, stored.size, file_chunks(stored.id, stored.size)
+
+
+def file_chunks(file_id, size, chunk=FILE_CHUNK):
+    """The bytes of a StoredFile of SIZE bytes, CHUNK at a time (SUBSTR reads a slice of the blob
+    on SQLite and PostgreSQL alike)."""
+    for start in range(0, size, chunk):
+        part = (StoredFile.select(fn.SUBSTR(StoredFile.data, start + 1, chunk))
+                .where(StoredFile.id == file_id).scalar())
+        if part is None:
+            return
+        yield bytes(part)
+
+
+def export_list(company, what, fmt, args):
+    """The list WHAT of COMPANY with the filters in ARGS as FMT, always at once (None for a list
+    that does not exist): what Reports' export address answers until it moves to
+    webapp/reports/exports.py, which asks request_export()."""
+    source = sources.LISTS.get(what)
+    table = source(company, args) if source is not None and fmt in FORMATS else None
+    return export(table, fmt) if table is not None else None
 
 
 def export_batch_loads(batch, fmt, args):
-    """A batch's loads as FMT (None for an unknown format)."""
-    if fmt not in FORMATS:
-        return None
-    return export(sources.batch_loads(batch, args), fmt)
+    """A batch's loads as FMT, always at once (None for an unknown format): as export_list()."""
+    return export_list(batch.company, "batch-loads", fmt, {"batch": batch.id})
 
 
-__all__ = ["FORMATS", "Export", "export", "export_list", "export_batch_loads", "csv_chunks", "write_xlsx"]
+__all__ = ["FORMATS", "JOB_ROWS", "Export", "Started", "export", "request_export", "retry", "recent", "file_of",
+           "file_chunks", "csv_chunks", "write_xlsx"]

@@ -1,10 +1,15 @@
-"""What each list exports: its columns and its rows, with the filters the screen shows
-(read from the same query string). Rows come from a database cursor, a chunk at a time."""
+"""What each list exports: its columns, its rows and how to count them, with the filters the
+screen shows (read from the same query string). Rows come from a database cursor as they are
+read: on PostgreSQL a server-side cursor, so that neither the web process nor the worker ever
+holds a big list whole."""
+import collections
 import dataclasses
+import uuid
 
 from peewee import JOIN
 from peewee import fn
 
+from webapp.database import is_postgres
 from webapp.models import BILLING_STATUSES
 from webapp.models import INVOICING_METHODS
 from webapp.models import LEDGER_KINDS
@@ -25,7 +30,12 @@ from webapp.services.ledger import reserve as reserve_service
 from webapp.services.loads.listing import Filters as LoadFilters
 from webapp.services.loads.listing import _conditions
 from webapp.services.tables import parse_date
+from webapp.services.tallies import Count
+from webapp.services.tallies import bounded_count
 from webapp.services.validation import db_id
+
+# Rows a PostgreSQL server-side cursor sends at a time.
+FETCH_ROWS = 2000
 
 
 @dataclasses.dataclass
@@ -33,11 +43,56 @@ class Table:
     name: str  # the file's name without its extension
     columns: list
     rows: object  # an iterable of tuples
+    query: object = None  # the SELECT of the rows, to count them (None: `known` is the count)
+    known: int = None
+
+    def count(self, bound=None):
+        """How many rows the table has: a Count exact up to BOUND (all of them with None)."""
+        if self.query is None:
+            return Count(self.known if bound is None else min(self.known, bound),
+                         bound is not None and self.known > bound)
+        if bound is None:
+            return Count(self.query.order_by().count())
+        return bounded_count(self.query, bound)
 
 
-def _cursor(query):
-    """Raw rows from the database, fetched as they are read (no model objects)."""
-    return db.execute(query)
+def _cursor(query, named=False):
+    """Raw rows from the database, fetched as they are read (no model objects); with NAMED, as
+    named tuples of the columns' names. The query runs when the first row is asked for."""
+    if is_postgres():
+        rows = _server_side(query)
+    else:
+        rows = db.execute(query)
+    if not named:
+        yield from rows
+        return
+    row_type = None
+    for row in rows:
+        if row_type is None:
+            row_type = collections.namedtuple("Row", [column[0] for column in rows.description], rename=True)
+        yield row_type(*row)
+
+
+class _server_side:
+    """The rows of a query through a named cursor, FETCH_ROWS at a time (psycopg2's plain cursor
+    would fetch every row into memory at once). WITH HOLD: the connection is in autocommit, and
+    such a cursor outlives the statement's own transaction (the server keeps the rows)."""
+
+    def __init__(self, query):
+        self.query = query
+        self.description = None
+
+    def __iter__(self):
+        sql, params = self.query.sql()
+        cursor = db.connection().cursor(name=f"export_{uuid.uuid4().hex}", withhold=True)
+        cursor.itersize = FETCH_ROWS
+        try:
+            cursor.execute(sql, params)
+            for row in cursor:
+                self.description = cursor.description
+                yield row
+        finally:
+            cursor.close()
 
 
 LOAD_COLUMNS = [("Load Number", TEXT), ("Invoice Number", TEXT), ("Invoice Date", DATE), ("Subsidiary", TEXT),
@@ -66,12 +121,17 @@ def _load_query(terms):
 
 def loads(company, args):
     """The Loads list with its filters (subsidiary, status, customer, method, search)."""
-    return Table("loads", LOAD_COLUMNS, _load_rows(_load_query(_conditions(company, LoadFilters.from_args(args)))))
+    query = _load_query(_conditions(company, LoadFilters.from_args(args)))
+    return Table("loads", LOAD_COLUMNS, _load_rows(query), query)
 
 
-def batch_loads(batch, args):
-    """A batch's live loads."""
-    return Table(f"batch-{batch.number}-loads", LOAD_COLUMNS, _load_rows(_load_query([Load.batch == batch.id])))
+def batch_loads(company, args):
+    """The live loads of the company's batch ?batch=ID (None when it has no such batch)."""
+    batch = Batch.get_or_none((Batch.id == db_id(args.get("batch"))) & (Batch.company == company.id))
+    if batch is None:
+        return None
+    query = _load_query([Load.batch == batch.id])
+    return Table(f"batch-{batch.number}-loads", LOAD_COLUMNS, _load_rows(query), query)
 
 
 def batches(company, args):
@@ -89,7 +149,7 @@ def batches(company, args):
              .where(cond).order_by(Batch.number))
     return Table("batches", [("Batch", INT), ("Subsidiary", TEXT), ("Factor", TEXT), ("Status", TEXT),
                              ("Submitted", DATE), ("Loads Submitted", INT), ("Total", MONEY),
-                             ("Loads In Batch", INT)], _cursor(query))
+                             ("Loads In Batch", INT)], _cursor(query), query)
 
 
 def _dates(args):
@@ -127,7 +187,7 @@ def payments(company, args):
     return Table("payments", [("Payment Date", DATE), ("Load Number", TEXT), ("Invoice Number", TEXT),
                               ("Customer", TEXT), ("Amount Paid", MONEY), ("Reference", TEXT),
                               ("Payment Method", TEXT), ("Reserve Released", MONEY), ("Fee Adjustment", MONEY),
-                              ("Final", TEXT), ("Notes", TEXT)], rows())
+                              ("Final", TEXT), ("Notes", TEXT)], rows(), query)
 
 
 def reserve_statement(company, args):
@@ -137,16 +197,16 @@ def reserve_statement(company, args):
 
     def rows():
         balance = 0
-        for r in query.namedtuples().iterator():
+        for r in _cursor(query, named=True):
             sign = reserve_service.RESERVE_SIGNS.get(r.kind)
             if sign:
                 balance += sign * r.amount_cents
-            yield (r.entry_date, LEDGER_KINDS.get(r.kind, r.kind), "yes" if r.reversal_of else "",
+            yield (r.entry_date, LEDGER_KINDS.get(r.kind, r.kind), "yes" if r.reversal_of_id else "",
                    r.invoice_number or r.load_number or "", r.factor_name or "", r.subsidiary_name, r.amount_cents,
                    sign * r.amount_cents if sign else None, balance if sign else None)
     return Table("reserve-statement", [("Date", DATE), ("Kind", TEXT), ("Reversal", TEXT), ("Invoice", TEXT),
                                        ("Factor", TEXT), ("Subsidiary", TEXT), ("Amount", MONEY),
-                                       ("Reserve", MONEY), ("Reserve Balance", MONEY)], rows())
+                                       ("Reserve", MONEY), ("Reserve Balance", MONEY)], rows(), query)
 
 
 def aging(company, args):
@@ -156,7 +216,11 @@ def aging(company, args):
              i.days, i.bucket, i.balance, i.recourse_deadline) for i in view.invoices)
     return Table(f"aging-{view.basis}", [("Invoice", TEXT), ("Debtor", TEXT), ("Subsidiary", TEXT), ("Factor", TEXT),
                                          ("Invoice Date", DATE), ("Due Date", DATE), ("Days", INT),
-                                         ("Bucket", TEXT), ("Balance", MONEY), ("Recourse Deadline", DATE)], rows)
+                                         ("Bucket", TEXT), ("Balance", MONEY), ("Recourse Deadline", DATE)], rows,
+                 known=len(view.invoices))
 
 
-LISTS = {"loads": loads, "batches": batches, "payments": payments, "reserve": reserve_statement, "aging": aging}
+# What an export names (its <what> in the address) -> the function that builds its Table from the
+# company and the filters (None when the filters name nothing of the company's).
+LISTS = {"loads": loads, "batches": batches, "payments": payments, "reserve": reserve_statement, "aging": aging,
+         "batch-loads": batch_loads}
