@@ -24,6 +24,7 @@ from huey.exceptions import RetryTask
 from webapp.database import connection
 from webapp.services import mail
 from webapp.services.batches import job as batch_job
+from webapp.services.exports import job as export_job
 from webapp.services.mail import factor as factor_mail
 from webapp.services.mail import notices
 
@@ -119,8 +120,30 @@ def _register(huey, app):
         except Exception:  # the periodic task will try again; a worker must still start
             app.logger.exception("batch recovery at worker start failed")
 
+    @huey.task(name="export_list")
+    @in_app
+    def export_list(job_id):
+        """Make a big export's file and keep it (safe to run twice)."""
+        return export_job.run_export(job_id, stale_seconds=stale_seconds)
+
+    @huey.periodic_task(crontab(minute="*"), name="recover_exports")
+    @in_app
+    def recover_exports_task():
+        """Every minute: restart exports whose worker died or whose job was lost; remove old ones."""
+        export_job.sweep()
+        return recover_exports()
+
+    @huey.on_startup("recover_exports_on_start")
+    def recover_exports_on_start():
+        """When a worker starts: restart the exports the previous worker left unfinished."""
+        try:
+            in_app(recover_exports)(startup=True)
+        except Exception:  # the periodic task will try again; a worker must still start
+            app.logger.exception("export recovery at worker start failed")
+
     return {"generate_batch": generate_batch, "recover_batches": recover_batches,
-            "send_mail": send_mail_task, "sweep_mail": sweep_mail}
+            "send_mail": send_mail_task, "sweep_mail": sweep_mail,
+            "export_list": export_list, "recover_exports": recover_exports_task}
 
 
 def enqueue(name, *args):
@@ -183,6 +206,24 @@ def recover(startup=False):
     restart = batch_job.recover_batches(startup=startup, stale_seconds=stale_seconds)
     for batch_id in restart:
         start_batch(batch_id)
+    return restart
+
+
+def start_export(job_id):
+    """Start making a big export, after the commit that asked for it. A queue that is down only
+    delays it: the job stays waiting and recovery enqueues it again."""
+    try:
+        enqueue("export_list", job_id)
+    except Exception:
+        log.exception("could not enqueue export %s", job_id)
+
+
+def recover_exports(startup=False):
+    """Fail the exports lost too often, start again those whose job was lost; the ids restarted."""
+    stale_seconds = int(current_app.config.get("JOB_STALE_SECONDS", export_job.STALE_SECONDS))
+    restart = export_job.recover_exports(startup=startup, stale_seconds=stale_seconds)
+    for job_id in restart:
+        start_export(job_id)
     return restart
 
 

@@ -11,9 +11,12 @@ import dataclasses
 
 from peewee import fn
 
+from webapp.models import EXPORT_FAILED
 from webapp.models import EXPORT_READY
+from webapp.models import EXPORT_RUNNING
 from webapp.models import ExportJob
 from webapp.models import StoredFile
+from webapp.models import User
 from webapp.services.exports import job
 from webapp.services.exports import sources
 from webapp.services.exports.writers import csv_chunks
@@ -69,6 +72,44 @@ def request_export(company, user, what, fmt, args, job_rows=JOB_ROWS):
     return Started(*job.ask(company, user, what, fmt, args, f"{table.name}.{fmt}"))
 
 
+@dataclasses.dataclass
+class JobState:
+    """An export job in the clerk's words: its one line, how far it got, what to do next."""
+
+    key: str  # waiting, running, ready, failed, gone (ready, but its file was removed)
+    line: str
+    tone: str  # wait, busy, done, bad (the batch page's colours)
+    live: bool  # still being made: its page asks again
+    done: int = 0
+    total: int = 0
+    percent: int = 0
+    size: int = 0  # bytes of the file, once ready
+    hint: str = ""
+
+
+def job_state(export_job):
+    """The JobState of EXPORT_JOB, read from its row (and its file's size once ready)."""
+    name, done, total = export_job.filename, export_job.rows_done, export_job.rows_total
+    if export_job.status == EXPORT_READY:
+        size = (StoredFile.select(StoredFile.size).where(StoredFile.id == export_job.file_id).scalar()
+                if export_job.file_id else None)
+        if size is None:
+            return JobState("gone", f"{name} is no longer kept.", "bad", False,
+                            hint="Export the list again from its page.")
+        return JobState("ready", f"{name} is ready: {total:,} rows.", "done", False, total, total, 100, size)
+    if export_job.status == EXPORT_FAILED:
+        return JobState("failed", f"{name} could not be made.", "bad", False, done, total,
+                        hint=export_job.error or "Try again.")
+    if export_job.status == EXPORT_RUNNING:
+        if not total:
+            return JobState("running", f"Preparing {name}: counting the rows", "busy", True)
+        return JobState("running", f"Preparing {name}: {done:,} of {total:,} rows", "busy", True, done, total,
+                        min(100, done * 100 // total))
+    return JobState("waiting", f"Preparing {name}: waiting for the worker", "wait", True,
+                    hint="A big list is made in the background: this page follows it, or come back later "
+                         "to Your exports.")
+
+
 def retry(export_job):
     """Put a failed export back in the queue; True when it was failed (enqueue it after the commit)."""
     return job.retry(export_job)
@@ -78,6 +119,12 @@ def recent(company, user, limit=20):
     """USER's latest exports in COMPANY, newest first: what their exports page lists."""
     return list(ExportJob.select().where((ExportJob.company == company.id) & (ExportJob.user == user.id))
                 .order_by(ExportJob.id.desc()).limit(limit))
+
+
+def asked_by(export_job):
+    """The name of the person who asked for EXPORT_JOB ("" when they are gone)."""
+    user = User.get_or_none(User.id == export_job.user_id) if export_job.user_id else None
+    return user.display_name if user is not None else ""
 
 
 def file_of(export_job):
@@ -118,5 +165,6 @@ def export_batch_loads(batch, fmt, args):
     return export_list(batch.company, "batch-loads", fmt, {"batch": batch.id})
 
 
-__all__ = ["FORMATS", "JOB_ROWS", "Export", "Started", "export", "request_export", "retry", "recent", "file_of",
+__all__ = ["FORMATS", "JOB_ROWS", "Export", "Started", "JobState", "export", "request_export", "job_state", "retry",
+           "recent", "asked_by", "file_of",
            "file_chunks", "csv_chunks", "write_xlsx"]
