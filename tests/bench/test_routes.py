@@ -1,0 +1,64 @@
+"""The bench's route table covers the app: every GET route is a timed page or named as not one.
+
+The bench fails on a route missing from bench/routes.py; this test fails too, so a new page
+without a bench entry is caught by `make test`, not only by `make bench`.
+"""
+import string
+
+import pytest
+
+from bench import routes
+from webapp import create_app
+
+
+@pytest.fixture(scope="module")
+def bare_app():
+    """The product's app on an empty in-memory database: only its url_map is read."""
+    return create_app({"TESTING": True, "SECRET_KEY": "routes", "QUEUE_URL": "immediate",
+                       "DATABASE_URL": "sqlite:///:memory:"})
+
+
+class _AnyValue(dict):
+    """Placeholder values for a URL's shape: every {name} reads as 1."""
+
+    def __missing__(self, key):
+        return 1
+
+
+def _path(url):
+    return string.Formatter().vformat(url, (), _AnyValue()).split("?", 1)[0]
+
+
+def test_every_get_route_is_a_timed_page_or_named_as_not_one(bare_app):
+    assert routes.uncovered(bare_app) == [], (
+        "GET routes missing from bench/routes.py (add each to PAGES with its URL, or to NOT_PAGES with why)")
+
+
+def test_every_entry_of_the_route_table_is_a_route_of_the_app(bare_app):
+    assert routes.stale(bare_app) == []
+
+
+def test_no_endpoint_is_both_a_page_and_not_a_page():
+    assert set(routes.PAGES) & set(routes.NOT_PAGES) == set()
+
+
+@pytest.mark.parametrize("endpoint", sorted(routes.PAGES))
+def test_each_page_url_reaches_the_endpoint_it_is_listed_under(bare_app, endpoint):
+    adapter = bare_app.url_map.bind("bench.test")
+    for page in routes.PAGES[endpoint]:
+        matched, _ = adapter.match(_path(page.url), method="GET")
+        assert matched == endpoint, f"{page.name}: {page.url} reaches {matched}"
+        assert page.user in (routes.BILLING, routes.ADMIN, routes.SUPPORT)
+
+
+@pytest.mark.parametrize("endpoint", sorted(routes.NOT_PAGES))
+def test_each_route_that_is_not_a_page_says_why(endpoint):
+    assert len(routes.NOT_PAGES[endpoint].split()) >= 2
+
+
+def test_a_new_get_route_is_reported_as_uncovered():
+    app = create_app({"TESTING": True, "SECRET_KEY": "routes", "QUEUE_URL": "immediate",
+                      "DATABASE_URL": "sqlite:///:memory:"})
+    app.add_url_rule("/brand-new-page", "brand_new.index", lambda: "new")
+    assert routes.uncovered(app) == [("brand_new.index", "/brand-new-page")]
+    assert routes.uncovered(app, extra={"brand_new.index"}) == []
