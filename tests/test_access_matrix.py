@@ -43,6 +43,7 @@ from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Company
 from webapp.models import Customer
+from webapp.models import ExportJob
 from webapp.models import Factor
 from webapp.models import ImportantInfo
 from webapp.models import Load
@@ -76,7 +77,15 @@ PARAMS = {
     # An export's list and file type name no tenant object: the loads, as CSV.
     "what": (False, lambda o: "loads"),
     "fmt": (False, lambda o: "csv"),
+    # A big export's job: one of the tenant's, asked by its user (make_objects makes none).
+    "job_id": (True, lambda o: _export_job(o["user"])),
 }
+
+
+def _export_job(user):
+    """The id of a new export job (waiting) of USER's company, asked by USER."""
+    with connection():
+        return ExportJob.create(company=user.company_id, user=user.id, what="loads", fmt="csv", key="matrix").id
 
 ACCESS_LEVELS = ("public", "user", "manager", "support", "billing")
 # Signed-in roles: the demo users, plus Support after switching to Other Carrier Co.
