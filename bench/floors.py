@@ -83,23 +83,120 @@ def _connect(path):
     return conn
 
 
+# The report floors write what an apply writes, row for row, to the same tables: the loads'
+# conditional UPDATE, one history row (audit_log) per status change, the ledger rows and their
+# running totals (ledger_total), and the undo snapshot (report_load_change: the fields an
+# apply may change, before and after, as JSON arrays built by SQLite). With bare sqlite3 and
+# the app's own pragmas (foreign keys on, its cache), in multi-row statements of 500 rows:
+# measured 2-3 times cheaper than executemany for the UPDATE, so the floor uses them.
+_FLOOR_CHUNK = 500
+_SNAPSHOT = ("json_array(billing_status, batch_id, purchase_date, purchase_amount_cents, advance_cents, fee_cents, "
+             "reserve_cents, factor_reference, amount_warning, json(CASE WHEN factor_hold THEN 'true' ELSE 'false' END), "
+             "status_reason, paid_cents, short_pay_cents, overpay_cents, invoicing_method)")
+_LEDGER_COLUMNS = ("company_id, subsidiary_id, factor_id, load_id, batch_id, kind, amount_cents, entry_date, upload_id, "
+                   "row_number, actor_id, chargeback_id, reversal_of_id, reason, created_at")
+_AUDIT_COLUMNS = ("company_id, actor_id, action, object_type, object_id, before, after, details, batch_id, upload_id, "
+                  "row_number, created_at")
+
+
+def _floor_connect(path):
+    """A connection with the app's pragmas (webapp.database.SQLITE_PRAGMAS)."""
+    conn = _connect(path)
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-32768")
+    return conn
+
+
+def _cents(text):
+    return int(round(float(text) * 100)) if text else 0
+
+
+def _floor_loads(conn, company_id, invoices):
+    """{invoice: (id, batch, subsidiary, factor, status, paid, face)} of the company's INVOICES,
+    and an upload and a user of the company for the rows' pointers."""
+    found = {}
+    for start in range(0, len(invoices), _FLOOR_CHUNK):
+        chunk = invoices[start:start + _FLOOR_CHUNK]
+        for row in conn.execute(
+                "SELECT l.invoice_number, l.id, l.batch_id, l.subsidiary_id, b.factor_id, l.billing_status, "
+                "l.paid_cents, COALESCE(l.purchase_amount_cents, l.total_cents) FROM load l "
+                f"JOIN batch b ON b.id = l.batch_id WHERE l.company_id = ? AND l.invoice_number IN "
+                f"({', '.join('?' * len(chunk))})", [company_id] + chunk):
+            found[row[0]] = row[1:]
+    upload, actor = conn.execute("SELECT id, uploaded_by_id FROM report_upload WHERE company_id = ? "
+                                 "ORDER BY id LIMIT 1", (company_id,)).fetchone()
+    return found, upload, actor
+
+
+def _many(conn, head, one, tail, rows, params=(), after=()):
+    """HEAD VALUES (ONE), (ONE)... TAIL for ROWS, _FLOOR_CHUNK at a time."""
+    for start in range(0, len(rows), _FLOOR_CHUNK):
+        chunk = rows[start:start + _FLOOR_CHUNK]
+        conn.execute(f"{head} VALUES {', '.join([one] * len(chunk))} {tail}",
+                     list(params) + [v for row in chunk for v in row] + list(after))
+
+
+def _floor_snapshot(conn, upload, load_ids):
+    for start in range(0, len(load_ids), _FLOOR_CHUNK):
+        chunk = load_ids[start:start + _FLOOR_CHUNK]
+        conn.execute(f"INSERT INTO report_load_change (upload_id, load_id, before, after) SELECT ?, id, {_SNAPSHOT}, '' "
+                     f"FROM load WHERE id IN ({', '.join('?' * len(chunk))})", [upload] + chunk)
+
+
+def _floor_snapshot_after(conn, upload):
+    conn.execute(f"UPDATE report_load_change SET after = (SELECT {_SNAPSHOT} FROM load WHERE load.id = "
+                 "report_load_change.load_id) WHERE upload_id = ?", (upload,))
+
+
+def _floor_ledger(conn, rows):
+    """The ledger rows and their running totals by (company, subsidiary, factor, kind, month)."""
+    _many(conn, f"INSERT INTO ledger_entry ({_LEDGER_COLUMNS})", "(" + ", ".join("?" * 15) + ")", "", rows)
+    totals = {}
+    for r in rows:
+        key = (r[0], r[1], r[2] or 0, r[5], r[7][:8] + "01")
+        amount, n = totals.get(key, (0, 0))
+        totals[key] = (amount + r[6], n + 1)
+    _many(conn, "INSERT INTO ledger_total (company_id, subsidiary_id, factor_key, kind, month, amount_cents, entries)",
+          "(?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT (company_id, subsidiary_id, factor_key, kind, month) DO UPDATE SET "
+          "amount_cents = amount_cents + excluded.amount_cents, entries = entries + excluded.entries",
+          [key + value for key, value in sorted(totals.items())])
+
+
 def purchase_floor(path, company_id, data):
-    """csv parse + executemany of the purchase updates, rolled back; returns (seconds, CPU seconds)."""
+    """The cheapest way to apply the Purchase Report: the csv module, then bare sqlite3 writing
+    the same rows to the same tables as the product (see above: loads, audit_log, ledger_entry,
+    ledger_total, report_load_change), rolled back; returns (seconds, CPU seconds)."""
     started, cpu = time.perf_counter(), time.process_time()
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
     next(reader)
     now = datetime.datetime.utcnow().isoformat(" ")
-    params = [(r[2], int(round(float(r[3]) * 100)), int(round(float(r[4]) * 100)),
-               int(round(float(r[5]) * 100)), int(round(float(r[6]) * 100)), r[9], now,
-               company_id, r[0]) for r in reader if r]
-    conn = _connect(path)
+    rows = [r for r in reader if r]
+    conn = _floor_connect(path)
     try:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "UPDATE load SET billing_status = 'financed', purchase_date = ?, "
-            "purchase_amount_cents = ?, advance_cents = ?, fee_cents = ?, reserve_cents = ?, "
-            "factor_reference = ?, updated_at = ? WHERE company_id = ? AND invoice_number = ?",
-            params)
+        conn.execute("BEGIN IMMEDIATE")
+        loads, upload, actor = _floor_loads(conn, company_id, [r[0] for r in rows])
+        updates, history, ledger = [], [], []
+        for number, r in enumerate(rows, start=2):
+            load_id, batch, sub, factor = loads[r[0]][:4]
+            face, advance, fee, reserve = _cents(r[3]), _cents(r[4]), _cents(r[5]), _cents(r[6])
+            updates.append((load_id, r[2], face, advance, fee, reserve, r[9], batch))
+            history.append((company_id, actor, "load.status", "load", load_id, "invoiced", "financed",
+                            f'{{"advance_cents": {advance}, "fee_cents": {fee}, "report": "purchase", '
+                            f'"reserve_cents": {reserve}}}', batch, upload, number, now))
+            for kind, cents in (("purchased", face), ("advance", advance), ("fee", fee), ("reserve_held", reserve)):
+                if cents:
+                    ledger.append((company_id, sub, factor, load_id, batch, kind, cents, r[2], upload, number, actor,
+                                   None, None, "", now))
+        _floor_snapshot(conn, upload, [u[0] for u in updates])
+        _many(conn, "UPDATE load SET billing_status = 'financed', purchase_date = v.column2, "
+              "purchase_amount_cents = v.column3, advance_cents = v.column4, fee_cents = v.column5, "
+              "reserve_cents = v.column6, factor_reference = v.column7, amount_warning = '', factor_hold = 0, "
+              "status_reason = '', updated_at = ? FROM (", "(?, ?, ?, ?, ?, ?, ?, ?)",
+              ") AS v WHERE load.id = v.column1 AND load.batch_id = v.column8 AND load.billing_status = 'invoiced'",
+              updates, params=(now,))
+        _many(conn, f"INSERT INTO audit_log ({_AUDIT_COLUMNS})", "(" + ", ".join("?" * 12) + ")", "", history)
+        _floor_ledger(conn, ledger)
+        _floor_snapshot_after(conn, upload)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         conn.execute("ROLLBACK")
     finally:
@@ -108,26 +205,49 @@ def purchase_floor(path, company_id, data):
 
 
 def payment_floor(path, company_id, data):
-    """csv parse + executemany of the payment rows and load updates, rolled back; returns (seconds, CPU seconds)."""
+    """The cheapest way to apply the Payment Report: the csv module, then bare sqlite3 writing
+    the same rows to the same tables as the product (see above: payment, loads, audit_log,
+    ledger_entry, ledger_total, report_load_change), rolled back; returns (seconds, CPU seconds)."""
     started, cpu = time.perf_counter(), time.process_time()
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
     next(reader)
     now = datetime.datetime.utcnow().isoformat(" ")
     rows = [r for r in reader if r]
-    inserts = [(company_id, r[2], int(round(float(r[3]) * 100)), r[4], r[5], now,
-                company_id, r[0]) for r in rows]
-    updates = [(int(round(float(r[3]) * 100)), now, company_id, r[0]) for r in rows]
-    conn = _connect(path)
+    conn = _floor_connect(path)
     try:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO payment (company_id, load_id, payment_date, amount_cents, reference, "
-            "method, reserve_released_cents, fee_adjustment_cents, final, notes, additional, "
-            "created_at) SELECT ?, id, ?, ?, ?, ?, 0, 0, 1, '', 0, ? FROM load "
-            "WHERE company_id = ? AND invoice_number = ?", inserts)
-        conn.executemany(
-            "UPDATE load SET billing_status = 'completed', paid_cents = paid_cents + ?, "
-            "updated_at = ? WHERE company_id = ? AND invoice_number = ?", updates)
+        conn.execute("BEGIN IMMEDIATE")
+        loads, upload, actor = _floor_loads(conn, company_id, [r[0] for r in rows])
+        payments, updates, history, ledger = [], [], [], []
+        for number, r in enumerate(rows, start=2):
+            load_id, batch, sub, factor, status, paid, face = loads[r[0]]
+            amount, released, adjustment = _cents(r[3]), _cents(r[6]), _cents(r[7])
+            final = r[8].strip().lower() in ("yes", "y", "true", "1")
+            payments.append((company_id, load_id, upload, number, r[2], amount, r[4], r[5], released, adjustment,
+                             final, r[9], False, now))
+            new_paid = paid + amount
+            new_status = "completed" if final else status
+            short, over = (max(0, face - new_paid), max(0, new_paid - face)) if final else (0, 0)
+            updates.append((load_id, status, paid, new_status, new_paid, short, over, batch))
+            if new_status != status:
+                history.append((company_id, actor, "load.status", "load", load_id, status, new_status,
+                                f'{{"overpay_cents": {over}, "paid_cents": {new_paid}, "report": "payment", '
+                                f'"short_pay_cents": {short}}}', batch, upload, number, now))
+            for kind, cents in (("collected", amount), ("reserve_released", released), ("fee_adjustment", adjustment),
+                                ("short_pay", short), ("overpay", over)):
+                if cents:
+                    ledger.append((company_id, sub, factor, load_id, batch, kind, cents, r[2], upload, number, actor,
+                                   None, None, "", now))
+        _floor_snapshot(conn, upload, [u[0] for u in updates])
+        _many(conn, "INSERT INTO payment (company_id, load_id, upload_id, row_number, payment_date, amount_cents, "
+              "reference, method, reserve_released_cents, fee_adjustment_cents, final, notes, additional, created_at)",
+              "(" + ", ".join("?" * 14) + ")", "", payments)
+        _many(conn, "UPDATE load SET billing_status = v.column4, paid_cents = v.column5, short_pay_cents = v.column6, "
+              "overpay_cents = v.column7, updated_at = ? FROM (", "(?, ?, ?, ?, ?, ?, ?, ?)",
+              ") AS v WHERE load.id = v.column1 AND load.batch_id = v.column8 AND load.billing_status = v.column2 "
+              "AND load.paid_cents = v.column3", updates, params=(now,))
+        _many(conn, f"INSERT INTO audit_log ({_AUDIT_COLUMNS})", "(" + ", ".join("?" * 12) + ")", "", history)
+        _floor_ledger(conn, ledger)
+        _floor_snapshot_after(conn, upload)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         conn.execute("ROLLBACK")
     finally:
