@@ -1,4 +1,5 @@
-"""SQL the services share: ids in chunks, the write transaction, bulk UPDATE and INSERT.
+"""SQL the services share: ids in chunks, the write transaction, bulk UPDATE and INSERT,
+SELECT over an IN list, a row as a JSON array.
 
 One copy of each. The bulk statements are plain SQL because building thousands of
 expression nodes in Python costs more than the database's own work.
@@ -80,3 +81,37 @@ def bulk_insert(model, fields, rows):
         params = [v for row in chunk for v in row]
         db.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([one] * len(chunk))}',
                        params)
+
+
+def _in_chunks(sql, values, params):
+    """SQL and its parameters for each chunk of VALUES (see select_in)."""
+    mark = db.param
+    for chunk in chunks(values):
+        yield sql.format(marks=", ".join([mark] * len(chunk)), p=mark), list(params) + list(chunk)
+
+
+def select_in(sql, values, params=()):
+    """The rows of SQL for VALUES, chunk by chunk: SQL holds "{marks}" where the IN list goes
+    and "{p}" for each of PARAMS (given before the list). Plain SQL: an IN list of thousands of
+    values costs more to build as expression nodes than the database takes to run it."""
+    return [row for text, args in _in_chunks(sql, values, params) for row in db.execute_sql(text, args).fetchall()]
+
+
+def execute_in(sql, values, params=()):
+    """Run SQL (an INSERT ... SELECT, an UPDATE) for VALUES as select_in does; returns the rows changed."""
+    return sum(db.execute_sql(text, args).rowcount for text, args in _in_chunks(sql, values, params))
+
+
+def json_array(fields, table=None):
+    """SQL of one row's FIELDS as a JSON array (text), built by the database: dates as ISO
+    text, booleans true/false (SQLite keeps them as 0/1). TABLE qualifies the columns."""
+    prefix = f'"{table}".' if table else ""
+    if is_postgres():
+        return "json_build_array(" + ", ".join(f'{prefix}"{f.column_name}"' for f in fields) + ")::text"
+
+    def one(field):
+        column = f'{prefix}"{field.column_name}"'
+        if field.field_type == "BOOL":
+            return f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
+        return column
+    return "json_array(" + ", ".join(one(f) for f in fields) + ")"

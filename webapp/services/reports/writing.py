@@ -12,7 +12,6 @@ from webapp.models import AuditLog
 from webapp.models import BatchLoad
 from webapp.models import Load
 from webapp.models import Payment
-from webapp.models import ReportLoadChange
 from webapp.models import db
 from webapp.models import utcnow
 from webapp.services import audit
@@ -20,7 +19,9 @@ from webapp.services import ledger
 from webapp.services.sql import V
 from webapp.services.sql import bulk_insert
 from webapp.services.sql import bulk_update
-from webapp.services.sql import chunks
+from webapp.services.sql import execute_in
+from webapp.services.sql import json_array
+from webapp.services.sql import select_in
 from webapp.services.validation import Invalid
 
 
@@ -145,19 +146,17 @@ _DATES = [i for i, f in enumerate(SNAPSHOT_FIELDS) if isinstance(f, DateField)]
 
 
 def load_states(load_ids):
-    """{load id: [value of each of SNAPSHOT_FIELDS]}, JSON-ready (dates as ISO text, the hold a
-    bool): read with plain SQL, as an apply reads thousands of them twice."""
+    """{load id: [value of each of SNAPSHOT_FIELDS]}, as LoadChanges keeps them (dates as ISO
+    text, the hold a bool): what an undo compares with what the apply wrote."""
     states = {}
-    for chunk in chunks(sorted(set(load_ids))):
-        marks = ", ".join([db.param] * len(chunk))
-        cursor = db.execute_sql(f'SELECT "id", {_SNAPSHOT_COLUMNS} FROM "load" WHERE "id" IN ({marks})', chunk)
-        for row in cursor.fetchall():
-            values = list(row[1:])
-            values[_HOLD] = bool(values[_HOLD])
-            for i in _DATES:
-                if values[i] is not None and not isinstance(values[i], str):
-                    values[i] = values[i].isoformat()
-            states[row[0]] = values
+    for row in select_in(f'SELECT "id", {_SNAPSHOT_COLUMNS} FROM "load" WHERE "id" IN ({{marks}})',
+                         sorted(set(load_ids))):
+        values = list(row[1:])
+        values[_HOLD] = bool(values[_HOLD])
+        for i in _DATES:
+            if values[i] is not None and not isinstance(values[i], str):
+                values[i] = values[i].isoformat()
+        states[row[0]] = values
     return states
 
 
@@ -167,19 +166,22 @@ def named(values):
 
 
 class LoadChanges:
-    """The loads an apply changes, read before it writes; write() reads them again and keeps
-    both (one report_load_change row per load)."""
+    """The loads an apply changes: one report_load_change row per load, its "before" kept as the
+    apply starts, its "after" once everything is written (write()). Both are JSON arrays the
+    database builds (sql.json_array): thousands of them are kept on every apply."""
 
     def __init__(self, upload, load_ids):
         self.upload_id = upload.id
-        self.before = load_states(load_ids)
+        state = json_array(SNAPSHOT_FIELDS)
+        execute_in(f'INSERT INTO "report_load_change" ("upload_id", "load_id", "before", "after") '
+                   f"SELECT {{p}}, \"id\", {state}, '' FROM \"load\" WHERE \"id\" IN ({{marks}})",
+                   sorted(set(load_ids)), params=(self.upload_id,))
 
     def write(self):
-        after = load_states(self.before)
-        bulk_insert(ReportLoadChange, (ReportLoadChange.upload, ReportLoadChange.load, ReportLoadChange.before,
-                                       ReportLoadChange.after),
-                    [(self.upload_id, load_id, json.dumps(state), json.dumps(after[load_id]))
-                     for load_id, state in self.before.items()])
+        state = json_array(SNAPSHOT_FIELDS, table="load")
+        db.execute_sql(f'UPDATE "report_load_change" SET "after" = {state} FROM "load" '
+                       f'WHERE "load"."id" = "report_load_change"."load_id" '
+                       f'AND "report_load_change"."upload_id" = {db.param}', (self.upload_id,))
 
 
 _AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
