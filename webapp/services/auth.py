@@ -23,10 +23,12 @@ import hashlib
 import math
 import secrets
 
+from peewee import JOIN
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from webapp.database import is_postgres
+from webapp.models import Company
 from webapp.models import LoginAttempt
 from webapp.models import LoginRefusal
 from webapp.models import User
@@ -218,7 +220,9 @@ def end_sessions(user, except_token=None):
 def load_user(user_id, *, lifetime_hours, idle_minutes):
     """Flask-Login loader: the user of "id:session_version:token" when that session is open,
     younger than LIFETIME_HOURS, seen in the last IDLE_MINUTES, and the user active at that
-    version; else None. Notes the session as seen (at most once a minute)."""
+    version; else None. Notes the session as seen (at most once a minute). The user's company
+    comes in the same query (every page reads it), so a request loads user, session and company
+    once."""
     try:
         uid, version, token = str(user_id).split(":", 2)
         uid, version = int(uid), int(version)
@@ -227,7 +231,8 @@ def load_user(user_id, *, lifetime_hours, idle_minutes):
     if not token:
         return None
     now = utcnow()
-    row = (UserSession.select(UserSession, User).join(User)
+    row = (UserSession.select(UserSession, User, Company).join(User)
+           .join(Company, JOIN.LEFT_OUTER, on=(User.company == Company.id))
            .where((UserSession.id == session_row_id(token)) & (UserSession.user == uid)
                   & UserSession.ended_at.is_null()
                   & (UserSession.expires_at > now)

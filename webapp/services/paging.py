@@ -60,23 +60,58 @@ class Sort:
 class Page:
     """One page of a list: its rows, the total count and the numbers its links need.
 
-    FETCH(page_number) returns the rows of a page once the page number is clamped to
-    the pages there are.
+    TOTAL is an int, or a count that stops at a bound (services.tallies.Count: n, capped), whose
+    str() reads "10,000+". FETCH(page_number, limit) returns up to LIMIT rows of that page (a page
+    holds per_page rows; LIMIT is one more when Page must see whether a next page exists). An exact
+    total clamps the page number to the pages there are; a capped one cannot, so the pages read
+    "400+", Next shows while a row lies beyond the page, and there is no last page to jump to.
     """
 
     def __init__(self, total, request, fetch):
-        self.total = total
         self.per_page = request.per_page
-        self.pages = max(1, math.ceil(total / request.per_page))
-        self.page = min(max(1, request.page), self.pages)
-        self.items = fetch(self.page)
+        self.capped = bool(getattr(total, "capped", False))
+        self._more = False
+        counted = int(total)
+        known_pages = max(1, math.ceil(counted / request.per_page))
+        if not self.capped:
+            self.total = total
+            self.pages = known_pages
+            self.page = min(max(1, request.page), self.pages)
+            self.items = fetch(self.page, self.per_page)
+            return
+        self.page = max(1, request.page)
+        rows = fetch(self.page, self.per_page + 1)
+        self.items = rows[:self.per_page]
+        self._more = len(rows) > self.per_page
+        if self._more or not self.items:
+            self.total = total
+            self.pages = max(known_pages, self.page + 1 if self._more else self.page)
+            return
+        # The last page, past the bound: now the exact total is known.
+        self.capped = False
+        self.total = (self.page - 1) * self.per_page + len(self.items)
+        self.pages = self.page
 
     @classmethod
     def of_query(cls, query, request, total=None):
         """A page of an ordered peewee QUERY; TOTAL when it is already known (one scan less)."""
         if total is None:
             total = query.order_by().count()
-        return cls(total, request, lambda number: list(query.paginate(number, request.per_page)))
+        return cls(total, request,
+                   lambda number, limit: list(query.offset((number - 1) * request.per_page).limit(limit)))
+
+    @property
+    def total_label(self):
+        """The count as the pager says it: "1,234", or "10,000+" when capped (never less than the
+        rows shown, however deep the page)."""
+        if self.capped:
+            return f"{max(int(self.total), self.last_index):,}+"
+        return f"{int(self.total):,}"
+
+    @property
+    def pages_label(self):
+        """How many pages, as the pager says it: "1,017", or "400+" when the count is capped."""
+        return f"{self.pages:,}+" if self.capped else f"{self.pages:,}"
 
     @property
     def has_prev(self):
@@ -84,12 +119,12 @@ class Page:
 
     @property
     def has_next(self):
-        return self.page < self.pages
+        return self._more if self.capped else self.page < self.pages
 
     @property
     def first_index(self):
-        return 0 if not self.total else (self.page - 1) * self.per_page + 1
+        return 0 if not self.items else (self.page - 1) * self.per_page + 1
 
     @property
     def last_index(self):
-        return min(self.total, self.page * self.per_page)
+        return (self.page - 1) * self.per_page + len(self.items)

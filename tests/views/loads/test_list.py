@@ -13,6 +13,8 @@ from webapp.models import QUEUED
 from webapp.models import Batch
 from webapp.models import Load
 from webapp.models import Subsidiary
+from webapp.models import db
+from webapp.services import tallies
 from webapp.services.loads import listing as load_listing
 
 
@@ -74,6 +76,40 @@ def test_search_matching_very_many_loads_still_filters(client, auth, dbconn, mon
     auth.login("admin")
     numbers = _load_numbers(client.get("/loads/?per_page=200&q=dt-10").get_data(as_text=True))
     assert len(numbers) == 72 and all(n.startswith("DT-10") for n in numbers)
+
+
+def test_a_capped_count_pages_on_with_next_and_no_last_page(client, auth, dbconn, monkeypatch):
+    # A search counts with a bound (here 10 rows, so that the demo's 72 loads pass it).
+    monkeypatch.setattr(load_listing, "bounded_count", lambda query: tallies.bounded_count(query, bound=10))
+    auth.login("admin")
+    first = client.get("/loads/?per_page=25&q=dt-10").get_data(as_text=True)
+    assert "1–25 of 25+" in first and "Page 1 of 2+" in first and 'rel="next"' in first
+    shown, number, html = _load_numbers(first), 1, first
+    while 'rel="next"' in html:
+        number += 1
+        html = client.get(f"/loads/?per_page=25&q=dt-10&page={number}").get_data(as_text=True)
+        shown += _load_numbers(html)
+    # The last page knows the exact count.
+    assert number == 3 and "51–72 of 72" in html and "Page 3 of 3<" in html
+    assert len(shown) == len(set(shown)) == 72
+
+
+def test_the_unfiltered_count_comes_from_the_running_totals(client, auth, world, dbconn):
+    auth.login("admin")
+    statements = []
+
+    def seen(event):
+        statements.append(event.sql)
+
+    db.obj.query_hooks.append(seen)
+    try:
+        html = client.get("/loads/?status=queued&per_page=25").get_data(as_text=True)
+    finally:
+        db.obj.query_hooks.remove(seen)
+    queued = Load.select().where((Load.company == world.company) & (Load.billing_status == QUEUED)).count()
+    assert f"of {queued:,}<" in html
+    assert [sql for sql in statements if "load_tally" in sql]
+    assert not [sql for sql in statements if "COUNT(" in sql and 'FROM "load"' in sql]
 
 
 def test_filter_by_another_tenants_subsidiary_shows_nothing(client, auth, dbconn):

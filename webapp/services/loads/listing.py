@@ -1,4 +1,5 @@
 """The Loads list: its filters, sorts and pages, in a fixed, small number of queries."""
+import collections
 import dataclasses
 
 from peewee import JOIN
@@ -11,15 +12,14 @@ from webapp.models import Batch
 from webapp.models import Customer
 from webapp.models import Load
 from webapp.models import Subsidiary
-
-# Kinds of document kept with a load, in the order they are merged behind the invoice.
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
+from webapp.services.tallies import bounded_count
+from webapp.services.tallies import load_totals
 from webapp.services.validation import db_id
 from webapp.services.validation import search_text
 
-CHUNK = 500
 # A search by a fragment of a number keeps up to this many matching ids.
 SEARCH_IDS = 2000
 
@@ -122,22 +122,47 @@ def _search_term(company, text):
     return Load.load_number.contains(text) | Load.invoice_number.contains(text)
 
 
-def _joined(terms):
-    """The list's rows: loads with their subsidiary, customer and batch, in one query."""
-    return (Load
-            .select(Load, Subsidiary.id, Subsidiary.name, Customer.id, Customer.name,
-                    Batch.id, Batch.number)
-            .join_from(Load, Subsidiary)
-            .join_from(Load, Customer)
-            .join_from(Load, Batch, JOIN.LEFT_OUTER)
-            .where(*terms))
+# What a row of the list shows: plain rows (LoadRow), not model objects, which cost as much to
+# build as the rest of the page.
+ROW_COLUMNS = {
+    "id": Load.id, "load_number": Load.load_number, "invoice_number": Load.invoice_number,
+    "delivery_city": Load.delivery_city, "delivery_state": Load.delivery_state,
+    "delivery_date": Load.delivery_date, "total_cents": Load.total_cents,
+    "invoicing_method": Load.invoicing_method, "billing_status": Load.billing_status,
+    "factor_hold": Load.factor_hold, "status_reason": Load.status_reason, "batch_id": Load.batch,
+    "subsidiary_name": Subsidiary.name, "customer_name": Customer.name, "batch_number": Batch.number,
+}
+LoadRow = collections.namedtuple("LoadRow", ROW_COLUMNS)
+
+
+def _rows(ids, order):
+    """The LoadRows of the loads whose ids the subquery IDS selects, in ORDER, in one query with
+    their subsidiary's and customer's names and batch number."""
+    query = (Load
+             .select(*ROW_COLUMNS.values())
+             .join_from(Load, Subsidiary)
+             .join_from(Load, Customer)
+             .join_from(Load, Batch, JOIN.LEFT_OUTER)
+             .where(Load.id.in_(ids))
+             .order_by(*order))
+    return [LoadRow._make(row) for row in query.tuples()]
+
+
+def _total(company, filters, terms):
+    """How many loads match: the running totals when the filters are only subsidiary, status and
+    method (no row counted); a bounded count ("10,000+") for a customer or a search."""
+    if filters.customer_id or filters.q:
+        return bounded_count(Load.select(Load.id).where(*terms))
+    return load_totals(company.id, subsidiary_id=filters.subsidiary_id, status=filters.status or None,
+                       method=filters.method or None).count
 
 
 def list_page(company, filters, sort, desc, request):
     """One page of the loads list, in a fixed, small number of queries whatever its size."""
     terms = _conditions(company, filters)
     if sort == "customer":
-        return _page_by_customer(terms, desc, request)
+        fetch = _by_customer(company, terms, desc, request.per_page)
+        return Page(_total(company, filters, terms), request, fetch)
     field = SORT_COLUMNS.get(sort, Load.load_number)
     if sort == "status":
         # Queued, Invoiced, Financed, Completed is the reverse of the alphabet.
@@ -145,32 +170,33 @@ def list_page(company, filters, sort, desc, request):
     # The id breaks ties in the same direction, so that one index (company, column),
     # which ends with the row id, serves the whole order either way.
     order = [field.desc(), Load.id.desc()] if desc else [field.asc(), Load.id.asc()]
-    total = Load.select(Load.id).where(*terms).count()
 
-    def fetch(number):
+    def fetch(number, limit):
         # Page through ids alone (an index walk, however deep the page), then join 1 page.
-        ids = Load.select(Load.id).where(*terms).order_by(*order).paginate(number, request.per_page)
-        return list(_joined([Load.id.in_(ids)]).order_by(*order))
+        ids = (Load.select(Load.id).where(*terms).order_by(*order)
+               .offset((number - 1) * request.per_page).limit(limit))
+        return _rows(ids, order)
 
-    return Page(total, request, fetch)
+    return Page(_total(company, filters, terms), request, fetch)
 
 
-def _page_by_customer(terms, desc, request):
-    """Sorted by customer name without sorting every load: count the loads per customer
-    (an index scan), walk the customers in name order to the ones the page covers, and
-    fetch the page from their loads only."""
-    counts = dict(Load.select(Load.customer, fn.COUNT(Load.id)).where(*terms)
-                  .group_by(Load.customer).tuples())
-    total = sum(counts.values())
-
-    def fetch(number):
-        names = (Customer.select(Customer.id).where(Customer.id.in_(list(counts)))
-                 .order_by(Customer.name.desc() if desc else Customer.name.asc(), Customer.id))
-        start, end = (number - 1) * request.per_page, number * request.per_page
+def _by_customer(company, terms, desc, per_page):
+    """The fetch of a page sorted by customer name, without sorting every load: walk the
+    company's customers in name order, each one's loads counted as the walk reaches it (one
+    index range of load (company, customer) each), stop at the last customer the page covers,
+    and sort the loads of those few customers only."""
+    def fetch(number, limit):
+        start = (number - 1) * per_page
+        end = start + limit
+        loads_of = Load.select(fn.COUNT(Load.id)).where(*terms, Load.customer == Customer.id)
+        walk = (Customer.select(Customer.id, loads_of)
+                .where(Customer.company == company)
+                .order_by(Customer.name.desc() if desc else Customer.name.asc(), Customer.id)
+                .tuples())
         seen, chosen, skip = 0, [], 0
-        for (customer_id,) in (names.tuples() if counts else []):
-            n = counts[customer_id]
-            if seen + n > start and seen < end:
+        # The cursor is read lazily: SQLite counts a customer's loads only when its row is read.
+        for customer_id, n in walk.iterator():
+            if n and seen + n > start:
                 if not chosen:
                     skip = start - seen
                 chosen.append(customer_id)
@@ -180,17 +206,24 @@ def _page_by_customer(terms, desc, request):
         if not chosen:
             return []
         rank = Case(Load.customer, [(cid, i) for i, cid in enumerate(chosen)])
-        query = (_joined(terms + [Load.customer.in_(chosen)])
-                 .order_by(rank, Load.id.desc()).limit(request.per_page).offset(skip))
-        return list(query)
+        order = [rank, Load.id.desc()]
+        # Sort the chosen customers' load ids alone, then join the page's rows.
+        ids = (Load.select(Load.id).where(*terms, Load.customer.in_(chosen))
+               .order_by(*order).limit(limit).offset(skip))
+        return _rows(ids, order)
 
-    return Page(total, request, fetch)
+    return fetch
+
+
+# A choice of a drop-down: a subsidiary's or a customer's id and name (and the customer's
+# invoicing method, which the load form reads).
+Choice = collections.namedtuple("Choice", "id name invoicing_method", defaults=(None,))
 
 
 def choices(company):
-    """Subsidiaries and customers of COMPANY for drop-downs, by name."""
-    subsidiaries = list(Subsidiary.select(Subsidiary.id, Subsidiary.name)
-                        .where(Subsidiary.company == company).order_by(Subsidiary.name))
-    customers = list(Customer.select(Customer.id, Customer.name, Customer.invoicing_method)
-                     .where(Customer.company == company).order_by(Customer.name))
-    return subsidiaries, customers
+    """Subsidiaries and customers of COMPANY for drop-downs, by name (Choice rows)."""
+    subsidiaries = (Subsidiary.select(Subsidiary.id, Subsidiary.name)
+                    .where(Subsidiary.company == company).order_by(Subsidiary.name).tuples())
+    customers = (Customer.select(Customer.id, Customer.name, Customer.invoicing_method)
+                 .where(Customer.company == company).order_by(Customer.name).tuples())
+    return [Choice(*row) for row in subsidiaries], [Choice(*row) for row in customers]
