@@ -521,6 +521,8 @@ class Load(BaseModel):
             (("company", "factor_reference"), False),
             # Reports > Aging's open invoices, oldest first; the invoices nearing recourse (0018).
             (("company", "billing_status", "invoice_date"), False),
+            # A batch's loads still waiting for a report (the home page's batches needing action).
+            (("batch", "billing_status"), False),
         )
 
     @property
@@ -831,7 +833,23 @@ class OpenTally(BaseModel):
     open_cents = IntegerField(default=0)
 
     class Meta:
-        indexes = ((("company", "subsidiary", "customer", "factor_key", "day_n"), True),)
+        indexes = ((("company", "subsidiary", "customer", "factor_key", "day_n"), True),
+                   # The invoices of recent days, with what the cash forecast reads (covering).
+                   (("company", "day_n", "customer", "open_cents"), False))
+
+
+class OpenDayTally(BaseModel):
+    """open_tally summed per factor (0: none) and day alone: the home page's stage, buckets and
+    invoices nearing recourse read its few rows."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    factor_key = IntegerField(default=0)
+    day_n = IntegerField()
+    n = IntegerField(default=0)
+    open_cents = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "factor_key", "day_n"), True),)
 
 
 class PayDaysTally(BaseModel):
@@ -845,6 +863,19 @@ class PayDaysTally(BaseModel):
 
     class Meta:
         indexes = ((("company", "customer", "days"), True),)
+
+
+class DebtorDaysTally(BaseModel):
+    """pay_days_tally summed per debtor: Completed invoices and their days to pay in all (the
+    mean days to pay the cash forecast uses, from one row per debtor)."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    n = IntegerField(default=0)
+    days_total = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "customer"), True),)
 
 
 class FundDaysTally(BaseModel):
@@ -876,7 +907,8 @@ ALL_MODELS = [
     StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportMapping, ReportUpload, ReportLoadChange,
     Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
     AccountToken, PasswordResetRequest, RecoveryCode,
-    Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, PayDaysTally, FundDaysTally,
+    Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, OpenDayTally, PayDaysTally,
+    DebtorDaysTally, FundDaysTally,
     MailMessage, MailAttachment, BatchSend, NoticeOptOut,
 ]
 

@@ -1,13 +1,14 @@
 """Running counts of the loads (services/tallies), kept by the database itself.
 
-Four tables of sums, each kept by triggers on load in the same transaction as every INSERT,
+Six tables of sums, each kept by triggers on load in the same transaction as every INSERT,
 UPDATE and DELETE of a load, whatever code path writes it (a view, a report, an import, a
 bulk UPDATE, a cascade):
 
 - load_tally: loads and their face total per company, subsidiary, billing status and
   invoicing method (the lists' counts, the home page's stages);
 - open_tally: Financed invoices with a balance (purchased − paid) per subsidiary, debtor,
-  factor and day (the invoice date, else the purchase date);
+  factor and day (the invoice date, else the purchase date); open_day_tally: the same per
+  factor and day alone (the home page's few hundred rows);
 - pay_days_tally: Completed invoices per debtor and days from the invoice date to the final
   payment (load.paid_on, the latest payment's date, kept by triggers on payment);
 - fund_days_tally: purchased invoices per factor, subsidiary, week of the purchase and days
@@ -16,7 +17,9 @@ bulk UPDATE, a cascade):
 Each trigger takes the old row's share away and adds the new row's: a share depends only on
 the load's own columns, and on its batch's factor and submission time, which never change
 once the batch exists. Days are counted from 1970-01-01 so that SQLite and PostgreSQL do the
-same integer arithmetic. The tables are filled from the loads there are.
+same integer arithmetic. The tables are filled from the loads there are. Two indexes of load
+serve the reports beside them: open invoices oldest first (company, status, invoice date), and
+whether a batch still has loads waiting for a report (batch, status).
 """
 from peewee import *
 
@@ -59,10 +62,19 @@ def tallies(dialect):
          [("n", "1"), ("open_cents", "{r}.purchase_amount_cents - {r}.paid_cents")],
          "{r}.billing_status = 'financed' AND {r}.purchase_amount_cents > {r}.paid_cents "
          "AND COALESCE({r}.invoice_date, {r}.purchase_date) IS NOT NULL"),
+        ("open_day_tally",
+         [("company_id", "{r}.company_id"), ("factor_key", _factor("{r}")), ("day_n", day)],
+         [("n", "1"), ("open_cents", "{r}.purchase_amount_cents - {r}.paid_cents")],
+         "{r}.billing_status = 'financed' AND {r}.purchase_amount_cents > {r}.paid_cents "
+         "AND COALESCE({r}.invoice_date, {r}.purchase_date) IS NOT NULL"),
         ("pay_days_tally",
          [("company_id", "{r}.company_id"), ("customer_id", "{r}.customer_id"),
           ("days", f"{_day(dialect, '{r}.paid_on')} - {_day(dialect, '{r}.invoice_date')}")],
          [("n", "1")],
+         "{r}.billing_status = 'completed' AND {r}.invoice_date IS NOT NULL AND {r}.paid_on IS NOT NULL"),
+        ("debtor_days_tally",
+         [("company_id", "{r}.company_id"), ("customer_id", "{r}.customer_id")],
+         [("n", "1"), ("days_total", f"{_day(dialect, '{r}.paid_on')} - {_day(dialect, '{r}.invoice_date')}")],
          "{r}.billing_status = 'completed' AND {r}.invoice_date IS NOT NULL AND {r}.paid_on IS NOT NULL"),
         ("fund_days_tally",
          [("company_id", "{r}.company_id"), ("factor_key", _factor("{r}")), ("subsidiary_id", "{r}.subsidiary_id"),
@@ -91,7 +103,7 @@ def _take(table, keys, sums, cond, r="OLD"):
     match = " AND ".join(f"{k} = {_fill(e, r)}" for k, e in keys)
     setting = ", ".join(f"{s} = {s} - {_fill(e, r)}" for s, e in sums)
     statements = f"UPDATE {table} SET {setting} WHERE {match} AND {_fill(cond, r)};"
-    if table == "open_tally":   # its days come and go: keep no empty row
+    if table in ("open_tally", "open_day_tally"):   # their days come and go: keep no empty row
         statements += f" DELETE FROM {table} WHERE {match} AND n = 0;"
     return statements
 
@@ -195,7 +207,20 @@ def _models(db):
         class Meta:
             database = db
             table_name = 'open_tally'
-            indexes = ((('company', 'subsidiary', 'customer', 'factor_key', 'day_n'), True),)
+            indexes = ((('company', 'subsidiary', 'customer', 'factor_key', 'day_n'), True),
+                       (('company', 'day_n', 'customer', 'open_cents'), False))
+
+    class OpenDayTally(Model):
+        company = ForeignKeyField(Company, on_delete='CASCADE')
+        factor_key = IntegerField(default=0)
+        day_n = IntegerField()
+        n = IntegerField(default=0)
+        open_cents = IntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = 'open_day_tally'
+            indexes = ((('company', 'factor_key', 'day_n'), True),)
 
     class PayDaysTally(Model):
         company = ForeignKeyField(Company, on_delete='CASCADE')
@@ -207,6 +232,17 @@ def _models(db):
             database = db
             table_name = 'pay_days_tally'
             indexes = ((('company', 'customer', 'days'), True),)
+
+    class DebtorDaysTally(Model):
+        company = ForeignKeyField(Company, on_delete='CASCADE')
+        customer = ForeignKeyField(Customer, on_delete='CASCADE')
+        n = IntegerField(default=0)
+        days_total = IntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = 'debtor_days_tally'
+            indexes = ((('company', 'customer'), True),)
 
     class FundDaysTally(Model):
         company = ForeignKeyField(Company, on_delete='CASCADE')
@@ -221,7 +257,7 @@ def _models(db):
             table_name = 'fund_days_tally'
             indexes = ((('company', 'factor_key', 'subsidiary', 'week_n', 'days'), True),)
 
-    return [LoadTally, OpenTally, PayDaysTally, FundDaysTally]
+    return [LoadTally, OpenTally, OpenDayTally, PayDaysTally, DebtorDaysTally, FundDaysTally]
 
 
 def _dialect(db):
@@ -233,6 +269,7 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_column('load', 'paid_on', DateField(null=True)),
         migrator.add_index('load', ('company_id', 'billing_status', 'invoice_date'), False),
+        migrator.add_index('load', ('batch_id', 'billing_status'), False),
     )
     db.execute_sql('UPDATE "load" SET paid_on = (SELECT MAX(payment_date) FROM payment '
                    'WHERE payment.load_id = "load".id)')
@@ -255,9 +292,11 @@ def down(migrator, db):
     else:
         db.execute_sql("DROP TRIGGER IF EXISTS payment_paid_on ON payment")
         db.execute_sql("DROP FUNCTION IF EXISTS payment_paid_on_keep()")
-    for table in ('fund_days_tally', 'pay_days_tally', 'open_tally', 'load_tally'):
+    for table in ('fund_days_tally', 'debtor_days_tally', 'pay_days_tally', 'open_day_tally', 'open_tally',
+                  'load_tally'):
         migrator.migrate(migrator.drop_table(table))
     migrator.migrate(
+        migrator.drop_index('load', 'load_batch_id_billing_status'),
         migrator.drop_index('load', 'load_company_id_billing_status_invoice_date'),
         migrator.drop_column('load', 'paid_on'),
     )

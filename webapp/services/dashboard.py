@@ -29,14 +29,18 @@ from webapp.models import LEDGER_RESERVE_RELEASED
 from webapp.models import LEDGER_SHORT_PAY
 from webapp.models import QUEUED
 from webapp.models import Batch
+from webapp.models import Customer
 from webapp.models import Factor
 from webapp.models import LedgerTotal
 from webapp.models import Load
+from webapp.models import OpenTally
 from webapp.services import batches
+from webapp.services import tallies
 from webapp.services.charts import bar_chart
 from webapp.services.ledger import aging as aging_service
 from webapp.services.ledger import cost as cost_service
 from webapp.services.money import format_money
+from webapp.services.tallies.recount import EPOCH
 
 WEEKS_BACK = 12
 WEEKS_AHEAD = 8
@@ -44,15 +48,15 @@ WEEKS_AHEAD = 8
 
 def status_summary(company):
     """[(status, label, count, total cents)] of the company's factoring loads, in workflow order
-    (a charged-back load counts whatever its invoicing method: it left the factor)."""
-    rows = (Load.select(Load.billing_status, fn.COUNT(Load.id).alias("n"),
-                        fn.COALESCE(fn.SUM(Load.total_cents), 0).alias("total"))
-            .where((Load.company == company)
-                   & ((Load.invoicing_method == FACTORING) | (Load.billing_status == CHARGED_BACK)))
-            .group_by(Load.billing_status).dicts())
-    by_status = {r["billing_status"]: r for r in rows}
-    return [(key, label, by_status.get(key, {}).get("n", 0), by_status.get(key, {}).get("total", 0))
-            for key, label in BILLING_STATUSES.items()]
+    (a charged-back load counts whatever its invoicing method: it left the factor), from the
+    running counts."""
+    counts = collections.Counter()
+    totals = collections.Counter()
+    for (status, method), t in tallies.by_status(company.id).items():
+        if method == FACTORING or status == CHARGED_BACK:
+            counts[status] += t.count
+            totals[status] += t.total_cents
+    return [(key, label, counts[key], totals[key]) for key, label in BILLING_STATUSES.items()]
 
 
 @dataclasses.dataclass
@@ -89,20 +93,21 @@ def _statement(kind, start=None, end=None):
 
 
 def batches_needing_action(company, limit=10):
-    """Batches that failed, and ready batches with loads still waiting for a Purchase or Payment
-    Report, each with its one status line (services/batches: batch_states, as every screen)."""
-    waiting = (Batch.select(Batch.id)
-               .join(Load, on=(Load.batch == Batch.id))
-               .where((Batch.company == company.id) & (Batch.status == BATCH_READY)
-                      & Load.billing_status.in_((INVOICED, FINANCED)))
-               .group_by(Batch.id))
-    found = list(Batch.select(Batch, Factor).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
-                 .where((Batch.company == company.id)
-                        & ((Batch.status == BATCH_FAILED) | Batch.id.in_(waiting)))
-                 .order_by(Batch.status != BATCH_FAILED, Batch.number).limit(limit))
-    states = batches.batch_states(found)
+    """Batches that failed, then ready batches with loads still waiting for a Purchase or Payment
+    Report (the first LIMIT, by number: each found through the index of load by batch, never
+    by reading every load), each with its one status line (services/batches: batch_states)."""
+    def found(cond):
+        return list(Batch.select(Batch, Factor).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
+                    .where((Batch.company == company.id) & cond).order_by(Batch.number).limit(limit))
+
+    waiting = fn.EXISTS(Load.select(Load.id).where((Load.batch == Batch.id)
+                                                   & Load.billing_status.in_((INVOICED, FINANCED))))
+    chosen = found(Batch.status == BATCH_FAILED)
+    if len(chosen) < limit:
+        chosen += found((Batch.status == BATCH_READY) & waiting)[:limit - len(chosen)]
+    states = batches.batch_states(chosen)
     out = []
-    for b in found:
+    for b in chosen:
         state = states[b.id]
         what = state.line + (f". {state.hint}" if state.hint else "")
         out.append({"id": b.id, "number": b.number, "what": what})
@@ -116,30 +121,34 @@ def _monday(day):
 def days_to_fund_by_week(company, today):
     """[(week start, median days, invoices)] for the last WEEKS_BACK weeks (by purchase date)."""
     first = _monday(today) - datetime.timedelta(weeks=WEEKS_BACK - 1)
-    weeks = collections.defaultdict(list)
-    for _f, _s, _submitted, purchased, days in cost_service.days_to_fund(company, since=first):
-        weeks[_monday(purchased)].append(days)
-    return [(first + datetime.timedelta(weeks=n), cost_service.median(weeks.get(first + datetime.timedelta(weeks=n), [])),
-             len(weeks.get(first + datetime.timedelta(weeks=n), []))) for n in range(WEEKS_BACK)]
+    return cost_service.funding_by_week(company, first, WEEKS_BACK)
 
 
-def cash_by_week(company, today, invoices):
+def cash_by_week(company, today, owed):
     """[(week start, cents)] the debtors are expected to pay the factor in each of the next
-    WEEKS_AHEAD weeks: each open invoice on its invoice date plus its debtor's median days to pay
-    (its due date when the debtor has no history); one already late counts this week."""
-    history = collections.defaultdict(list)
-    for debtor, _i, _p, days in cost_service.days_to_pay(company):
-        history[debtor].append(days)
+    WEEKS_AHEAD weeks: each open invoice on its invoice date plus its debtor's mean days to pay
+    (its terms when the debtor has no history); one already late counts this week.
+
+    Only recent invoices can still be on time (dated on or after this Monday less the longest
+    days to pay or terms of any debtor): those are read from the running totals by debtor and
+    day; every other open invoice is late, and this week gets OWED["total"] less the on-time."""
     first = _monday(today)
+    first_n = (first - EPOCH).days
+    typical = cost_service.typical_days_to_pay(company)
+    terms = dict(Customer.select(Customer.id, Customer.payment_terms_days)
+                 .where(Customer.company == company.id).tuples())
+    longest = max(list(typical.values()) + [t or 0 for t in terms.values()] + [0])
     weeks = collections.Counter()
-    for inv in invoices:
-        typical = cost_service.median(history.get(inv.customer, []))
-        expected = inv.invoice_date + datetime.timedelta(days=typical) if typical is not None else inv.due_date
-        week = max(first, _monday(expected))
-        if week < first + datetime.timedelta(weeks=WEEKS_AHEAD):
-            weeks[week] += inv.balance
-    return [(first + datetime.timedelta(weeks=n), weeks[first + datetime.timedelta(weeks=n)])
-            for n in range(WEEKS_AHEAD)]
+    on_time = 0
+    for customer, day_n, cents in (OpenTally.select(OpenTally.customer, OpenTally.day_n, OpenTally.open_cents)
+                                   .where((OpenTally.company == company.id) & (OpenTally.day_n >= first_n - longest))
+                                   .tuples()):
+        expected = day_n + typical.get(customer, terms.get(customer) or 0)
+        if expected >= first_n:
+            on_time += cents
+            weeks[(expected - first_n) // 7] += cents
+    weeks[0] += owed["total"] - on_time
+    return [(first + datetime.timedelta(weeks=n), weeks[n]) for n in range(WEEKS_AHEAD)]
 
 
 @dataclasses.dataclass
@@ -161,14 +170,13 @@ def home(company, today=None):
     month = _month_sums(company, (LEDGER_FEE, LEDGER_COLLECTED), month_start)
     ever = _month_sums(company, (LEDGER_RESERVE_HELD, LEDGER_RESERVE_RELEASED, LEDGER_RESERVE_CHARGED,
                                  LEDGER_CHARGEBACK), datetime.date(1900, 1, 1))
-    invoices = aging_service.open_invoices(company, today)
-    open_balance = sum(i.balance for i in invoices)
+    owed = aging_service.summary(company, today)
     stages = [
         Figure("queued", "Queued, ready to factor", summary[QUEUED][1], summary[QUEUED][0],
                endpoint="loads.index", args={"status": QUEUED, "method": FACTORING}),
         Figure("invoiced", "Invoiced, waiting to be funded", summary[INVOICED][1], summary[INVOICED][0],
                endpoint="loads.index", args={"status": INVOICED, "method": FACTORING}),
-        Figure("financed", "Financed, waiting for the debtor", open_balance, len(invoices),
+        Figure("financed", "Financed, waiting for the debtor", owed["total"], owed["count"],
                note="still owed to the factor", endpoint="money_reports.aging"),
         Figure("completed", "Collected this month", month[LEDGER_COLLECTED], None,
                note=f"completed loads: {summary[COMPLETED][0]}", endpoint="money_reports.reserve",
@@ -186,11 +194,9 @@ def home(company, today=None):
         Figure("short_pays", "Short pays this year", year[LEDGER_SHORT_PAY], endpoint="money_reports.reserve",
                args=_statement(LEDGER_SHORT_PAY, year_start, today)),
     ]
-    aging = collections.Counter()
-    for inv in invoices:
-        aging[inv.bucket] += inv.balance
+    aging = owed
     funding = days_to_fund_by_week(company, today)
-    cash = cash_by_week(company, today, invoices)
+    cash = cash_by_week(company, today, owed)
     charts = [
         bar_chart("chart-stages", "Money by stage",
                   "The invoices' money at each stage with the factor: "
@@ -224,5 +230,5 @@ def home(company, today=None):
                    for w, c in cash],
                   link=("money_reports.aging", {"basis": "due"}), link_text="Open invoices by due date"),
     ]
-    return Home(stages, figures, aging_service.nearing_recourse(invoices), batches_needing_action(company),
+    return Home(stages, figures, aging_service.nearing_recourse(company, today), batches_needing_action(company),
                 charts, today)

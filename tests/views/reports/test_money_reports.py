@@ -55,8 +55,9 @@ def test_aging_buckets_and_recourse_deadlines(client, auth, financed_batch, worl
     today = loads[0].invoice_date + datetime.timedelta(days=45)
     view = aging_service.aging(world.company, {}, today=today)
     assert view.totals["count"] == 3 and view.totals["31-60"] == sum(x.total_cents for x in loads)
-    assert all(i.recourse_deadline == i.invoice_date + datetime.timedelta(days=30) for i in view.invoices)
-    assert {i.load_id for i in view.nearing} == {x.id for x in loads}  # all past the deadline
+    assert all(i.recourse_deadline == i.invoice_date + datetime.timedelta(days=30) for i in view.invoices.items)
+    assert {i.load_id for i in view.nearing.invoices} == {x.id for x in loads}  # all past the deadline
+    assert view.nearing.count == 3 and view.nearing.cents == view.totals["total"]
     ledger.record_chargeback(loads[0], loads[0].total_cents, datetime.date.today(), "Not paid", world.billing)
     after = aging_service.aging(world.company, {}, today=today)
     assert after.totals["count"] == 2

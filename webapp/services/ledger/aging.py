@@ -1,10 +1,13 @@
 """Reports > Aging: Financed invoices not yet paid in full, by days outstanding, with each
 invoice's recourse deadline; and the invoices nearing it (the dashboard).
 
-The balance of an invoice is the ledger's purchased − collected (less any chargeback). Days
-are counted from the invoice date (or, with basis "due", past the due date: invoice date plus
-the customer's terms). The recourse deadline is the invoice date (the purchase date when the
-invoice has none) plus the factor's recourse days; a non-recourse factor has none.
+The balance of an invoice is what the factor bought it for less what has been paid on it (the
+ledger's purchased − collected: the ledger's invariants hold the two equal). The sums by
+bucket, debtor and subsidiary come from the running totals (open_tally: one row per
+subsidiary, debtor, factor and day), never from every invoice; the invoices are read a page at
+a time. Days are counted from the invoice date (or, with basis "due", past the due date:
+invoice date plus the customer's terms). The recourse deadline is the invoice date plus the
+factor's recourse days; a non-recourse factor has none.
 """
 import dataclasses
 import datetime
@@ -14,20 +17,23 @@ from peewee import Case
 from peewee import fn
 
 from webapp.models import FINANCED
-from webapp.models import LEDGER_CHARGEBACK
-from webapp.models import LEDGER_COLLECTED
-from webapp.models import LEDGER_PURCHASED
 from webapp.models import Batch
 from webapp.models import Customer
 from webapp.models import Factor
-from webapp.models import LedgerEntry
 from webapp.models import Load
+from webapp.models import OpenDayTally
+from webapp.models import OpenTally
 from webapp.models import Subsidiary
+from webapp.services.paging import Page
+from webapp.services.paging import PageRequest
+from webapp.services.tallies.recount import EPOCH
 
 BUCKETS = (("0-30", "0–30 days", 0, 30), ("31-60", "31–60 days", 31, 60), ("61-90", "61–90 days", 61, 90),
            ("90+", "Over 90 days", 91, None))
 BASES = {"invoice": "Days since the invoice date", "due": "Days past due"}
 NEAR_DAYS = 15  # an invoice this close to its recourse deadline is listed on the dashboard
+NEAR_SHOWN = 10  # the dashboard lists the soonest; Reports > Aging has them all
+CHUNK = 1000
 
 
 def bucket_of(days):
@@ -65,57 +71,159 @@ def _date(value):
     return value
 
 
-def open_invoices(company, today=None, basis="invoice"):
-    """Every Financed invoice of COMPANY with a balance, oldest first (one aggregate query)."""
+def _day_n(day):
+    return (day - EPOCH).days
+
+
+# --- the sums, from the running totals ----------------------------------------------------------
+
+def _bucket_sums(age):
+    """SUM(balance) in each bucket, AGE being the SQL expression of a row's days outstanding."""
+    sums, low = [], None
+    for key, _label, _low, high in BUCKETS:
+        if high is None:
+            cond = age > low
+        else:
+            cond = (age <= high) if low is None else ((age > low) & (age <= high))
+        sums.append(fn.SUM(Case(None, [(cond, OpenTally.open_cents)], 0)).alias(key))
+        low = high
+    return sums
+
+
+def _groups(company, today, basis, by):
+    """[{id, name, count, total, one sum per bucket}] of the open balances by debtor ("debtor")
+    or by subsidiary, largest first: one aggregate over open_tally."""
+    age = _day_n(today) - OpenTally.day_n
+    if basis == "due":
+        age = age - Customer.payment_terms_days
+    key, name = ((OpenTally.customer, Customer.name) if by == "debtor" else (OpenTally.subsidiary, Subsidiary.name))
+    query = (OpenTally.select(key.alias("id"), name.alias("name"), fn.SUM(OpenTally.n).alias("count"),
+                              fn.SUM(OpenTally.open_cents).alias("total"), *_bucket_sums(age))
+             .join(Customer, on=(OpenTally.customer == Customer.id)))
+    if by != "debtor":
+        query = query.join_from(OpenTally, Subsidiary, on=(OpenTally.subsidiary == Subsidiary.id))
+    rows = query.where((OpenTally.company == company.id) & (OpenTally.n > 0)).group_by(key, name).dicts()
+    groups = [{k: (v if k == "name" else int(v or 0)) for k, v in r.items()} for r in rows]
+    return sorted(groups, key=lambda g: (-g["total"], g["name"]))
+
+
+def totals_of(groups):
+    """The buckets, balance and count summed over GROUPS (by debtor, or by subsidiary)."""
+    totals = {b[0]: sum(g[b[0]] for g in groups) for b in BUCKETS}
+    totals["total"] = sum(g["total"] for g in groups)
+    totals["count"] = sum(g["count"] for g in groups)
+    return totals
+
+
+def summary(company, today=None, basis="invoice"):
+    """{bucket: cents, "total": cents, "count": invoices} of the company's open invoices; by
+    the invoice date from the running totals per day (open_day_tally: a row per factor and
+    day), past the due date from open_tally (the terms are the debtor's)."""
     today = today or datetime.date.today()
+    if basis == "due":
+        return totals_of(_groups(company, today, basis, "subsidiary"))
+    totals = {b[0]: 0 for b in BUCKETS}
+    totals.update(total=0, count=0)
+    today_n = _day_n(today)
+    for day_n, n, cents in (OpenDayTally.select(OpenDayTally.day_n, OpenDayTally.n, OpenDayTally.open_cents)
+                            .where((OpenDayTally.company == company.id) & (OpenDayTally.n > 0)).tuples()):
+        totals[bucket_of(today_n - day_n)] += cents
+        totals["total"] += cents
+        totals["count"] += n
+    return totals
 
-    def kind_sum(kind):
-        return fn.COALESCE(fn.SUM(Case(None, [(LedgerEntry.kind == kind, LedgerEntry.amount_cents)], 0)), 0)
 
-    balance = kind_sum(LEDGER_PURCHASED) - kind_sum(LEDGER_COLLECTED) - kind_sum(LEDGER_CHARGEBACK)
-    rows = (Load.select(Load.id, Load.load_number, Load.invoice_number, Load.invoice_date, Load.purchase_date,
-                        Customer.id.alias("customer_id"), Customer.name.alias("customer"),
-                        Customer.payment_terms_days.alias("terms"),
-                        Subsidiary.id.alias("subsidiary_id"), Subsidiary.name.alias("subsidiary"),
-                        Factor.name.alias("factor"), Factor.recourse_days.alias("recourse_days"),
-                        balance.alias("balance"))
-            .join(LedgerEntry, on=(LedgerEntry.load == Load.id))
+# --- the invoices ---------------------------------------------------------------------------------
+
+def _open(company):
+    """Financed invoices of COMPANY with a balance: the very rows open_tally sums."""
+    return ((Load.company == company.id) & (Load.billing_status == FINANCED)
+            & (Load.purchase_amount_cents > Load.paid_cents))
+
+
+def _invoice_rows(cond):
+    return (Load.select(Load.id, Load.load_number, Load.invoice_number, Load.invoice_date, Load.purchase_date,
+                        Load.purchase_amount_cents, Load.paid_cents, Customer.id, Customer.name,
+                        Customer.payment_terms_days, Subsidiary.id, Subsidiary.name, Factor.name,
+                        Factor.recourse_days)
             .join_from(Load, Customer, on=(Load.customer == Customer.id))
             .join_from(Load, Subsidiary, on=(Load.subsidiary == Subsidiary.id))
             .join_from(Load, Batch, JOIN.LEFT_OUTER, on=(Load.batch == Batch.id))
             .join_from(Batch, Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
-            .where((Load.company == company.id) & (Load.billing_status == FINANCED))
-            .group_by(Load.id, Load.load_number, Load.invoice_number, Load.invoice_date, Load.purchase_date,
-                      Customer.id, Customer.name, Customer.payment_terms_days, Subsidiary.id, Subsidiary.name,
-                      Factor.name, Factor.recourse_days)
-            .dicts())
-    out = []
-    for r in rows:
-        if int(r["balance"] or 0) <= 0:
+            .where(cond))
+
+
+def _invoice(row, today, basis):
+    (load_id, load_number, invoice_number, invoice_date, purchase_date, bought, paid, customer_id, customer,
+     terms, subsidiary_id, subsidiary, factor, recourse_days) = row
+    start = _date(invoice_date) or _date(purchase_date) or today
+    due = start + datetime.timedelta(days=terms or 0)
+    days = (today - (due if basis == "due" else start)).days
+    item = OpenInvoice(load_id, load_number, invoice_number or "", start, due, customer_id, customer, subsidiary_id,
+                       subsidiary, factor or "", bought - paid, days, bucket_of(days))
+    if recourse_days:
+        item.recourse_deadline = start + datetime.timedelta(days=recourse_days)
+        item.days_to_recourse = (item.recourse_deadline - today).days
+    return item
+
+
+def open_invoices(company, today=None, basis="invoice"):
+    """Every open invoice of COMPANY, oldest first, read CHUNK at a time (an export of them
+    all; the page shows one page: invoice_page)."""
+    today = today or datetime.date.today()
+    last = None
+    while True:
+        cond = _open(company)
+        if last is not None:
+            cond &= (Load.invoice_date > last[0]) | ((Load.invoice_date == last[0]) & (Load.id > last[1]))
+        rows = list(_invoice_rows(cond).order_by(Load.invoice_date, Load.id).limit(CHUNK).tuples())
+        for row in rows:
+            yield _invoice(row, today, basis)
+        if len(rows) < CHUNK:
+            return
+        last = (rows[-1][3], rows[-1][0])
+
+
+def invoice_page(company, today, basis, request, total):
+    """One page of the open invoices, oldest first (the index of load by company, status and
+    invoice date walks to it); TOTAL, their count, comes from the running totals."""
+    def fetch(number, limit):
+        rows = (_invoice_rows(_open(company)).order_by(Load.invoice_date, Load.id)
+                .offset((number - 1) * request.per_page).limit(limit).tuples())
+        return [_invoice(row, today, basis) for row in rows]
+
+    return Page(total, request, fetch)
+
+
+@dataclasses.dataclass
+class Nearing:
+    invoices: list   # the soonest, at most NEAR_SHOWN
+    count: int       # how many there are in all
+    cents: int       # their balance
+
+
+def nearing_recourse(company, today=None, days=NEAR_DAYS, limit=NEAR_SHOWN):
+    """Invoices past their recourse deadline or within DAYS of it, soonest first: for each
+    recourse factor, its invoices dated on or before today + DAYS − its recourse days (counted
+    from the running totals, the first LIMIT read oldest first through the index)."""
+    today = today or datetime.date.today()
+    found, count, cents = [], 0, 0
+    factors = (Factor.select(Factor.id, Factor.recourse_days)
+               .where((Factor.company == company.id) & (Factor.recourse_days > 0)).tuples())
+    for factor_id, recourse_days in factors:
+        cutoff = today + datetime.timedelta(days=days - recourse_days)
+        n, total = (OpenDayTally.select(fn.COALESCE(fn.SUM(OpenDayTally.n), 0),
+                                        fn.COALESCE(fn.SUM(OpenDayTally.open_cents), 0))
+                    .where((OpenDayTally.company == company.id) & (OpenDayTally.factor_key == factor_id)
+                           & (OpenDayTally.day_n <= _day_n(cutoff))).scalar(as_tuple=True))
+        if not n:
             continue
-        start = _date(r["invoice_date"]) or _date(r["purchase_date"]) or today
-        due = start + datetime.timedelta(days=r["terms"] or 0)
-        days = (today - (due if basis == "due" else start)).days
-        item = OpenInvoice(r["id"], r["load_number"], r["invoice_number"] or "", start, due, r["customer_id"],
-                           r["customer"], r["subsidiary_id"], r["subsidiary"], r["factor"] or "", int(r["balance"]),
-                           days, bucket_of(days))
-        if r["recourse_days"]:
-            item.recourse_deadline = start + datetime.timedelta(days=r["recourse_days"])
-            item.days_to_recourse = (item.recourse_deadline - today).days
-        out.append(item)
-    out.sort(key=lambda x: (x.invoice_date, x.load_number))
-    return out
-
-
-def _grouped(invoices, key, name):
-    groups = {}
-    for inv in invoices:
-        g = groups.setdefault(getattr(inv, key), {"id": getattr(inv, key), "name": getattr(inv, name),
-                                                   "total": 0, "count": 0, **{b[0]: 0 for b in BUCKETS}})
-        g[inv.bucket] += inv.balance
-        g["total"] += inv.balance
-        g["count"] += 1
-    return sorted(groups.values(), key=lambda g: (-g["total"], g["name"]))
+        count, cents = count + int(n), cents + int(total)
+        rows = (_invoice_rows(_open(company) & (Batch.factor == factor_id) & (Load.invoice_date <= cutoff))
+                .order_by(Load.invoice_date, Load.id).limit(limit).tuples())
+        found += [_invoice(row, today, "invoice") for row in rows]
+    found.sort(key=lambda i: (i.days_to_recourse, i.load_number))
+    return Nearing(found[:limit], count, cents)
 
 
 @dataclasses.dataclass
@@ -126,26 +234,17 @@ class Aging:
     totals: dict
     by_debtor: list
     by_subsidiary: list
-    invoices: list
-    nearing: list
-
-
-def nearing_recourse(invoices, days=NEAR_DAYS):
-    """Invoices past their recourse deadline or within DAYS of it, soonest first."""
-    return sorted((i for i in invoices if i.days_to_recourse is not None and i.days_to_recourse <= days),
-                  key=lambda i: (i.days_to_recourse, i.load_number))
+    invoices: Page
+    nearing: Nearing
 
 
 def aging(company, args=None, today=None):
-    """Reports > Aging in one call (basis from ?basis=invoice|due)."""
+    """Reports > Aging in one call (?basis=invoice|due; ?page= and ?per_page= of the invoices)."""
     args = args or {}
     basis = args.get("basis") if args.get("basis") in BASES else "invoice"
     today = today or datetime.date.today()
-    invoices = open_invoices(company, today, basis)
-    totals = {b[0]: 0 for b in BUCKETS}
-    for inv in invoices:
-        totals[inv.bucket] += inv.balance
-    totals["total"] = sum(i.balance for i in invoices)
-    totals["count"] = len(invoices)
-    return Aging(basis, today, BUCKETS, totals, _grouped(invoices, "customer_id", "customer"),
-                 _grouped(invoices, "subsidiary_id", "subsidiary"), invoices, nearing_recourse(invoices))
+    by_subsidiary = _groups(company, today, basis, "subsidiary")
+    totals = totals_of(by_subsidiary)
+    return Aging(basis, today, BUCKETS, totals, _groups(company, today, basis, "debtor"), by_subsidiary,
+                 invoice_page(company, today, basis, PageRequest.from_args(args), totals["count"]),
+                 nearing_recourse(company, today))

@@ -1,26 +1,28 @@
 """Reports > Cost and speed: what factoring cost (fees as a share of face) per factor, subsidiary
 and month, from the ledger's running totals; how fast the factor funds (batch submitted →
 purchase date) and how fast debtors pay (invoice date → final payment), median and 90th
-percentile."""
+percentile; both from the running counts (services/tallies: fund_days_tally, pay_days_tally),
+never from every invoice."""
 import collections
 import dataclasses
 import datetime
 import math
 
 from peewee import JOIN
+from peewee import Case
 from peewee import fn
 
-from webapp.models import COMPLETED
 from webapp.models import LEDGER_FEE
 from webapp.models import LEDGER_FEE_ADJUSTMENT
 from webapp.models import LEDGER_PURCHASED
-from webapp.models import Batch
 from webapp.models import Customer
+from webapp.models import DebtorDaysTally
 from webapp.models import Factor
+from webapp.models import FundDaysTally
 from webapp.models import LedgerTotal
-from webapp.models import Load
-from webapp.models import Payment
+from webapp.models import PayDaysTally
 from webapp.models import Subsidiary
+from webapp.services.tallies.recount import EPOCH
 
 
 def percentile(values, share):
@@ -70,39 +72,79 @@ def monthly_cost(company):
     return items
 
 
-def days_to_fund(company, since=None):
-    """[(factor, subsidiary, submitted date, purchase date, days)] of every purchased invoice."""
-    cond = (Load.company == company.id) & Load.purchase_date.is_null(False) & Load.batch.is_null(False)
-    if since:
-        cond &= Load.purchase_date >= since
-    rows = (Load.select(Factor.name, Subsidiary.name, Batch.created_at, Load.purchase_date)
-            .join(Batch, on=(Load.batch == Batch.id))
-            .join_from(Batch, Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
-            .join_from(Load, Subsidiary, on=(Load.subsidiary == Subsidiary.id))
-            .where(cond).tuples())
+def _spread(model, group, names, where):
+    """[{name, count, median, p90}] of the days in MODEL's histogram rows (days, n) per GROUP:
+    running sums over each group's days in order (a window), the median the first day where
+    they reach half the group, the 90th percentile nine tenths (the nearest rank, as
+    percentile() counts it)."""
+    cum = fn.SUM(model.n).over(partition_by=group, order_by=[model.days])
+    tot = fn.SUM(model.n).over(partition_by=group)
+    ranked = (model.select(*group, model.days.alias("days"), cum.alias("cum"), tot.alias("tot"))
+              .where(where).alias("ranked"))
+    keys = [ranked.c[f.column_name] for f in group]
+    rows = (model.select(*keys, ranked.c.tot,
+                         fn.MIN(Case(None, [(ranked.c.cum * 2 >= ranked.c.tot, ranked.c.days)])),
+                         fn.MIN(Case(None, [(ranked.c.cum * 10 >= ranked.c.tot * 9, ranked.c.days)])))
+            .from_(ranked).group_by(*keys, ranked.c.tot).tuples())
+    out = [{"name": names(row[:len(keys)]), "count": int(row[-3]), "median": row[-2], "p90": row[-1]}
+           for row in rows]
+    return sorted(out, key=lambda x: x["name"])
+
+
+def funding_speed(company):
+    """Days to fund (batch submitted → purchase date) per factor · subsidiary, from the running
+    counts (fund_days_tally)."""
+    factors = dict(Factor.select(Factor.id, Factor.name).where(Factor.company == company.id).tuples())
+    subsidiaries = dict(Subsidiary.select(Subsidiary.id, Subsidiary.name).where(Subsidiary.company == company.id)
+                        .tuples())
+    return _spread(FundDaysTally, [FundDaysTally.factor_key, FundDaysTally.subsidiary],
+                   lambda key: f"{factors.get(key[0], 'No factor')} · {subsidiaries.get(key[1], '')}",
+                   (FundDaysTally.company == company.id) & (FundDaysTally.n > 0))
+
+
+def paying_speed(company):
+    """Days to pay (invoice date → final payment) per debtor, from the running counts
+    (pay_days_tally)."""
+    debtors = dict(Customer.select(Customer.id, Customer.name).where(Customer.company == company.id).tuples())
+    return _spread(PayDaysTally, [PayDaysTally.customer], lambda key: debtors.get(key[0], ""),
+                   (PayDaysTally.company == company.id) & (PayDaysTally.n > 0))
+
+
+def funding_by_week(company, first_week, weeks):
+    """[(week start, median days to fund, invoices)] for WEEKS weeks from the Monday FIRST_WEEK,
+    by the week of the purchase."""
+    first = (first_week - EPOCH).days
+    hist = collections.defaultdict(collections.Counter)
+    for week_n, days, n in (FundDaysTally.select(FundDaysTally.week_n, FundDaysTally.days, fn.SUM(FundDaysTally.n))
+                            .where((FundDaysTally.company == company.id) & (FundDaysTally.week_n >= first)
+                                   & (FundDaysTally.week_n < first + 7 * weeks))
+                            .group_by(FundDaysTally.week_n, FundDaysTally.days).tuples()):
+        hist[week_n][days] += int(n)
     out = []
-    for factor, subsidiary, submitted, purchased in rows:
-        submitted, purchased = _date(submitted), _date(purchased)
-        out.append((factor or "No factor", subsidiary, submitted, purchased, max(0, (purchased - submitted).days)))
+    for k in range(weeks):
+        counts = hist.get(first + 7 * k, collections.Counter())
+        out.append((first_week + datetime.timedelta(weeks=k), histogram_percentile(counts, 0.5),
+                    sum(counts.values())))
     return out
 
 
-def days_to_pay(company):
-    """[(debtor, invoice date, final payment date, days)] of every Completed invoice."""
-    last = (Payment.select(Payment.load, fn.MAX(Payment.payment_date).alias("paid_on"))
-            .where(Payment.company == company.id).group_by(Payment.load).alias("last"))
-    rows = (Load.select(Customer.name, Load.invoice_date, last.c.paid_on)
-            .join(last, on=(last.c.load_id == Load.id))
-            .join_from(Load, Customer, on=(Load.customer == Customer.id))
-            .where((Load.company == company.id) & (Load.billing_status == COMPLETED) & Load.invoice_date.is_null(False))
-            .tuples())
-    return [(debtor, _date(invoiced), _date(paid), (_date(paid) - _date(invoiced)).days)
-            for debtor, invoiced, paid in rows]
+def histogram_percentile(counts, share):
+    """percentile() of the values COUNTS holds ({value: how many})."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    rank, seen = max(1, math.ceil(share * total)), 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
 
 
-def _spread(groups):
-    return [{"name": name, "count": len(days), "median": median(days), "p90": percentile(days, 0.9)}
-            for name, days in sorted(groups.items())]
+def typical_days_to_pay(company):
+    """{debtor id: mean days to pay} of the debtors with a Completed invoice (debtor_days_tally)."""
+    return {customer: total // n for customer, n, total in
+            DebtorDaysTally.select(DebtorDaysTally.customer, DebtorDaysTally.n, DebtorDaysTally.days_total)
+            .where((DebtorDaysTally.company == company.id) & (DebtorDaysTally.n > 0)).tuples()}
 
 
 @dataclasses.dataclass
@@ -114,10 +156,4 @@ class CostAndSpeed:
 
 def cost_and_speed(company):
     """Reports > Cost and speed in one call."""
-    funding = collections.defaultdict(list)
-    for factor, subsidiary, _s, _p, days in days_to_fund(company):
-        funding[f"{factor} · {subsidiary}"].append(days)
-    paying = collections.defaultdict(list)
-    for debtor, _i, _p, days in days_to_pay(company):
-        paying[debtor].append(days)
-    return CostAndSpeed(monthly_cost(company), _spread(funding), _spread(paying))
+    return CostAndSpeed(monthly_cost(company), funding_speed(company), paying_speed(company))

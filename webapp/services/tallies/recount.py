@@ -13,9 +13,11 @@ from peewee import fn
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
 from webapp.models import Batch
+from webapp.models import DebtorDaysTally
 from webapp.models import FundDaysTally
 from webapp.models import Load
 from webapp.models import LoadTally
+from webapp.models import OpenDayTally
 from webapp.models import OpenTally
 from webapp.models import PayDaysTally
 from webapp.models import Payment
@@ -46,7 +48,8 @@ def recount(company_id=None):
     where = (Load.company == company_id) if company_id else True
     latest = dict(Payment.select(Payment.load, fn.MAX(Payment.payment_date))
                   .join(Load, on=(Payment.load == Load.id)).where(where).group_by(Payment.load).tuples())
-    out = {name: collections.Counter() for name in ("load_tally", "open_tally", "pay_days_tally", "fund_days_tally")}
+    out = {name: collections.Counter() for name in ("load_tally", "open_tally", "open_day_tally", "pay_days_tally",
+                                                    "debtor_days_tally", "fund_days_tally")}
     sums = collections.defaultdict(lambda: collections.defaultdict(int))
     rows = (Load.select(Load.id, Load.company, Load.subsidiary, Load.customer, Load.billing_status,
                         Load.invoicing_method, Load.total_cents, Load.invoice_date, Load.purchase_date,
@@ -63,9 +66,15 @@ def recount(company_id=None):
             key = (company, sub, customer, factor_key, day_number(day))
             out["open_tally"][key] += 1
             sums["open_tally"][key] += bought - paid
+            key = (company, factor_key, day_number(day))
+            out["open_day_tally"][key] += 1
+            sums["open_day_tally"][key] += bought - paid
         paid_on = latest.get(load_id)
         if status == COMPLETED and invoiced is not None and paid_on is not None:
-            out["pay_days_tally"][(company, customer, day_number(paid_on) - day_number(invoiced))] += 1
+            days = day_number(paid_on) - day_number(invoiced)
+            out["pay_days_tally"][(company, customer, days)] += 1
+            out["debtor_days_tally"][(company, customer)] += 1
+            sums["debtor_days_tally"][(company, customer)] += days
         if purchased is not None and batch is not None:
             days = max(0, day_number(purchased) - day_number(submitted))
             out["fund_days_tally"][(company, factor_key, sub, monday_number(day_number(purchased)), days)] += 1
@@ -86,8 +95,12 @@ def stored(company_id=None):
                                        LoadTally.invoicing_method], [LoadTally.n, LoadTally.total_cents]),
         "open_tally": read(OpenTally, [OpenTally.company, OpenTally.subsidiary, OpenTally.customer,
                                        OpenTally.factor_key, OpenTally.day_n], [OpenTally.n, OpenTally.open_cents]),
+        "open_day_tally": read(OpenDayTally, [OpenDayTally.company, OpenDayTally.factor_key, OpenDayTally.day_n],
+                               [OpenDayTally.n, OpenDayTally.open_cents]),
         "pay_days_tally": read(PayDaysTally, [PayDaysTally.company, PayDaysTally.customer, PayDaysTally.days],
                                [PayDaysTally.n]),
+        "debtor_days_tally": read(DebtorDaysTally, [DebtorDaysTally.company, DebtorDaysTally.customer],
+                                  [DebtorDaysTally.n, DebtorDaysTally.days_total]),
         "fund_days_tally": read(FundDaysTally, [FundDaysTally.company, FundDaysTally.factor_key,
                                                 FundDaysTally.subsidiary, FundDaysTally.week_n, FundDaysTally.days],
                                 [FundDaysTally.n]),
