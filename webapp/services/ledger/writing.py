@@ -1,8 +1,9 @@
 """Writing the ledger: append-only rows, each in the transaction of its money event, and the
 running totals (LedgerTotal) kept with them.
 
-record() takes Entry tuples; reverse() writes, for every row an upload caused that is not
-reversed yet, the same row with the amount negated and reversal_of set. A reversal keeps the
+record() takes Entry tuples (record_rows() the same rows as plain tuples, for thousands);
+reverse() writes, for every row an upload caused that is not reversed yet, the same row with
+the amount negated and reversal_of set. A reversal keeps the
 original's date (the month's figures say what was really collected or charged) and is
 caused by the person who undid it, with their reason.
 """
@@ -46,9 +47,7 @@ def _id(value):
 def record(entries, *, now=None):
     """Append ENTRIES (Entry tuples; rows of zero are left out) and add them to the running
     totals. Call inside the transaction that changes the money. Returns the rows written."""
-    now = now or utcnow()
     rows = []
-    totals = collections.defaultdict(lambda: [0, 0])
     for e in entries:
         if not e.amount_cents:
             continue
@@ -57,14 +56,24 @@ def record(entries, *, now=None):
             day = day.date()
         rows.append((_id(e.company), _id(e.subsidiary), _id(e.factor), _id(e.load), _id(e.batch), e.kind,
                      int(e.amount_cents), day.isoformat(), _id(e.upload), e.row_number, _id(e.actor),
-                     _id(e.chargeback), _id(e.reversal_of), e.reason or "", now))
-        key = (_id(e.company), _id(e.subsidiary), _id(e.factor) or 0, e.kind, month_of(day))
-        totals[key][0] += int(e.amount_cents)
-        totals[key][1] += 1
+                     _id(e.chargeback), _id(e.reversal_of), e.reason or ""))
+    return record_rows(rows, now=now)
+
+
+def record_rows(rows, *, now=None):
+    """record() of ROWS already as the database takes them: tuples of an Entry's fields in order,
+    ids and whole cents, the day as ISO text, no row of zero. An applied report writes
+    thousands of them; building an Entry for each costs more than writing it."""
     if not rows:
         return 0
-    bulk_insert(LedgerEntry, _FIELDS, rows)
-    _add_to_totals(totals)
+    now = now or utcnow()
+    sums = {}
+    for r in rows:
+        key = (r[0], r[1], r[2] or 0, r[5], r[7][:7])
+        amount, n = sums.get(key, (0, 0))
+        sums[key] = (amount + r[6], n + 1)
+    bulk_insert(LedgerEntry, _FIELDS, [r + (now,) for r in rows])
+    _add_to_totals({(c, s, f, k, month_of(m + "-01")): value for (c, s, f, k, m), value in sums.items()})
     return len(rows)
 
 
