@@ -3,7 +3,10 @@
 The summary (held, released, charged against chargebacks, balance, per factor and subsidiary)
 is read from the running totals; the statement is every ledger row that matches the filters
 (factor, subsidiary, date range, kind), with the reserve's running balance on each reserve row.
+Its count, its sum and the balance before a page come from the monthly running totals, with
+only the rows of a month a date cuts through read from the ledger.
 """
+import collections
 import dataclasses
 import datetime
 
@@ -135,18 +138,69 @@ class ReserveAccount:
     kinds: dict
 
 
+def _month_start(day):
+    return day.replace(day=1)
+
+
+def _next_month(day):
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def sums(company, filters, before=None):
+    """(rows, {kind: cents}) of the statement's filtered rows (before the row BEFORE, a (date,
+    id), when given): whole months from the running totals (ledger_total), the rows of the
+    months the dates cut through read from the ledger (at most two months)."""
+    start, end = filters.date_from, filters.date_to        # end inclusive; None: open
+    if before is not None:
+        end = before[0] if end is None or before[0] <= end else end
+    count, out = 0, collections.Counter()
+    # The whole months: from the month after a cut start to the month before a cut end.
+    first = None if start is None else (start if start.day == 1 else _next_month(start))
+    last = None if end is None else (_next_month(end) if (before is None and _next_month(end) - datetime.timedelta(
+        days=1) == end) else _month_start(end))        # exclusive
+    cond = LedgerTotal.company == company.id
+    if filters.factor:
+        cond &= LedgerTotal.factor_key == filters.factor
+    if filters.subsidiary:
+        cond &= LedgerTotal.subsidiary == filters.subsidiary
+    if filters.kind:
+        cond &= LedgerTotal.kind == filters.kind
+    if first is not None:
+        cond &= LedgerTotal.month >= first
+    if last is not None:
+        cond &= LedgerTotal.month < last
+    if first is None or last is None or first < last:
+        for kind, n, cents in (LedgerTotal.select(LedgerTotal.kind, fn.SUM(LedgerTotal.entries),
+                                                  fn.SUM(LedgerTotal.amount_cents))
+                               .where(cond).group_by(LedgerTotal.kind).tuples()):
+            count += int(n or 0)
+            out[kind] += int(cents or 0)
+    # The cut months' rows, from the ledger itself.
+    cuts = []
+    if start is not None and first is not None and start < first:
+        cuts.append((start, min(first - datetime.timedelta(days=1), end) if end else first - datetime.timedelta(days=1)))
+    if end is not None and last is not None and last <= end:
+        low = max(last, start) if start else last
+        if not cuts or low > cuts[0][1]:
+            cuts.append((low, end))
+    for low, high in cuts:
+        cond = filters.where(company) & (LedgerEntry.entry_date >= low) & (LedgerEntry.entry_date <= high)
+        if before is not None and high == before[0]:
+            cond &= (LedgerEntry.entry_date < before[0]) | (LedgerEntry.id < before[1])
+        for kind, n, cents in (LedgerEntry.select(LedgerEntry.kind, fn.COUNT(LedgerEntry.id),
+                                                  fn.SUM(LedgerEntry.amount_cents))
+                               .where(cond).group_by(LedgerEntry.kind).tuples()):
+            count += int(n or 0)
+            out[kind] += int(cents or 0)
+    return count, out
+
+
 def _opening(company, filters, before_row):
     """The reserve balance of the filtered rows before BEFORE_ROW (date, id)."""
     if before_row is None:
         return 0
-    day, row_id = before_row
-    cond = filters.where(company) & LedgerEntry.kind.in_(tuple(RESERVE_SIGNS)) & (
-        (LedgerEntry.entry_date < day) | ((LedgerEntry.entry_date == day) & (LedgerEntry.id < row_id)))
-    total = 0
-    for kind, cents in (LedgerEntry.select(LedgerEntry.kind, fn.SUM(LedgerEntry.amount_cents))
-                        .where(cond).group_by(LedgerEntry.kind).tuples()):
-        total += RESERVE_SIGNS[kind] * int(cents or 0)
-    return total
+    _n, by_kind = sums(company, filters, before=before_row)
+    return sum(RESERVE_SIGNS[kind] * cents for kind, cents in by_kind.items() if kind in RESERVE_SIGNS)
 
 
 def reserve_account(company, args):
@@ -155,9 +209,8 @@ def reserve_account(company, args):
     items, total = balances(company)
     request = PageRequest.from_args(args, default_per_page=100)
     query = statement_query(company, filters)
-    count = query.count()
-    sum_cents = int(LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount_cents), 0))
-                    .where(filters.where(company)).scalar() or 0)
+    count, by_kind = sums(company, filters)
+    sum_cents = sum(by_kind.values())
     pages = max(1, -(-count // request.per_page))
     page = min(request.page, pages)
     rows = list(query.paginate(page, request.per_page).namedtuples())
