@@ -75,8 +75,20 @@ prod: venv
 worker: venv
 	$(FLASK) worker
 
+# The benchmark (bench/run.py): SCALE=2000000 for the 2,000,000-load dataset,
+# DATABASE_URL=postgresql://user@host:port/db to build and measure on that PostgreSQL server
+# (a sqlite: URL, or none, measures on SQLite). wrk, the HTTP load generator, is installed
+# when missing (apt-get, as root), else the exact command is said.
+SCALE ?= 200000
 bench: venv-dev
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make bench: installing wrk (apt-get install wrk)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "make bench needs wrk, the HTTP load generator: sudo apt-get install wrk" >&2; exit 1; \
+	  fi; }
+	$(BIN)/python -m bench --scale $(SCALE) $(if $(DATABASE_URL),--database-url '$(DATABASE_URL)')
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis .import_linter_cache .ruff_cache

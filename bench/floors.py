@@ -2,7 +2,11 @@
 
 - the fixed-string route (see bench.app) for every page figure;
 - reportlab drawing an invoice's text on a bare page, once per invoice;
-- the csv module plus sqlite3 executemany of the same updates, for report uploads.
+- the csv module plus the bare database driver (sqlite3, or psycopg2 on PostgreSQL) writing
+  the same rows, for report uploads.
+
+Database is the floors' plain connection to the run's copy: the driver's own connection
+with an execute() that takes ? marks on either database (see PlainConnection).
 """
 import csv
 import datetime
@@ -52,10 +56,58 @@ def reportlab_pages(rows):
     return size
 
 
-def invoice_rows(conn, load_ids):
-    """The invoice facts of LOAD_IDS read with plain sqlite3 (for the reportlab floor)."""
+class Database:
+    """Where the floors read and write: the database of a URL (SQLite file or PostgreSQL)."""
+
+    def __init__(self, url):
+        self.url = url
+        self.postgres = url.startswith(("postgres://", "postgresql://"))
+        self.driver = "psycopg2" if self.postgres else "sqlite3"
+
+    def connect(self, autocommit=False):
+        """A PlainConnection with the app's settings (SQLite: webapp.database.SQLITE_PRAGMAS)."""
+        if self.postgres:
+            import psycopg2
+            conn = psycopg2.connect(self.url)
+            conn.autocommit = autocommit
+            return PlainConnection(conn, postgres=True)
+        conn = sqlite3.connect(self.url[len("sqlite:///"):], isolation_level=None, timeout=30)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "foreign_keys=ON",
+                       "cache_size=-32768"):
+            conn.execute(f"PRAGMA {pragma}")
+        return PlainConnection(conn, postgres=False)
+
+
+class PlainConnection:
+    """A driver connection whose execute(sql, params) takes ? marks and returns the cursor, as
+    sqlite3's does; on PostgreSQL the marks become psycopg2's and a transaction starts by itself
+    (BEGIN IMMEDIATE is SQLite's way to take the write lock first)."""
+
+    def __init__(self, conn, postgres):
+        self.conn = conn
+        self.postgres = postgres
+
+    def execute(self, sql, params=()):
+        if not self.postgres:
+            return self.conn.execute(sql, params)
+        if sql.startswith("BEGIN"):
+            return None
+        if sql == "ROLLBACK":
+            self.conn.rollback()
+            return None
+        cursor = self.conn.cursor()
+        cursor.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        return cursor
+
+    def close(self):
+        self.conn.close()
+
+
+def invoice_rows(database, load_ids):
+    """The invoice facts of LOAD_IDS read with the bare driver (for the reportlab floor)."""
     marks = ",".join("?" for _ in load_ids)
     rows = {}
+    conn = database.connect(autocommit=True)
     for r in conn.execute(
             f"SELECT l.id, l.invoice_number, l.invoice_date, l.load_number, l.customer_reference, "
             f"l.pickup_city, l.pickup_state, l.delivery_city, l.delivery_state, l.total_cents, "
@@ -72,15 +124,8 @@ def invoice_rows(conn, load_ids):
             f"SELECT load_id, description, amount_cents FROM load_line WHERE load_id IN ({marks}) "
             f"ORDER BY load_id, position", load_ids):
         rows[load_id]["lines"].append((desc, f"${amount / 100:,.2f}"))
+    conn.close()
     return [rows[i] for i in load_ids]
-
-
-def _connect(path):
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
 
 
 # The report floors write what an apply writes, row for row, to the same tables: the loads'
@@ -99,12 +144,14 @@ _AUDIT_COLUMNS = ("company_id, actor_id, action, object_type, object_id, before,
                   "row_number, created_at")
 
 
-def _floor_connect(path):
-    """A connection with the app's pragmas (webapp.database.SQLITE_PRAGMAS)."""
-    conn = _connect(path)
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA cache_size=-32768")
-    return conn
+# The same snapshot in PostgreSQL's JSON functions.
+_SNAPSHOT_PG = ("json_build_array(billing_status, batch_id, purchase_date, purchase_amount_cents, advance_cents, "
+                "fee_cents, reserve_cents, factor_reference, amount_warning, factor_hold, status_reason, paid_cents, "
+                "short_pay_cents, overpay_cents, invoicing_method)::text")
+
+
+def _snapshot(conn):
+    return _SNAPSHOT_PG if conn.postgres else _SNAPSHOT
 
 
 def _cents(text):
@@ -139,12 +186,12 @@ def _many(conn, head, one, tail, rows, params=(), after=()):
 def _floor_snapshot(conn, upload, load_ids):
     for start in range(0, len(load_ids), _FLOOR_CHUNK):
         chunk = load_ids[start:start + _FLOOR_CHUNK]
-        conn.execute(f"INSERT INTO report_load_change (upload_id, load_id, before, after) SELECT ?, id, {_SNAPSHOT}, '' "
+        conn.execute(f"INSERT INTO report_load_change (upload_id, load_id, before, after) SELECT ?, id, {_snapshot(conn)}, '' "
                      f"FROM load WHERE id IN ({', '.join('?' * len(chunk))})", [upload] + chunk)
 
 
 def _floor_snapshot_after(conn, upload):
-    conn.execute(f"UPDATE report_load_change SET after = (SELECT {_SNAPSHOT} FROM load WHERE load.id = "
+    conn.execute(f"UPDATE report_load_change SET after = (SELECT {_snapshot(conn)} FROM load WHERE load.id = "
                  "report_load_change.load_id) WHERE upload_id = ?", (upload,))
 
 
@@ -158,12 +205,13 @@ def _floor_ledger(conn, rows):
         totals[key] = (amount + r[6], n + 1)
     _many(conn, "INSERT INTO ledger_total (company_id, subsidiary_id, factor_key, kind, month, amount_cents, entries)",
           "(?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT (company_id, subsidiary_id, factor_key, kind, month) DO UPDATE SET "
-          "amount_cents = amount_cents + excluded.amount_cents, entries = entries + excluded.entries",
+          "amount_cents = ledger_total.amount_cents + excluded.amount_cents, "
+          "entries = ledger_total.entries + excluded.entries",
           [key + value for key, value in sorted(totals.items())])
 
 
-def purchase_floor(path, company_id, data):
-    """The cheapest way to apply the Purchase Report: the csv module, then bare sqlite3 writing
+def purchase_floor(database, company_id, data):
+    """The cheapest way to apply the Purchase Report: the csv module, then the bare driver writing
     the same rows to the same tables as the product (see above: loads, audit_log, ledger_entry,
     ledger_total, report_load_change), rolled back; returns (seconds, CPU seconds)."""
     started, cpu = time.perf_counter(), time.process_time()
@@ -171,7 +219,7 @@ def purchase_floor(path, company_id, data):
     next(reader)
     now = datetime.datetime.utcnow().isoformat(" ")
     rows = [r for r in reader if r]
-    conn = _floor_connect(path)
+    conn = database.connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
         loads, upload, actor = _floor_loads(conn, company_id, [r[0] for r in rows])
@@ -179,7 +227,8 @@ def purchase_floor(path, company_id, data):
         for number, r in enumerate(rows, start=2):
             load_id, batch, sub, factor = loads[r[0]][:4]
             face, advance, fee, reserve = _cents(r[3]), _cents(r[4]), _cents(r[5]), _cents(r[6])
-            updates.append((load_id, r[2], face, advance, fee, reserve, r[9], batch))
+            # A date, not its text: PostgreSQL types a VALUES list by what it is given.
+            updates.append((load_id, datetime.date.fromisoformat(r[2]), face, advance, fee, reserve, r[9], batch))
             history.append((company_id, actor, "load.status", "load", load_id, "invoiced", "financed",
                             f'{{"advance_cents": {advance}, "fee_cents": {fee}, "report": "purchase", '
                             f'"reserve_cents": {reserve}}}', batch, upload, number, now))
@@ -190,7 +239,7 @@ def purchase_floor(path, company_id, data):
         _floor_snapshot(conn, upload, [u[0] for u in updates])
         _many(conn, "UPDATE load SET billing_status = 'financed', purchase_date = v.column2, "
               "purchase_amount_cents = v.column3, advance_cents = v.column4, fee_cents = v.column5, "
-              "reserve_cents = v.column6, factor_reference = v.column7, amount_warning = '', factor_hold = 0, "
+              "reserve_cents = v.column6, factor_reference = v.column7, amount_warning = '', factor_hold = FALSE, "
               "status_reason = '', updated_at = ? FROM (", "(?, ?, ?, ?, ?, ?, ?, ?)",
               ") AS v WHERE load.id = v.column1 AND load.batch_id = v.column8 AND load.billing_status = 'invoiced'",
               updates, params=(now,))
@@ -204,8 +253,8 @@ def purchase_floor(path, company_id, data):
     return seconds, cpu
 
 
-def payment_floor(path, company_id, data):
-    """The cheapest way to apply the Payment Report: the csv module, then bare sqlite3 writing
+def payment_floor(database, company_id, data):
+    """The cheapest way to apply the Payment Report: the csv module, then the bare driver writing
     the same rows to the same tables as the product (see above: payment, loads, audit_log,
     ledger_entry, ledger_total, report_load_change), rolled back; returns (seconds, CPU seconds)."""
     started, cpu = time.perf_counter(), time.process_time()
@@ -213,7 +262,7 @@ def payment_floor(path, company_id, data):
     next(reader)
     now = datetime.datetime.utcnow().isoformat(" ")
     rows = [r for r in reader if r]
-    conn = _floor_connect(path)
+    conn = database.connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
         loads, upload, actor = _floor_loads(conn, company_id, [r[0] for r in rows])

@@ -1,7 +1,9 @@
 """HTTP throughput under the production server (gunicorn, 2 workers) on 127.0.0.1 only.
 
-The load generator is wrk (Debian package `wrk`) when it is installed, else a
-small Python client (threads, keep-alive). Both are bounded in time and count.
+The load generator is wrk (Debian package `wrk`; `make bench` installs it). The small Python
+client (threads, keep-alive) runs only when asked (--python-client), and the figure says so:
+it is itself the bottleneck. Both are bounded in time and count. The server's queue file and
+log are this process's own (two runs side by side share nothing).
 """
 import http.client
 import os
@@ -39,11 +41,12 @@ class Server:
     def __init__(self, database_url, workers=2):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = os.path.join(DATA, "gunicorn.log")
+        self.log_path = os.path.join(DATA, f"gunicorn-{os.getpid()}.log")
+        self.queue_file = os.path.join(DATA, f"queue-http-{os.getpid()}.db")
         env = dict(os.environ)
         env.update({
             "DATABASE_URL": database_url,
-            "QUEUE_URL": "sqlite:///" + os.path.join(DATA, "queue-http.db"),
+            "QUEUE_URL": "sqlite:///" + self.queue_file,
             "SECRET_KEY": "bench-" + os.urandom(16).hex(),
             "LOG_LEVEL": "WARNING",
             "FLASK_DEBUG": "0",
@@ -82,6 +85,9 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
         self._log.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.queue_file + suffix):
+                os.remove(self.queue_file + suffix)
 
 
 def request(host, port, method, path, body=None, headers=None, timeout=30):
@@ -180,13 +186,16 @@ def run_python(url, cookie, seconds=8, connections=8, max_requests=50_000):
             "tool": f"Python client, {connections} keep-alive connections, {seconds} s"}
 
 
-def throughput(database_url, facts, paths, password, seconds=8, log=print):
-    """Requests per second for each of PATHS under gunicorn (2 workers); returns {path: result}."""
+def throughput(database_url, facts, paths, password, seconds=8, log=print, python_client=False):
+    """Requests per second for each of PATHS under gunicorn (2 workers); returns {path: result}.
+    With wrk missing it refuses, unless PYTHON_CLIENT allows the Python client."""
     if wrk_path():
         log(f"  load generator: wrk ({wrk_path()})")
+    elif python_client:
+        log("  load generator: the Python client (--python-client; wrk is not installed)")
     else:
-        log("  load generator: wrk not found, using the Python client instead "
-            "(apt-get install wrk for the C load generator)")
+        raise RuntimeError("wrk is not installed (apt-get install wrk; `make bench` installs it), "
+                           "and --python-client was not given")
     server = Server(database_url)
     results = {}
     try:

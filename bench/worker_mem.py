@@ -1,11 +1,11 @@
 """Peak memory of a real queue worker (`flask --app wsgi worker`) while it builds a batch."""
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
+from bench.floors import Database
 from bench.store import DATA
 from bench.store import ROOT
 
@@ -26,7 +26,7 @@ def start_worker(database_url, queue_url):
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url, "QUEUE_URL": queue_url,
                 "SECRET_KEY": "bench-" + os.urandom(8).hex(), "LOG_LEVEL": "WARNING"})
-    log = open(os.path.join(DATA, "worker.log"), "wb")
+    log = open(os.path.join(DATA, f"worker-{os.getpid()}.log"), "wb")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--workers", "1"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -45,38 +45,43 @@ def stop_worker(proc):
     proc.log.close()
 
 
-def wait_batch(db_path, batch_id, proc, seconds=600):
+def wait_batch(database_url, batch_id, proc, seconds=600):
     """Poll the batch row until its job is finished; returns (status, error)."""
     deadline = time.monotonic() + seconds
-    conn = sqlite3.connect(db_path, timeout=30)
+    conn = Database(database_url).connect(autocommit=True)
     try:
         while time.monotonic() < deadline:
             row = conn.execute("SELECT status, error FROM batch WHERE id = ?", (batch_id,)).fetchone()
             if row and row[0] in ("ready", "failed", "cancelled"):
                 return row
             if proc.poll() is not None:
-                raise RuntimeError(f"the worker exited with {proc.returncode}; see bench/data/worker.log")
+                raise RuntimeError(f"the worker exited with {proc.returncode}; see {proc.log.name}")
             time.sleep(0.1)  # polling the database for the job's end
     finally:
         conn.close()
     raise RuntimeError(f"batch {batch_id} not finished within {seconds} s")
 
 
-def measure(database_url, submit):
-    """Run SUBMIT() (which enqueues one batch and returns its id) then a real worker; memory in MB."""
-    queue_file = os.path.join(DATA, "queue-worker.db")
+def _remove_queue(queue_file):
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(queue_file + suffix):
             os.remove(queue_file + suffix)
+
+
+def measure(database_url, submit):
+    """Run SUBMIT() (which enqueues one batch and returns its id) then a real worker; memory in MB."""
+    queue_file = os.path.join(DATA, f"queue-worker-{os.getpid()}.db")   # this process's own
+    _remove_queue(queue_file)
     queue_url = "sqlite:///" + queue_file
     started = time.perf_counter()
     batch_id = submit(queue_url)
     proc = start_worker(database_url, queue_url)
     try:
-        status, error = wait_batch(database_url[len("sqlite:///"):], batch_id, proc)
+        status, error = wait_batch(database_url, batch_id, proc)
         seconds = time.perf_counter() - started
         mem = _status(proc.pid)
     finally:
         stop_worker(proc)
+        _remove_queue(queue_file)
     return {"batch_id": batch_id, "status": status, "error": error, "seconds": seconds,
             "peak_mb": mem.get("VmHWM"), "rss_mb": mem.get("VmRSS")}
