@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.helpers import count_queries
 from tests.helpers import snapshot
 from tests.helpers import submit_batch
 from webapp.models import FEE_TIERED
@@ -219,6 +220,22 @@ def test_switching_factor_leaves_the_old_batches_with_the_old_factor(world, in_a
     assert new.factor == summit and new.file_name.startswith("summit-capital_")
     assert [s.name for s in factors.subsidiaries_of(summit)] == ["Demo Freight LLC"]
     assert factors.factor_page(depot)["batch_count"] == 1
+
+
+def test_a_factor_lists_the_subsidiaries_it_buys_from_today_not_those_it_takes_over_later(world, in_app):
+    depot = _capital_depot(world.company)
+    summit = factors.create_factor(world.company, _form(), actor=world.admin)
+    later = (TODAY + datetime.timedelta(days=30)).isoformat()
+    factors.assign(world.freight, {"factor_id": str(summit.id), "from_date": later}, actor=world.admin)
+    factors.assign(world.logistics, {"factor_id": str(summit.id), "from_date": TODAY.isoformat()},
+                   actor=world.admin)
+    with count_queries() as counted:
+        buying = [s.name for s in factors.subsidiaries_of(depot)]
+    assert buying == [world.freight.name]
+    assert counted.count == 2  # the subsidiaries, then all their assignments: not one query each
+    assert [s.name for s in factors.subsidiaries_of(summit)] == [world.logistics.name]
+    assert [s.name for s in factors.subsidiaries_of(summit, on=TODAY + datetime.timedelta(days=30))] == \
+        sorted([world.freight.name, world.logistics.name])
 
 
 def test_tiers_are_replaced_on_update(world, dbconn):

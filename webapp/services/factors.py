@@ -169,11 +169,21 @@ def assignments(subsidiary_ids):
                 .order_by(SubsidiaryFactor.from_date.desc(), SubsidiaryFactor.id.desc()))
 
 
+def _in_force(rows, on):
+    """{subsidiary id: its assignment in force on the day ON} of ROWS (as assignments() returns
+    them, latest from-date first)."""
+    current = {}
+    for row in rows:
+        if row.from_date <= on:
+            current.setdefault(row.subsidiary_id, row)
+    return current
+
+
 def subsidiaries_of(factor, on=None):
-    """The subsidiaries whose current factor is FACTOR, by name."""
-    return [sub for sub in Subsidiary.select().where(Subsidiary.company == factor.company_id)
-            .order_by(Subsidiary.name)
-            if (current := current_assignment(sub, on)) and current.factor_id == factor.id]
+    """The subsidiaries whose current factor is FACTOR, by name (their assignments in one query)."""
+    subs = list(Subsidiary.select().where(Subsidiary.company == factor.company_id).order_by(Subsidiary.name))
+    current = _in_force(assignments([sub.id for sub in subs]), on or datetime.date.today())
+    return [sub for sub in subs if sub.id in current and current[sub.id].factor_id == factor.id]
 
 
 def factor_index(company):
@@ -444,12 +454,13 @@ def company_profile(company, subsidiary=None):
     assignments of every subsidiary come in one query."""
     context = profile(company, subsidiary)
     today = datetime.date.today()
+    rows = assignments([sub.id for sub in context["subsidiaries"]])
     by_subsidiary = {}
-    for row in assignments([sub.id for sub in context["subsidiaries"]]):
+    for row in rows:
         by_subsidiary.setdefault(row.subsidiary_id, []).append(row)
-    context["factor_of"] = {
-        sub.id: next((row.factor for row in by_subsidiary.get(sub.id, []) if row.from_date <= today), None)
-        for sub in context["subsidiaries"]}
+    current = _in_force(rows, today)
+    context["factor_of"] = {sub.id: current[sub.id].factor if sub.id in current else None
+                            for sub in context["subsidiaries"]}
     chosen = context.get("subsidiary")
     if chosen is not None:
         context.update(current_factor=context["factor_of"].get(chosen.id),
