@@ -3,6 +3,7 @@ Aging and > Reserve timed like every page, and exporting the company's loads to 
 time the library alone takes to write the same rows (the target: at most 3 times it)."""
 import os
 import tempfile
+import time
 
 from bench.stats import Figure
 from bench.stats import Timer
@@ -51,3 +52,99 @@ def xlsx_export(bench):
                      ratio is not None and ratio <= 3,
                      values={"seconds": product.seconds, "library_seconds": library.seconds, "ratio": ratio,
                              "rows": len(rows)}))
+
+
+# A web process of its own (the product's app, as bench/serve.py builds it), one request at a time,
+# so that its memory is the export's alone.
+_WEB_PROCESS = """
+import sys
+from werkzeug.serving import make_server
+from bench.serve import app
+if "exports" not in app.blueprints:  # until create_app() registers the exports blueprint
+    from webapp.reports.exports import bp
+    app.register_blueprint(bp)
+make_server("127.0.0.1", int(sys.argv[1]), app, threaded=False).serve_forever()
+"""
+# How much a web process may grow while it starts a big export and then streams its file.
+EXPORT_GROWTH_MB = 16
+
+
+def export_memory(bench, fmt="csv"):
+    """The benchmark company's whole Loads list exported through a real web process: the export
+    link (counted with its bound: a job), the job run here as the worker would, then the file
+    downloaded a slice at a time. The figure is the web process's peak RSS growth (VmHWM) over
+    what it held after a warm-up, beside the file's size: flat means it never held the list."""
+    import http.client
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from bench import http_load
+    from bench.dataset import PASSWORD
+    from bench.store import ROOT
+    from bench.worker_mem import _status
+    from webapp.models import ExportJob
+    from webapp.services.exports import job as export_job
+
+    port = http_load.free_port()
+    queue = os.path.join(tempfile.mkdtemp(prefix="bench-export-"), "queue.db")  # enqueued, never consumed
+    env = dict(os.environ, DATABASE_URL=bench.database_url, LOG_LEVEL="WARNING", QUEUE_URL="sqlite:///" + queue,
+               SECRET_KEY="bench-" + os.urandom(16).hex())
+    proc = subprocess.Popen([sys.executable, "-c", _WEB_PROCESS, str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http_load.request("127.0.0.1", port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the web process did not start")
+            time.sleep(0.1)  # polling a server that is starting
+        cookie = http_load.sign_in(port, bench.facts["billing_email"], PASSWORD)
+        headers = {"Cookie": cookie, "User-Agent": http_load.USER_AGENT}
+        for _ in range(3):  # warm-up: the app's first pages, templates and connections
+            http_load.request("127.0.0.1", port, "GET", "/reports/exports/", headers=headers)
+        before = _status(proc.pid)["VmHWM"]
+        with Timer() as asked:
+            status, answer, _ = http_load.request("127.0.0.1", port, "GET", f"/reports/exports/loads.{fmt}",
+                                                  headers=headers)
+        location = dict((k.lower(), v) for k, v in answer).get("location", "")
+        found = re.search(r"/reports/exports/(\d+)$", location)
+        if status != 303 or not found:
+            raise RuntimeError(f"the export link answered {status} {location!r}, not a job")
+        job_id = int(found.group(1))
+        with Timer() as made:
+            export_job.run_export(job_id)  # the worker's part, in this process
+        job = ExportJob.get_by_id(job_id)
+        size = 0
+        with Timer() as downloaded:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            try:
+                conn.request("GET", f"/reports/exports/{job_id}/file", headers=headers)
+                response = conn.getresponse()
+                while True:
+                    part = response.read(1 << 16)
+                    if not part:
+                        break
+                    size += len(part)
+            finally:
+                conn.close()
+        peak = _status(proc.pid)["VmHWM"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(os.path.dirname(queue), ignore_errors=True)
+    growth = peak - before
+    file_mb = size / 1e6
+    bench.add(Figure(f"Web process memory exporting {job.rows_total:,} loads as {fmt.upper()}",
+                     f"+{growth:.1f} MB peak RSS", f"{before:.0f} MB after warm-up; file {file_mb:.1f} MB",
+                     f"≤ +{EXPORT_GROWTH_MB} MB", growth <= EXPORT_GROWTH_MB and size == job.file.size,
+                     values={"growth_mb": growth, "peak_mb": peak, "before_mb": before, "file_mb": file_mb,
+                             "rows": job.rows_total, "ask_seconds": asked.seconds, "job_seconds": made.seconds,
+                             "download_seconds": downloaded.seconds},
+                     note=f"link answered in {asked.seconds * 1000:.0f} ms (a job); the worker's part "
+                          f"{made.seconds:.1f} s; download {downloaded.seconds:.1f} s"))

@@ -11,12 +11,14 @@ import dataclasses
 
 from peewee import fn
 
+from webapp.database import is_postgres
 from webapp.models import EXPORT_FAILED
 from webapp.models import EXPORT_READY
 from webapp.models import EXPORT_RUNNING
 from webapp.models import ExportJob
 from webapp.models import StoredFile
 from webapp.models import User
+from webapp.models import db
 from webapp.services.exports import job
 from webapp.services.exports import sources
 from webapp.services.exports.writers import csv_chunks
@@ -141,8 +143,14 @@ def file_of(export_job):
 
 
 def file_chunks(file_id, size, chunk=FILE_CHUNK):
-    """The bytes of a StoredFile of SIZE bytes, CHUNK at a time (SUBSTR reads a slice of the blob
-    on SQLite and PostgreSQL alike)."""
+    """The bytes of a StoredFile of SIZE bytes, CHUNK at a time: on SQLite through its incremental
+    blob reads (its SUBSTR would load the whole blob for each slice), on PostgreSQL a SUBSTR
+    that the server cuts."""
+    if not is_postgres():
+        with db.connection().blobopen("stored_file", "data", file_id, readonly=True) as blob:
+            while part := blob.read(chunk):
+                yield part
+        return
     for start in range(0, size, chunk):
         part = (StoredFile.select(fn.SUBSTR(StoredFile.data, start + 1, chunk))
                 .where(StoredFile.id == file_id).scalar())
