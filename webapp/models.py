@@ -835,7 +835,10 @@ class OpenTally(BaseModel):
     class Meta:
         indexes = ((("company", "subsidiary", "customer", "factor_key", "day_n"), True),
                    # The invoices of recent days, with what the cash forecast reads (covering).
-                   (("company", "day_n", "customer", "open_cents"), False))
+                   (("company", "day_n", "customer", "open_cents"), False),
+                   # Aging by debtor and by subsidiary read these alone (covering).
+                   (("company", "customer", "day_n", "n", "open_cents"), False),
+                   (("company", "subsidiary", "day_n", "n", "open_cents"), False))
 
 
 class OpenDayTally(BaseModel):

@@ -208,7 +208,9 @@ def _models(db):
             database = db
             table_name = 'open_tally'
             indexes = ((('company', 'subsidiary', 'customer', 'factor_key', 'day_n'), True),
-                       (('company', 'day_n', 'customer', 'open_cents'), False))
+                       (('company', 'day_n', 'customer', 'open_cents'), False),
+                       (('company', 'customer', 'day_n', 'n', 'open_cents'), False),
+                       (('company', 'subsidiary', 'day_n', 'n', 'open_cents'), False))
 
     class OpenDayTally(Model):
         company = ForeignKeyField(Company, on_delete='CASCADE')

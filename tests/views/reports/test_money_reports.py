@@ -73,3 +73,13 @@ def test_cost_and_speed(client, auth, completed_batch, world, dbconn):
     fees = sum(round(x.total_cents * 0.03) for x in loads)
     assert format_money(fees) in html and "3.00 %" in html
     assert "Days to fund" in html and "Days to pay" in html
+
+
+def test_aging_by_debtor_shows_the_largest_then_the_others_together():
+    groups = [{"id": i, "name": f"D{i}", "count": 1, "total": 1000 - i, "0-30": 1000 - i, "31-60": 0, "61-90": 0,
+               "90+": 0} for i in range(aging_service.DEBTORS_SHOWN + 12)]
+    shown = aging_service._largest(groups)
+    assert len(shown) == aging_service.DEBTORS_SHOWN + 1 and shown[-1]["name"] == "12 other debtors"
+    assert sum(g["total"] for g in shown) == sum(g["total"] for g in groups)
+    assert sum(g["count"] for g in shown) == len(groups)
+    assert aging_service._largest(groups[:3]) == groups[:3]

@@ -34,6 +34,7 @@ BASES = {"invoice": "Days since the invoice date", "due": "Days past due"}
 NEAR_DAYS = 15  # an invoice this close to its recourse deadline is listed on the dashboard
 NEAR_SHOWN = 10  # the dashboard lists the soonest; Reports > Aging has them all
 CHUNK = 1000
+DEBTORS_SHOWN = 50  # the largest balances by name; the rest summed in one "other debtors" row
 
 
 def bucket_of(days):
@@ -77,34 +78,34 @@ def _day_n(day):
 
 # --- the sums, from the running totals ----------------------------------------------------------
 
-def _bucket_sums(age):
-    """SUM(balance) in each bucket, AGE being the SQL expression of a row's days outstanding."""
-    sums, low = [], None
-    for key, _label, _low, high in BUCKETS:
-        if high is None:
-            cond = age > low
-        else:
-            cond = (age <= high) if low is None else ((age > low) & (age <= high))
-        sums.append(fn.SUM(Case(None, [(cond, OpenTally.open_cents)], 0)).alias(key))
-        low = high
-    return sums
+def _bucket_index(age):
+    """The position in BUCKETS of a row AGE days outstanding (a SQL expression): one CASE a row."""
+    whens = [(age > BUCKETS[i - 1][3], i) for i in range(len(BUCKETS) - 1, 0, -1)]
+    return Case(None, whens, 0)
 
 
 def _groups(company, today, basis, by):
     """[{id, name, count, total, one sum per bucket}] of the open balances by debtor ("debtor")
-    or by subsidiary, largest first: one aggregate over open_tally."""
+    or by subsidiary, largest first: one aggregate over open_tally by (debtor or subsidiary,
+    bucket), read from a covering index (the terms of each debtor joined in for "due")."""
     age = _day_n(today) - OpenTally.day_n
+    key = OpenTally.customer if by == "debtor" else OpenTally.subsidiary
+    query = OpenTally.select(key, _bucket_index(age - Customer.payment_terms_days if basis == "due" else age),
+                             fn.SUM(OpenTally.n), fn.SUM(OpenTally.open_cents))
     if basis == "due":
-        age = age - Customer.payment_terms_days
-    key, name = ((OpenTally.customer, Customer.name) if by == "debtor" else (OpenTally.subsidiary, Subsidiary.name))
-    query = (OpenTally.select(key.alias("id"), name.alias("name"), fn.SUM(OpenTally.n).alias("count"),
-                              fn.SUM(OpenTally.open_cents).alias("total"), *_bucket_sums(age))
-             .join(Customer, on=(OpenTally.customer == Customer.id)))
-    if by != "debtor":
-        query = query.join_from(OpenTally, Subsidiary, on=(OpenTally.subsidiary == Subsidiary.id))
-    rows = query.where((OpenTally.company == company.id) & (OpenTally.n > 0)).group_by(key, name).dicts()
-    groups = [{k: (v if k == "name" else int(v or 0)) for k, v in r.items()} for r in rows]
-    return sorted(groups, key=lambda g: (-g["total"], g["name"]))
+        query = query.join(Customer, on=(OpenTally.customer == Customer.id))
+    rows = (query.where((OpenTally.company == company.id) & (OpenTally.n > 0))
+            .group_by(key, _bucket_index(age - Customer.payment_terms_days if basis == "due" else age)).tuples())
+    model = Customer if by == "debtor" else Subsidiary
+    names = dict(model.select(model.id, model.name).where(model.company == company.id).tuples())
+    groups = {}
+    for group_id, bucket, n, cents in rows:
+        g = groups.setdefault(group_id, {"id": group_id, "name": names.get(group_id, ""), "count": 0, "total": 0,
+                                         **{b[0]: 0 for b in BUCKETS}})
+        g[BUCKETS[int(bucket)][0]] += int(cents)
+        g["total"] += int(cents)
+        g["count"] += int(n)
+    return sorted(groups.values(), key=lambda g: (-g["total"], g["name"]))
 
 
 def totals_of(groups):
@@ -226,6 +227,16 @@ def nearing_recourse(company, today=None, days=NEAR_DAYS, limit=NEAR_SHOWN):
     return Nearing(found[:limit], count, cents)
 
 
+def _largest(groups, shown=DEBTORS_SHOWN):
+    """The first SHOWN groups (the largest), then the rest summed in one row named for them."""
+    if len(groups) <= shown:
+        return groups
+    rest = groups[shown:]
+    other = {"id": None, "name": f"{len(rest):,} other debtors", "other": True,
+             **{k: sum(g[k] for g in rest) for k in ["count", "total"] + [b[0] for b in BUCKETS]}}
+    return groups[:shown] + [other]
+
+
 @dataclasses.dataclass
 class Aging:
     basis: str
@@ -245,6 +256,6 @@ def aging(company, args=None, today=None):
     today = today or datetime.date.today()
     by_subsidiary = _groups(company, today, basis, "subsidiary")
     totals = totals_of(by_subsidiary)
-    return Aging(basis, today, BUCKETS, totals, _groups(company, today, basis, "debtor"), by_subsidiary,
+    return Aging(basis, today, BUCKETS, totals, _largest(_groups(company, today, basis, "debtor")), by_subsidiary,
                  invoice_page(company, today, basis, PageRequest.from_args(args), totals["count"]),
                  nearing_recourse(company, today))
