@@ -41,6 +41,7 @@ from webapp.services.money import format_money
 from webapp.services.reports.parsing import PURCHASED
 from webapp.services.reports.parsing import REJECTED
 from webapp.services.sql import chunks
+from webapp.services.sql import select_in
 from webapp.services.tables import CellError
 
 ACTIONS = {
@@ -379,6 +380,13 @@ _ScopeLoadRow = collections.namedtuple("_ScopeLoadRow", list(_BatchLoadRow._fiel
     "factor_reference", "subsidiary", "subsidiary_name", "batch_number", "batch_factor", "factor_name"])
 
 
+_SCOPE_SELECT = (
+    "SELECT " + ", ".join(f'l."{f.column_name}"' for f in _LOAD_FIELDS)
+    + ', l."factor_reference", l."subsidiary_id", s."name", b."number", b."factor_id", f."name" '
+    'FROM "load" AS l JOIN "subsidiary" AS s ON s."id" = l."subsidiary_id" '
+    'LEFT OUTER JOIN "batch" AS b ON b."id" = l."batch_id" LEFT OUTER JOIN "factor" AS f ON f."id" = b."factor_id" ')
+
+
 class _ScopeFinder:
     """Finds each remittance row's load among the company's loads: by invoice number, else load
     number, else the factor's reference of its purchase; a load outside the scope (another
@@ -388,45 +396,41 @@ class _ScopeFinder:
         self.scope = scope
         self.loads = {}  # id -> _ScopeLoadRow of the loads rows were matched to
         self.by_invoice, self.by_number, self.by_reference = {}, {}, collections.defaultdict(list)
+        self.referenced = set()  # ids of the loads in by_reference
         idents = sorted({i for row in rows for i in (row.invoice_number, row.load_number) if i})
         references = sorted({row.factor_reference for row in rows
                              if not row.invoice_number and not row.load_number and row.factor_reference})
-        for chunk in chunks(idents):
-            # two queries, not one with OR: each IN list then walks its own (company, ...) index
-            self._read(Load.invoice_number.in_(chunk))
-            self._read(Load.load_number.in_(chunk))
-        for chunk in chunks(references):
-            self._read(Load.factor_reference.in_(chunk))
+        # two queries, not one with OR: each IN list then walks its own (company, ...) index
+        self._read(Load.invoice_number, idents)
+        self._read(Load.load_number, idents)
+        self._read(Load.factor_reference, references)
 
-    def _read(self, condition):
-        query = (Load.select(*_LOAD_FIELDS, Load.factor_reference, Load.subsidiary,
-                             Subsidiary.name, Batch.number, Batch.factor, Factor.name)
-                 .join(Subsidiary, on=(Load.subsidiary == Subsidiary.id))
-                 .switch(Load).join(Batch, JOIN.LEFT_OUTER, on=(Load.batch == Batch.id))
-                 .join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
-                 .where((Load.company == self.scope.company_id) & condition))
+    def _read(self, column, values):
+        """Add the company's loads whose COLUMN is one of VALUES (plain SQL: thousands of values)."""
         seen = set()
-        for load in map(_ScopeLoadRow._make, db.execute(query)):
+        for load in map(_ScopeLoadRow._make, select_in(
+                _SCOPE_SELECT + f'WHERE l."company_id" = {{p}} AND l."{column.column_name}" IN ({{marks}})',
+                values, params=(self.scope.company_id,))):
             if load.id in seen:
                 continue
             seen.add(load.id)
             if load.invoice_number:
                 self.by_invoice[load.invoice_number] = load
             self.by_number[load.load_number] = load
-            if load.factor_reference and load not in self.by_reference[load.factor_reference]:
+            if load.factor_reference and load.id not in self.referenced:
+                self.referenced.add(load.id)
                 self.by_reference[load.factor_reference].append(load)
 
     def recorded(self):
         """The payments already recorded on the matched loads: {(load, date, amount, reference)}."""
-        found = set()
-        for chunk in chunks(sorted(self.loads)):
-            found.update(Payment.select(Payment.load, Payment.payment_date, Payment.amount_cents,
-                                        Payment.reference).where(Payment.load.in_(chunk)).tuples())
-        return found
+        return {(load_id, _day(day), amount, reference) for load_id, day, amount, reference in select_in(
+            'SELECT "load_id", "payment_date", "amount_cents", "reference" FROM "payment" WHERE "load_id" IN ({marks})',
+            sorted(self.loads))}
 
     def _lookup(self, ident, invoice_first):
-        maps = [self.by_invoice, self.by_number] if invoice_first else [self.by_number, self.by_invoice]
-        return next((m[ident] for m in maps if ident in m), None)
+        first, second = (self.by_invoice, self.by_number) if invoice_first else (self.by_number, self.by_invoice)
+        load = first.get(ident)
+        return load if load is not None else second.get(ident)
 
     def resolve(self, outcome):
         """Set OUTCOME's load (and batch), or add an error saying why the row matches no
