@@ -1,9 +1,11 @@
 """Which loads can go to the factor: the Factoring Upload list, its filters and the reasons
 a load cannot go as it stands."""
+import collections
 import datetime
 from dataclasses import dataclass
 
 from peewee import SQL
+from peewee import Case
 from peewee import NodeList
 from peewee import fn
 
@@ -40,10 +42,13 @@ class LoadFilter:
     def apply(self, query):
         if self.customer_id:
             query = query.where(Load.customer == self.customer_id)
+        # Dates filter the subsidiary's few thousand candidates; on the index (company,
+        # delivery_date) SQLite would read every load of the company in the range instead.
+        delivered = unindexed(Load.delivery_date)
         if self.date_from:
-            query = query.where(Load.delivery_date >= self.date_from)
+            query = query.where(delivered >= _sql_date(self.date_from))
         if self.date_to:
-            query = query.where(Load.delivery_date <= self.date_to)
+            query = query.where(delivered <= _sql_date(self.date_to))
         text = (self.q or "").strip()
         if text:
             query = query.where(Load.load_number.contains(text) | Load.invoice_number.contains(text))
@@ -52,6 +57,12 @@ class LoadFilter:
     @property
     def active(self):
         return bool(self.customer_id or self.date_from or self.date_to or (self.q or "").strip())
+
+
+def _sql_date(day):
+    """DAY as compared with an unindexed() date column: ISO text on SQLite (where the column
+    holds text and the unary + hides the field's own conversion), the date on PostgreSQL."""
+    return day if is_postgres() else day.isoformat()
 
 
 def _candidates(company, subsidiary):
@@ -227,29 +238,62 @@ def load_filter_from_args(args, errors):
                       date_to=_date(args, "date_to", errors), q=search_text(args.get("q"), 100))
 
 
+# What a row of Factoring Upload's list shows: plain rows (EligibleRow), not model objects.
+ELIGIBLE_COLUMNS = {
+    "id": Load.id, "load_number": Load.load_number, "invoice_number": Load.invoice_number,
+    "customer_name": Customer.name, "customer_mc": Customer.mc_number,
+    "delivery_date": Load.delivery_date, "total_cents": Load.total_cents,
+}
+EligibleRow = collections.namedtuple("EligibleRow", ELIGIBLE_COLUMNS)
+
+
+def _counts(company, subsidiary, load_filter, factor):
+    """(loads that can go, their total cents, loads that cannot) among the subsidiary's
+    candidates that LOAD_FILTER lets through, in one pass over them.
+
+    The running totals (services/tallies) count the subsidiary's Queued factoring loads, but
+    not which of them are in a live batch or incomplete; finding the incomplete ones reads
+    every candidate anyway, so one aggregate does both, and the list of incomplete loads is
+    read only when there are some.
+    """
+    problem = _problem_condition(factor)
+    bad = Case(None, [(problem, 1)], 0)
+    good_cents = Case(None, [(problem, 0)], Load.total_cents)
+    row = (load_filter.apply(_candidates(company, subsidiary))
+           .select(fn.COUNT(Load.id), fn.COALESCE(fn.SUM(good_cents), 0), fn.COALESCE(fn.SUM(bad), 0))
+           .order_by().tuples().first())
+    candidates, cents, incomplete = row if row else (0, 0, 0)
+    return int(candidates) - int(incomplete), int(cents), int(incomplete)
+
+
 def workspace(company, subsidiary, args):
     """What Factoring Upload's working area shows for SUBSIDIARY and the query string ARGS: the
-    notices, the batches in progress, the loads that can go (a page) and those that cannot."""
+    notices, the batches in progress, the loads that can go (a page of EligibleRows) and those
+    that cannot."""
     errors = []
     load_filter = load_filter_from_args(args, errors)
     sorts = _sorts()
     sort = Sort.from_args(args, sorts, "load")
     factor = _factor_of(subsidiary)
-    query = eligible_loads(company, subsidiary, load_filter, factor)
-    match_count, match_total = totals(query)
-    page = Page.of_query(query.order_by(*sort.order(sorts)), PageRequest.from_args(args),
-                         total=match_count)
-    incomplete_query = incomplete_loads(company, subsidiary, load_filter, factor)
-    incomplete = list(incomplete_query.limit(INCOMPLETE_SHOWN))
+    match_count, match_total, incomplete_count = _counts(company, subsidiary, load_filter, factor)
+    request = PageRequest.from_args(args)
+    rows = (eligible_loads(company, subsidiary, load_filter, factor)
+            .select(*ELIGIBLE_COLUMNS.values()).order_by(*sort.order(sorts)).tuples())
+
+    def fetch(number, limit):
+        return [EligibleRow._make(row) for row in rows.offset((number - 1) * request.per_page).limit(limit)]
+
+    page = Page(match_count, request, fetch)
+    incomplete = (list(incomplete_loads(company, subsidiary, load_filter, factor).limit(INCOMPLETE_SHOWN))
+                  if incomplete_count else [])
     return {
         "subsidiary": subsidiary, "load_filter": load_filter, "filter_errors": errors,
         "noa": bool(notice_of_assignment(subsidiary)),
         "factor": factor,
         "customers": list(Customer.select(Customer.id, Customer.name)
-                          .where(Customer.company == company).order_by(Customer.name)),
+                          .where(Customer.company == company).order_by(Customer.name).namedtuples()),
         "active": active_batches(company, subsidiary),
         "sort": sort.key, "desc": sort.desc, "match_count": match_count, "match_total": match_total,
-        "page": page, "incomplete": incomplete,
-        "incomplete_count": (len(incomplete) if len(incomplete) < INCOMPLETE_SHOWN else incomplete_query.count()),
+        "page": page, "incomplete": incomplete, "incomplete_count": incomplete_count,
         "reasons": load_problems(incomplete, factor),
     }
