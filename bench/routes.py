@@ -47,7 +47,7 @@ PAGES = {
     "company.index": (Page("Company profile, 10 subsidiaries", "/management/company-profile/",
                            "{subsidiary_name}"),),
     "company.create": (Page("New subsidiary form", "/management/company-profile/subsidiaries/new",
-                            "Subsidiary", user=ADMIN),),
+                            "Add subsidiary", user=ADMIN),),
     "company.update": (Page("Edit subsidiary form", "/management/company-profile/{subsidiary}/edit",
                             "{subsidiary_name}", user=ADMIN),),
     "company.new_info": (Page("New important info form",
