@@ -39,7 +39,7 @@ def aging():
 @login_required
 def cost():
     """What factoring cost per month, and how fast the factor funds and debtors pay."""
-    return render_template("reports/money/cost.html", view=cost_service.cost_and_speed(current_company()))
+    return render_template("reports/money/cost.html", view=cost_service.cost_and_speed(current_company(), request.args))
 
 
 def _download(made):

@@ -83,3 +83,17 @@ def test_aging_by_debtor_shows_the_largest_then_the_others_together():
     assert sum(g["total"] for g in shown) == sum(g["total"] for g in groups)
     assert sum(g["count"] for g in shown) == len(groups)
     assert aging_service._largest(groups[:3]) == groups[:3]
+
+
+def test_cost_shows_the_last_12_months_and_every_month_on_asking(client, auth, completed_batch, world, dbconn):
+    from webapp.models import LEDGER_FEE
+    from webapp.models import LedgerTotal
+    old = (datetime.date.today().replace(day=1) - datetime.timedelta(days=800)).replace(day=1)
+    LedgerTotal.create(company=world.company.id, subsidiary=world.freight.id, factor_key=0, kind=LEDGER_FEE,
+                       month=old, amount_cents=12_34, entries=1)
+    auth.login("admin")
+    label = old.strftime("%B %Y")
+    recent = client.get("/reports/cost").get_data(as_text=True)
+    assert label not in recent and "The last 12 months" in recent
+    every = client.get("/reports/cost?months=all").get_data(as_text=True)
+    assert label in every and "Every month." in every

@@ -24,6 +24,8 @@ from webapp.models import PayDaysTally
 from webapp.models import Subsidiary
 from webapp.services.tallies.recount import EPOCH
 
+DEBTORS_SHOWN = 50  # Days to pay lists the debtors with the most paid invoices
+
 
 def percentile(values, share):
     """The SHARE (0–1) percentile of VALUES by the nearest rank; None when there are none."""
@@ -47,14 +49,16 @@ def _date(value):
     return value
 
 
-def monthly_cost(company):
-    """[{month, factor, subsidiary, face, fees, share_bp}] newest month first, from the totals."""
+def monthly_cost(company, since=None):
+    """[{month, factor, subsidiary, face, fees, share_bp}] newest month first, from the totals
+    (from the month of SINCE on, when given)."""
+    cond = LedgerTotal.month >= since.replace(day=1) if since else True
     rows = (LedgerTotal.select(LedgerTotal.month, LedgerTotal.factor_key, Factor.name.alias("factor"),
                                Subsidiary.name.alias("subsidiary"), LedgerTotal.kind,
                                fn.SUM(LedgerTotal.amount_cents).alias("cents"))
             .join(Subsidiary, on=(LedgerTotal.subsidiary == Subsidiary.id))
             .join_from(LedgerTotal, Factor, JOIN.LEFT_OUTER, on=(LedgerTotal.factor_key == Factor.id))
-            .where((LedgerTotal.company == company.id)
+            .where((LedgerTotal.company == company.id) & cond
                    & LedgerTotal.kind.in_((LEDGER_PURCHASED, LEDGER_FEE, LEDGER_FEE_ADJUSTMENT)))
             .group_by(LedgerTotal.month, LedgerTotal.factor_key, Factor.name, Subsidiary.name, LedgerTotal.kind)
             .dicts())
@@ -102,12 +106,24 @@ def funding_speed(company):
                    (FundDaysTally.company == company.id) & (FundDaysTally.n > 0))
 
 
-def paying_speed(company):
-    """Days to pay (invoice date → final payment) per debtor, from the running counts
-    (pay_days_tally)."""
-    debtors = dict(Customer.select(Customer.id, Customer.name).where(Customer.company == company.id).tuples())
-    return _spread(PayDaysTally, [PayDaysTally.customer], lambda key: debtors.get(key[0], ""),
-                   (PayDaysTally.company == company.id) & (PayDaysTally.n > 0))
+def paying_speed(company, shown=DEBTORS_SHOWN):
+    """Days to pay (invoice date → final payment): all debtors together, then the SHOWN debtors
+    with the most paid invoices, from the running counts (pay_days_tally, debtor_days_tally)."""
+    top = [c for (c,) in DebtorDaysTally.select(DebtorDaysTally.customer)
+           .where((DebtorDaysTally.company == company.id) & (DebtorDaysTally.n > 0))
+           .order_by(DebtorDaysTally.n.desc(), DebtorDaysTally.customer).limit(shown).tuples()]
+    if not top:
+        return []
+    debtors = dict(Customer.select(Customer.id, Customer.name).where(Customer.id.in_(top)).tuples())
+    every = collections.Counter()
+    for days, n in (PayDaysTally.select(PayDaysTally.days, fn.SUM(PayDaysTally.n))
+                    .where(PayDaysTally.company == company.id).group_by(PayDaysTally.days).tuples()):
+        every[days] += int(n or 0)
+    overall = {"name": "All debtors", "count": sum(every.values()), "median": histogram_percentile(every, 0.5),
+               "p90": histogram_percentile(every, 0.9), "all": True}
+    each = _spread(PayDaysTally, [PayDaysTally.customer], lambda key: debtors.get(key[0], ""),
+                   (PayDaysTally.company == company.id) & (PayDaysTally.n > 0) & PayDaysTally.customer.in_(top))
+    return [overall] + sorted(each, key=lambda x: (-x["count"], x["name"]))
 
 
 def funding_by_week(company, first_week, weeks):
@@ -152,8 +168,15 @@ class CostAndSpeed:
     months: list
     funding: list
     paying: list
+    all_months: bool
+    since: datetime.date
 
 
-def cost_and_speed(company):
-    """Reports > Cost and speed in one call."""
-    return CostAndSpeed(monthly_cost(company), funding_speed(company), paying_speed(company))
+def cost_and_speed(company, args=None, today=None):
+    """Reports > Cost and speed in one call: the fees of the last 12 months (every month with
+    ?months=all)."""
+    args = args or {}
+    today = today or datetime.date.today()
+    all_months = args.get("months") == "all"
+    since = None if all_months else (today.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
+    return CostAndSpeed(monthly_cost(company, since), funding_speed(company), paying_speed(company), all_months, since)
