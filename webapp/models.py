@@ -523,6 +523,8 @@ class Load(BaseModel):
             (("company", "billing_status", "invoice_date"), False),
             # A batch's loads still waiting for a report (the home page's batches needing action).
             (("batch", "billing_status"), False),
+            # The invoices paid in full this month (the home page's Completed this month).
+            (("company", "billing_status", "paid_on"), False),
         )
 
     @property

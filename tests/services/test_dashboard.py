@@ -32,3 +32,14 @@ def test_the_home_page_of_each_role_renders(client, auth, financed_batch, dbconn
         html = client.get("/").get_data(as_text=True)
         assert "Money by stage" in html and "<svg" in html, who
         auth.logout()
+
+
+def test_completed_this_month_counts_the_invoices_paid_in_full_this_month(completed_batch, world, dbconn):
+    batch, loads = completed_batch
+    paid_on = {x.paid_on for x in loads}
+    assert len(paid_on) == 1
+    day = paid_on.pop()
+    completed = {f.key: f for f in dashboard.home(world.company, today=day).stages}["completed"]
+    assert completed.label == "Completed this month" and completed.count == len(loads)
+    later = day.replace(day=28) + datetime.timedelta(days=10)
+    assert {f.key: f for f in dashboard.home(world.company, today=later).stages}["completed"].count == 0

@@ -17,9 +17,10 @@ bulk UPDATE, a cascade):
 Each trigger takes the old row's share away and adds the new row's: a share depends only on
 the load's own columns, and on its batch's factor and submission time, which never change
 once the batch exists. Days are counted from 1970-01-01 so that SQLite and PostgreSQL do the
-same integer arithmetic. The tables are filled from the loads there are. Two indexes of load
-serve the reports beside them: open invoices oldest first (company, status, invoice date), and
-whether a batch still has loads waiting for a report (batch, status).
+same integer arithmetic. The tables are filled from the loads there are. Three indexes of load
+serve the reports beside them: open invoices oldest first (company, status, invoice date),
+whether a batch still has loads waiting for a report (batch, status), and the invoices paid in
+full this month (company, status, latest payment).
 """
 from peewee import *
 
@@ -272,6 +273,7 @@ def up(migrator, db):
         migrator.add_column('load', 'paid_on', DateField(null=True)),
         migrator.add_index('load', ('company_id', 'billing_status', 'invoice_date'), False),
         migrator.add_index('load', ('batch_id', 'billing_status'), False),
+        migrator.add_index('load', ('company_id', 'billing_status', 'paid_on'), False),
     )
     db.execute_sql('UPDATE "load" SET paid_on = (SELECT MAX(payment_date) FROM payment '
                    'WHERE payment.load_id = "load".id)')
@@ -298,6 +300,7 @@ def down(migrator, db):
                   'load_tally'):
         migrator.migrate(migrator.drop_table(table))
     migrator.migrate(
+        migrator.drop_index('load', 'load_company_id_billing_status_paid_on'),
         migrator.drop_index('load', 'load_batch_id_billing_status'),
         migrator.drop_index('load', 'load_company_id_billing_status_invoice_date'),
         migrator.drop_column('load', 'paid_on'),

@@ -114,6 +114,13 @@ def batches_needing_action(company, limit=10):
     return out
 
 
+def completed_since(company, day):
+    """How many of the company's invoices were paid in full on or after DAY (their last payment's
+    date, load.paid_on: an index range of this month's, never every Completed load)."""
+    return (Load.select(Load.id).where((Load.company == company.id) & (Load.billing_status == COMPLETED)
+                                       & (Load.paid_on >= day)).count())
+
+
 def _monday(day):
     return day - datetime.timedelta(days=day.weekday())
 
@@ -178,8 +185,8 @@ def home(company, today=None):
                endpoint="loads.index", args={"status": INVOICED, "method": FACTORING}),
         Figure("financed", "Financed, waiting for the debtor", owed["total"], owed["count"],
                note="still owed to the factor", endpoint="money_reports.aging"),
-        Figure("completed", "Collected this month", month[LEDGER_COLLECTED], None,
-               note=f"completed loads: {summary[COMPLETED][0]}", endpoint="money_reports.reserve",
+        Figure("completed", "Completed this month", month[LEDGER_COLLECTED], completed_since(company, month_start),
+               note="collected", endpoint="money_reports.reserve",
                args=_statement(LEDGER_COLLECTED, month_start, today)),
         Figure("charged_back", "Charged back", ever[LEDGER_CHARGEBACK], summary[CHARGED_BACK][0],
                endpoint="loads.index", args={"status": CHARGED_BACK}),
