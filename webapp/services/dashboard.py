@@ -209,7 +209,7 @@ def home(company, today=None):
                   "The invoices' money at each stage with the factor: "
                   + "; ".join(f"{f.label} {format_money(f.cents)}" for f in stages) + ".",
                   [(short, f.cents, format_money(f.cents), f) for short, f in zip(
-                      ("Queued", "Invoiced", "Financed", "Collected", "Charged back"), stages)],
+                      ("Queued", "Invoiced", "Financed", "Completed", "Charged back"), stages)],
                   link=("loads.index", {}), link_text="All loads"),
         bar_chart("chart-aging", "Aging by bucket",
                   "What the debtors still owe on Financed invoices, by days since the invoice date: "

@@ -178,5 +178,6 @@ def cost_and_speed(company, args=None, today=None):
     args = args or {}
     today = today or datetime.date.today()
     all_months = args.get("months") == "all"
-    since = None if all_months else (today.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
+    months_back = today.year * 12 + today.month - 1 - 11      # this month and the 11 before it
+    since = None if all_months else datetime.date(months_back // 12, months_back % 12 + 1, 1)
     return CostAndSpeed(monthly_cost(company, since), funding_speed(company), paying_speed(company), all_months, since)
