@@ -97,3 +97,11 @@ def test_cost_shows_the_last_12_months_and_every_month_on_asking(client, auth, c
     assert label not in recent and "The last 12 months" in recent
     every = client.get("/reports/cost?months=all").get_data(as_text=True)
     assert label in every and "Every month." in every
+
+
+def test_cost_the_last_12_months_are_this_month_and_the_11_before(world, dbconn):
+    from webapp.services.ledger import cost
+    for today, first in ((datetime.date(2026, 12, 2), datetime.date(2026, 1, 1)),
+                         (datetime.date(2026, 1, 31), datetime.date(2025, 2, 1))):
+        assert cost.cost_and_speed(world.company, {}, today=today).since == first
+    assert cost.cost_and_speed(world.company, {"months": "all"}).since is None
