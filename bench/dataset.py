@@ -688,7 +688,8 @@ class _Builder:
         """Financed invoices of the benchmark company: a few partly paid (a Payment Report of those
         rows), a few charged back by the factor once past its 90 days of recourse."""
         paid = [r for r in live if r[0] % 53 == 0]
-        charged = [r for r in live if r[0] % 401 == 0 and r[0] % 53 and age_days > 100]
+        # One invoice of every eighth batch old enough to be past the recourse period.
+        charged = [r for r in live if r[0] % 53][:1] if batch_id % 8 == 0 and age_days > 100 else []
         if paid:
             paid_at = created + datetime.timedelta(days=30)
             day = paid_at.date()

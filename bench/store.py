@@ -31,10 +31,10 @@ DEFAULT_SCALE = 200_000
 BULK_TABLES = ("load", "load_line", "batch_load", "audit_log", "ledger_entry")
 
 
-def stamp(scale):
-    """Hash of what decides the dataset's content and schema at SCALE loads."""
+def stamp(scale, spec=None):
+    """Hash of what decides the dataset's content and schema at SCALE loads (or of SPEC)."""
     from bench import dataset
-    h = hashlib.sha256(f"dataset v{dataset.VERSION} scale {int(scale)}".encode())
+    h = hashlib.sha256(f"dataset v{dataset.VERSION} scale {int(scale)}{f' {spec!r}' if spec else ''}".encode())
     paths = [os.path.join(HERE, "dataset.py"), os.path.join(ROOT, "webapp", "models.py")]
     paths += sorted(glob.glob(os.path.join(ROOT, "webapp", "migrations", "*.py")))
     for path in paths:
@@ -48,8 +48,8 @@ def _alive(pid):
     return os.path.exists(f"/proc/{pid}")
 
 
-def _write_dataset(url, scale, prepare=None, finish=None):
-    """Migrate the empty database at URL and write the dataset of SCALE loads; returns Facts.
+def _write_dataset(url, spec, prepare=None, finish=None):
+    """Migrate the empty database at URL and write the dataset of SPEC; returns Facts.
     PREPARE(db) runs before the rows are written, FINISH(db) after, on the same connection."""
     from bench import dataset
     from bench.app import make_app
@@ -61,7 +61,7 @@ def _write_dataset(url, scale, prepare=None, finish=None):
     with database.connection():
         if prepare:
             prepare(db)
-        facts = dataset.build(dataset.Spec.at(scale))
+        facts = dataset.build(spec)
         if finish:
             finish(db)
     db.close()
@@ -77,12 +77,19 @@ def target(database_url, scale=DEFAULT_SCALE):
 
 
 class Store:
-    """What both kinds share: the cached facts, building when needed, the run's copy."""
+    """What both kinds share: the cached facts, building when needed, the run's copy. SPEC
+    replaces the scale's own (Spec.at) for a small dataset in the tests."""
 
     kind = ""
 
-    def __init__(self, scale):
+    def __init__(self, scale, spec=None):
+        from bench.dataset import Spec
         self.scale = int(scale)
+        self.custom = spec
+        self.spec = spec or Spec.at(self.scale)
+
+    def stamp(self):
+        return stamp(self.scale, self.custom)
 
     def dataset_facts(self, rebuild=False, log=print):
         """The facts of a ready dataset, building it when needed (or when REBUILD)."""
@@ -91,12 +98,12 @@ class Store:
             log(f"Dataset: reusing {self.where()} (stamp matches).")
             facts["reused"] = True
             return facts
-        from bench.dataset import Spec
-        log(f"Dataset: building {Spec.at(self.scale).total_loads():,} loads into {self.where()} "
+        log(f"Dataset: building {self.spec.total_loads():,} loads into {self.where()} "
             "(bulk inserts, one transaction)...")
         started = time.perf_counter()
+        stamped = self.stamp()   # of the code that builds it, were a file to change meanwhile
         facts = self.build().as_dict()
-        facts["stamp"] = stamp(self.scale)
+        facts["stamp"] = stamped
         facts["scale"] = self.scale
         facts["database"] = self.kind
         facts["build_seconds"] = round(time.perf_counter() - started, 1)
@@ -108,7 +115,7 @@ class Store:
     def cached_facts(self):
         """The saved facts when the cached dataset exists and its stamp matches, else None."""
         saved = self.load_facts()
-        if saved is None or saved.get("stamp") != stamp(self.scale):
+        if saved is None or saved.get("stamp") != self.stamp():
             return None
         return saved
 
@@ -118,8 +125,8 @@ class SqliteStore(Store):
 
     kind = "sqlite"
 
-    def __init__(self, scale, folder=DATA):
-        super().__init__(scale)
+    def __init__(self, scale, folder=DATA, spec=None):
+        super().__init__(scale, spec)
         self.folder = folder
         self.path = os.path.join(folder, f"dataset-{self.scale}.db")
         self.stamp_path = os.path.join(folder, f"dataset-{self.scale}.json")
@@ -171,7 +178,7 @@ class SqliteStore(Store):
                 db.execute_sql(sql)
 
         try:
-            facts = _write_dataset("sqlite:///" + tmp, self.scale, prepare, finish)
+            facts = _write_dataset("sqlite:///" + tmp, self.spec, prepare, finish)
             # One file, no WAL beside it: copies of it are then consistent.
             conn = sqlite3.connect(tmp)
             conn.execute("PRAGMA journal_mode=DELETE")
@@ -208,19 +215,28 @@ def _remove(path):
             os.remove(path + suffix)
 
 
-def dataset_name(scale):
+PREFIX = "fd_bench"
+
+
+def dataset_name(scale, prefix=PREFIX):
     """The PostgreSQL database holding the cached dataset of SCALE loads."""
-    return f"fd_bench_dataset_{int(scale)}"
+    return f"{prefix}_dataset_{int(scale)}"
 
 
-def run_copy_name(scale, pid=None):
+def run_copy_name(scale, pid=None, prefix=PREFIX):
     """The PostgreSQL database one bench process measures on."""
-    return f"fd_bench_run_{int(scale)}_{pid or os.getpid()}"
+    return f"{prefix}_run_{int(scale)}_{pid or os.getpid()}"
 
 
-def build_name(scale, pid=None):
+def build_name(scale, pid=None, prefix=PREFIX):
     """The PostgreSQL database one process builds the dataset into before it is put in place."""
-    return f"fd_bench_build_{int(scale)}_{pid or os.getpid()}"
+    return f"{prefix}_build_{int(scale)}_{pid or os.getpid()}"
+
+
+def stale_copy(name, prefix=PREFIX, alive=None):
+    """Whether NAME is a run copy or a build of a process that has ended."""
+    m = re.fullmatch(rf"{re.escape(prefix)}_(?:run|build)_\d+_(\d+)", name)
+    return bool(m) and not (alive or _alive)(m.group(1))
 
 
 def with_database(url, name):
@@ -234,11 +250,12 @@ class PostgresStore(Store):
 
     kind = "postgresql"
 
-    def __init__(self, url, scale):
-        super().__init__(scale)
+    def __init__(self, url, scale, prefix=PREFIX, spec=None):
+        super().__init__(scale, spec)
         self.url = url
-        self.name = dataset_name(scale)
-        self.run_name = run_copy_name(scale)
+        self.prefix = prefix
+        self.name = dataset_name(scale, prefix=prefix)
+        self.run_name = run_copy_name(scale, prefix=prefix)
 
     def where(self):
         parts = urllib.parse.urlsplit(self.url)
@@ -275,20 +292,18 @@ class PostgresStore(Store):
 
     def _drop_stale(self):
         """Run copies and builds of processes that have ended."""
-        names = [r[0] for r in self._run("SELECT datname FROM pg_database WHERE datname LIKE 'fd\\_bench\\_%%'")]
-        for name in names:
-            m = re.fullmatch(r"fd_bench_(?:run|build)_\d+_(\d+)", name)
-            if m and not _alive(m.group(1)):
+        for (name,) in self._run("SELECT datname FROM pg_database"):
+            if stale_copy(name, self.prefix):
                 self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def build(self):
         """Build into a database of this process, then rename it into place."""
         self._drop_stale()
-        tmp = build_name(self.scale)
+        tmp = build_name(self.scale, prefix=self.prefix)
         self._run(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)')
         self._run(f'CREATE DATABASE "{tmp}"')
         try:
-            facts = _write_dataset(with_database(self.url, tmp), self.scale)
+            facts = _write_dataset(with_database(self.url, tmp), self.spec)
             import psycopg2
             conn = psycopg2.connect(with_database(self.url, tmp))
             conn.autocommit = True
