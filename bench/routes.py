@@ -150,20 +150,35 @@ def check(bench, extra=()):
     return not missing and not gone
 
 
+def sessions(app, facts, password):
+    """{user kind: a signed-in Session} of the dataset's billing user, its company's admin, and a
+    Support user made for the bench."""
+    from bench.pages import Session
+    support_email, support_code = support_user(password)
+    return {BILLING: Session(app, facts["billing_email"], password),
+            ADMIN: Session(app, admin_email(facts["company_id"]), password),
+            SUPPORT: Session(app, support_email, password, code=support_code)}
+
+
+def requests():
+    """(endpoint, page) of every page of PAGES, in order."""
+    return [(endpoint, page) for endpoint, pages in PAGES.items() for page in pages]
+
+
+def request_of(page, values):
+    """(name, url, check, headers) of PAGE with VALUES (from places()) filled in."""
+    return (filled(page.name, values), filled(page.url, values), filled(page.check, values),
+            {"HX-Request": "true"} if page.htmx else None)
+
+
 def measure(bench, password):
     """Time every page of PAGES, each signed in as its user, beside the run's floor."""
-    from bench.pages import Session
     values = places(bench.facts)
-    support_email, support_code = support_user(password)
-    sessions = {BILLING: bench.session,
-                ADMIN: Session(bench.app, admin_email(bench.facts["company_id"]), password),
-                SUPPORT: Session(bench.app, support_email, password, code=support_code)}
-    for endpoint, pages in PAGES.items():
-        for page in pages:
-            name = filled(page.name, values)
-            bench.guarded(name, lambda page=page, name=name: bench.page(
-                name, filled(page.url, values), check=filled(page.check, values), session=sessions[page.user],
-                headers={"HX-Request": "true"} if page.htmx else None))
+    signed_in = sessions(bench.app, bench.facts, password)
+    for _endpoint, page in requests():
+        name, url, check, headers = request_of(page, values)
+        bench.guarded(name, lambda name=name, url=url, check=check, headers=headers, page=page: bench.page(
+            name, url, check=check, session=signed_in[page.user], headers=headers))
 
 
 def admin_email(company_id):

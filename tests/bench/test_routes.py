@@ -8,6 +8,7 @@ import string
 import pytest
 
 from bench import routes
+from tests.bench.test_dataset import built  # noqa: F401 (the fixture: the SMALL dataset, built by the store)
 from webapp import create_app
 
 
@@ -62,3 +63,27 @@ def test_a_new_get_route_is_reported_as_uncovered():
     app.add_url_rule("/brand-new-page", "brand_new.index", lambda: "new")
     assert routes.uncovered(app) == [("brand_new.index", "/brand-new-page")]
     assert routes.uncovered(app, extra={"brand_new.index"}) == []
+
+
+def test_every_page_of_the_table_is_served_with_what_it_must_show_on_a_small_dataset(request):
+    """The URLs, users and checks of bench/routes.py on the SMALL dataset (built by the store, as
+    make bench builds its own): each page answers 200 and shows its check, so a broken entry is
+    found by make test and not at the end of a bench run."""
+    from bench.app import make_app
+    from bench.dataset import PASSWORD
+    from webapp.database import connection
+
+    _place, facts, url = request.getfixturevalue("built")
+    app = make_app(url)
+    with app.app_context(), connection():
+        values = routes.places(facts)
+        signed_in = routes.sessions(app, facts, PASSWORD)
+    refused = []
+    for endpoint, page in routes.requests():
+        name, page_url, check, headers = routes.request_of(page, values)
+        response = signed_in[page.user].get(page_url, headers)
+        text = response.get_data(as_text=True)
+        if response.status_code != 200 or (check and check not in text):
+            refused.append(f"{endpoint} {page_url}: HTTP {response.status_code}"
+                           + (f", without {check!r}" if check and check not in text else ""))
+    assert refused == []
