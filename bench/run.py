@@ -475,6 +475,9 @@ def main(argv=None):
     parser.add_argument("--python-client", action="store_true",
                         help="measure throughput with the Python client when wrk is missing (labelled so)")
     args = parser.parse_args(argv)
+    from bench.dataset import BASE_LOADS
+    if args.scale < BASE_LOADS:
+        parser.error(f"--scale: the benchmark's dataset starts at {BASE_LOADS} loads")
     wanted = set(args.only or STEPS)
     from bench.http_load import wrk_path
     if "http" in wanted and not wrk_path() and not args.python_client:
