@@ -138,7 +138,8 @@ def test_at_phone_width_no_page_scrolls_sideways_and_the_menu_folds(page, live_s
         page.goto(url)
         assert _no_sideways_scroll(page), f"{url} scrolls sideways at 390 px"
     page.goto("/loads/")
-    page.locator("table.data tbody a").first.click()
+    with page.expect_navigation():
+        page.locator("table.data tbody a").first.click()
     assert _no_sideways_scroll(page), "a load's page scrolls sideways at 390 px"
     page.goto("/reports/factoring/")
     header = page.locator("header.topbar")
