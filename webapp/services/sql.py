@@ -72,6 +72,12 @@ def bulk_update(model, rows, types, sets, where, key=None):
     return total
 
 
+def stamp(moment):
+    """MOMENT (a naive UTC datetime) as the text the database stores for it: a bulk write
+    passes it on thousands of rows, and the driver would convert the same datetime on each."""
+    return moment.isoformat(" ")
+
+
 def bulk_insert(model, fields, rows):
     """INSERT ROWS (tuples already as the database takes them) in multi-row statements."""
     mark = db.param

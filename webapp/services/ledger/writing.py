@@ -18,6 +18,7 @@ from webapp.models import LedgerTotal
 from webapp.models import utcnow
 from webapp.services.sql import bulk_insert
 from webapp.services.sql import chunks
+from webapp.services.sql import stamp
 
 # One money event. company/subsidiary/factor/load/batch/upload/actor/chargeback are ids.
 Entry = collections.namedtuple("Entry", [
@@ -66,13 +67,13 @@ def record_rows(rows, *, now=None):
     thousands of them; building an Entry for each costs more than writing it."""
     if not rows:
         return 0
-    now = now or utcnow()
+    created = stamp(now or utcnow())
     sums = {}
     for r in rows:
         key = (r[0], r[1], r[2] or 0, r[5], r[7][:7])
         amount, n = sums.get(key, (0, 0))
         sums[key] = (amount + r[6], n + 1)
-    bulk_insert(LedgerEntry, _FIELDS, [r + (now,) for r in rows])
+    bulk_insert(LedgerEntry, _FIELDS, [r + (created,) for r in rows])
     _add_to_totals({(c, s, f, k, month_of(m + "-01")): value for (c, s, f, k, m), value in sums.items()})
     return len(rows)
 

@@ -579,9 +579,9 @@ def _submitted_day(batch):
     return (batch.created_at - datetime.timedelta(hours=12)).date() if batch.created_at else None
 
 
-def _check_purchase_date(result, outcome, batch):
+def _check_purchase_date(result, outcome, batch, submitted):
+    """SUBMITTED: _submitted_day(BATCH), worked out once per file."""
     row = outcome.data
-    submitted = _submitted_day(batch)
     if row.purchase_date is not None and submitted is not None and row.purchase_date < submitted:
         _warn(result, outcome, "Purchase Date",
               f"Purchase Date {row.purchase_date.isoformat()} is before batch {batch.number} was submitted "
@@ -599,6 +599,7 @@ def _check_payment_date(result, outcome, today):
 def _evaluate_purchase(result, finder):
     batch = result.batch
     agreed = _Terms(batch.factor if batch.factor_id else None)
+    submitted = _submitted_day(batch)
     plan = {"finance": [], "reject": [], "hold": []}
     seen = {}
     totals = collections.Counter()
@@ -652,7 +653,7 @@ def _evaluate_purchase(result, finder):
                 outcome.notes.append(warning)
                 result.warnings.append(_err(row.row, "Invoice Amount", warning))
             agreed.check_purchase(result, outcome, amount)
-            _check_purchase_date(result, outcome, batch)
+            _check_purchase_date(result, outcome, batch, submitted)
             outcome.action = "finance"
             plan["finance"].append((outcome, amount, warning))
             totals["invoice"] += amount

@@ -22,6 +22,7 @@ from webapp.services.sql import bulk_update
 from webapp.services.sql import execute_in
 from webapp.services.sql import json_array
 from webapp.services.sql import select_in
+from webapp.services.sql import stamp
 from webapp.services.validation import Invalid
 
 
@@ -97,10 +98,11 @@ def write_payment(result, upload, actor):
     now = utcnow()
     chargebacks = result.plan.get("chargebacks", [])
     snapshot = LoadChanges(upload, list(result.plan["loads"]) + [load.id for _, load in chargebacks])
+    created = stamp(now)
     bulk_insert(Payment, _PAYMENT_FIELDS, [
         (result.company_id, load.id, upload.id, o.row, o.data.payment_date.isoformat(), o.data.amount_cents,
          o.data.reference, o.data.method, o.data.reserve_released_cents, o.data.fee_adjustment_cents,
-         o.data.final, o.data.notes, additional, now)
+         o.data.final, o.data.notes, additional, created)
         for o, load, additional in result.plan["payments"]])
 
     changes = list(result.plan["loads"].items())
@@ -199,7 +201,7 @@ class _History:
         self.head = (company_id or batch.company_id, actor.id if actor else None)
         self.batch_id = batch.id if batch is not None else None
         self.upload_id = upload.id
-        self.now = now
+        self.now = stamp(now)
         self.rows = []
 
     def add(self, load_id, row_number, before, after, details, action=audit.LOAD_STATUS, batch_id=None):
