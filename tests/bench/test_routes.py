@@ -65,6 +65,31 @@ def test_a_new_get_route_is_reported_as_uncovered():
     assert routes.uncovered(app, extra={"brand_new.index"}) == []
 
 
+class _Recorder:
+    """What routes.check needs of the bench: its app, and a place for figures."""
+
+    def __init__(self, app):
+        self.app, self.figures = app, []
+
+    def add(self, figure):
+        self.figures.append(figure)
+
+
+def test_the_bench_fails_naming_a_get_route_it_does_not_time():
+    app = create_app({"TESTING": True, "SECRET_KEY": "routes", "QUEUE_URL": "immediate",
+                      "DATABASE_URL": "sqlite:///:memory:"})
+    app.add_url_rule("/brand-new-page", "brand_new.index", lambda: "new")
+    bench = _Recorder(app)
+    assert routes.check(bench) is False
+    assert [(f.name, f.met) for f in bench.figures] == [("GET /brand-new-page (brand_new.index)", False)]
+
+
+def test_the_bench_says_so_when_every_get_route_is_named(bare_app):
+    bench = _Recorder(bare_app)
+    assert routes.check(bench) is True
+    assert [f.met for f in bench.figures] == [True]
+
+
 def test_every_page_of_the_table_is_served_with_what_it_must_show_on_a_small_dataset(request):
     """The URLs, users and checks of bench/routes.py on the SMALL dataset (built by the store, as
     make bench builds its own): each page answers 200 and shows its check, so a broken entry is
