@@ -41,11 +41,15 @@ PAGES = {
     "loads.update": (Page("Edit load form, a Queued load", "/loads/{queued_load}/edit",
                           "{queued_load_number}"),),
     "loads.import_loads": (Page("Import loads form", "/loads/import", "Import"),),
-    "customers.index": (Page("Customers list, 300 customers", "/customers/", "Customers"),),
+    "customers.index": (Page("Customers list, 300 customers", "/customers/", "Customers"),
+                        Page("Customers list, search", "/customers/?q=Freight", "Customers"),
+                        Page("Customers list, sorted by terms", "/customers/?sort=terms&dir=desc", "Customers")),
     "customers.create": (Page("New customer form", "/customers/new", "Customer"),),
     "customers.update": (Page("Edit customer form", "/customers/{customer}/edit", "{customer_name}"),),
     "company.index": (Page("Company profile, 10 subsidiaries", "/management/company-profile/",
-                           "{subsidiary_name}"),),
+                           "{subsidiary_name}"),
+                      Page("Company profile, another subsidiary chosen",
+                           "/management/company-profile/?subsidiary_id={other_subsidiary}", "{other_subsidiary_name}")),
     "company.create": (Page("New subsidiary form", "/management/company-profile/subsidiaries/new",
                             "Add subsidiary", user=ADMIN),),
     "company.update": (Page("Edit subsidiary form", "/management/company-profile/{subsidiary}/edit",
@@ -66,7 +70,9 @@ PAGES = {
     "users.update": (Page("Edit user form", "/users/{user}/edit", "{user_email}", user=ADMIN),),
     "account.index": (Page("My account", "/account/", "{billing_email}"),),
     "account.two_factor_enrol": (Page("Two-factor enrolment", "/account/two-factor", "authenticator"),),
-    "mail_log.index": (Page("Mail log (Support)", "/management/mail/", "Mail", user=SUPPORT),),
+    "mail_log.index": (Page("Mail log (Support)", "/management/mail/", "Mail", user=SUPPORT),
+                       Page("Mail log (Support), failed only", "/management/mail/?status=failed", "Mail",
+                            user=SUPPORT)),
     "factoring.index": (Page("Factoring Upload page, 5,000 eligible loads",
                              "/accounting/factoring-upload/?subsidiary_id={eligible}",
                              "{eligible_load_number}"),),
@@ -219,6 +225,8 @@ def places(facts):
               .order_by(Load.id).first())
     customer = Customer.select().where(Customer.company == company).order_by(Customer.id).first()
     subsidiary = Subsidiary.get_by_id(eligible)
+    other_subsidiary = (Subsidiary.select().where((Subsidiary.company == company) & (Subsidiary.id != eligible))
+                        .order_by(Subsidiary.id).first())
     info = ImportantInfo.select(ImportantInfo.id).where(ImportantInfo.subsidiary == eligible).first()
     other_user = (User.select().where((User.company == company) & (User.email != facts["billing_email"]))
                   .order_by(User.id.desc()).first())
@@ -240,6 +248,7 @@ def places(facts):
         "queued_load": queued.id, "queued_load_number": queued.load_number,
         "customer": customer.id, "customer_name": customer.name,
         "subsidiary": subsidiary.id, "subsidiary_name": subsidiary.name, "info": info.id,
+        "other_subsidiary": other_subsidiary.id, "other_subsidiary_name": other_subsidiary.name,
         "factor": company_factor(company), "user": other_user.id, "user_email": other_user.email,
         "billing_email": facts["billing_email"], "applied_upload": applied.id,
         "typical_batch": typical.id, "typical_batch_loads": typical.load_count,
