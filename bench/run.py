@@ -343,14 +343,16 @@ class Bench:
         self.add(Figure(f"{label} report of {len(rows):,} rows: preview, then apply",
                         f"preview {ms(preview.seconds):.0f} ms, apply {ms(apply.seconds):.0f} ms "
                         f"({ratio:.1f} × floor; CPU {ms(apply.cpu):.0f} ms, {cpu_ratio:.1f} × floor)",
-                        f"{ms(floor_seconds):.0f} ms, CPU {ms(floor_cpu):.0f} ms (csv + bare {self.floor_db.driver})",
-                        "apply ≤ 3 × floor and ≤ 1 s",
-                        apply.seconds <= 3 * floor_seconds and apply.seconds <= 1.0,
+                        f"{ms(floor_seconds):.0f} ms, CPU {ms(floor_cpu):.0f} ms (csv + bare {self.floor_db.driver} "
+                        f"writing the same rows: {'payments, ' if kind == 'payment' else ''}loads, history, "
+                        "ledger and its totals, undo snapshot)",
+                        "apply ≤ 2 × floor and ≤ 1 s",
+                        apply.seconds <= 2 * floor_seconds and apply.seconds <= 1.0,
                         values={"rows": len(rows), "preview_ms": ms(preview.seconds),
                                 "apply_ms": ms(apply.seconds), "floor_ms": ms(floor_seconds),
                                 "ratio": ratio, "apply_cpu_ms": ms(apply.cpu),
                                 "floor_cpu_ms": ms(floor_cpu), "cpu_ratio": cpu_ratio},
-                        cpu_met=apply.cpu <= 3 * floor_cpu and apply.cpu <= 1.0))
+                        cpu_met=apply.cpu <= 2 * floor_cpu and apply.cpu <= 1.0))
 
     def remittance_batches(self, batches=500, per_batch=10):
         """BATCHES batches of the company holding PER_BATCH Financed loads each (Capital Depot's):
