@@ -13,6 +13,7 @@ from webapp.models import EXPORT_FAILED
 from webapp.models import EXPORT_RUNNING
 from webapp.models import ExportJob
 from webapp.models import Load
+from webapp.services import exports
 
 HX = {"HX-Request": "true"}
 
@@ -129,3 +130,19 @@ def test_the_export_pages_run_no_queries_while_rendering(app, client, auth, worl
         with queries_while_rendering(app) as seen:
             assert client.get(url).status_code == 200
         assert seen == [], f"{url} queried while rendering: {seen}"
+
+
+def test_an_excel_export_has_a_lower_bound_than_a_csv(app, client, auth, world, monkeypatch):
+    """An XLSX is whole before its first byte leaves, a CSV streams at once: each its own bound."""
+    app.config["EXPORT_JOB_ROWS"] = None
+    with in_db(app):
+        loads = Load.select().where(Load.company == world.company.id).count()
+    monkeypatch.setitem(exports.JOB_ROWS, "csv", loads)
+    monkeypatch.setitem(exports.JOB_ROWS, "xlsx", loads - 1)
+    auth.login("billing")
+    page = client.get("/reports/exports/").get_data(as_text=True)
+    assert f"more than {loads:,} rows as CSV, or {loads - 1:,} as Excel" in page
+    response = client.get("/reports/exports/loads.csv")
+    assert response.status_code == 200
+    response.close()
+    assert _job_id(client.get("/reports/exports/loads.xlsx"))

@@ -1,6 +1,6 @@
 """Exports: every list's CSV and XLSX downloads, and the page of a big one made by the worker.
 
-The export address answers a list of up to EXPORT_JOB_ROWS rows at once (streamed); a bigger one
+The export address answers a list within its bound (exports.JOB_ROWS) at once (streamed); a bigger one
 starts a job and sends the clerk to its page, which follows it (htmx asks every second) and then
 offers the kept file, streamed from the database a slice at a time. Your exports lists the files
 kept for the signed-in user.
@@ -49,7 +49,9 @@ def _answer(made):
 
 
 def _job_rows():
-    return int(current_app.config.get("EXPORT_JOB_ROWS", exports.JOB_ROWS))
+    """The app's one bound for every format (EXPORT_JOB_ROWS), or None: each format's own."""
+    rows = current_app.config.get("EXPORT_JOB_ROWS")
+    return int(rows) if rows else None
 
 
 def _export(what, fmt, args):
@@ -76,8 +78,10 @@ def export_batch_loads(batch_id, fmt):
 def index():
     """Your exports: the big lists made for you lately, each with its state or its file."""
     made = exports.recent(current_company(), actor())
+    rows = _job_rows()
+    bounds = exports.JOB_ROWS if rows is None else dict.fromkeys(exports.JOB_ROWS, rows)
     return render_template("reports/exports/index.html", jobs=[(job, exports.job_state(job)) for job in made],
-                           job_rows=_job_rows())
+                           bounds=bounds)
 
 
 @bp.route("/<int:job_id>")
