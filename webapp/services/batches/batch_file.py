@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import landscape
 from reportlab.lib.pagesizes import letter
+from reportlab.lib.rl_accel import escapePDF
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import inch
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
@@ -311,6 +313,33 @@ def fit(text, font, size, width, min_size=None, max_lines=1):
         size = max(min_size, size - 0.5)
 
 
+# With the base fonts, a page's text, colours and rules are written into its content as the very
+# operators reportlab's drawString, setFont, setFillColor, line and rect write (canvas.addLiteral),
+# from remembered pieces: reportlab builds each from scratch in pure Python (half an invoice's
+# cost), while a batch repeats its texts, colours and coordinates on every invoice. Same drawing
+# (no transparency either: such a file says PDF 1.3, where setFillColor asked for 1.4).
+# An embedded font's codes belong to one document: with it, reportlab draws as usual.
+
+@functools.lru_cache(maxsize=8192)
+def _num(value):
+    """fp_str of one number, remembered."""
+    return fp_str(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _shown(text, font):
+    """'(TEXT) Tj' in the base FONT (TEXT cleaned to Windows-1252), as reportlab writes it (nothing
+    for an empty TEXT)."""
+    face = pdfmetrics.getFont(font)
+    return "".join(f"({escapePDF(data)}) Tj" for _, data in pdfmetrics.unicode2T1(text, [face]))
+
+
+@functools.lru_cache(maxsize=64)
+def _rgb(color):
+    """COLOR's red, green and blue as reportlab writes them."""
+    return fp_str(color.red, color.green, color.blue)
+
+
 class _Pen:
     """Draws top-down on a canvas and turns the page, with a footer, when the space runs out."""
 
@@ -328,12 +357,31 @@ class _Pen:
         self._footer = None
         self.on_new_page = None
         self._font = self._color = None
+        # {font: its name in this PDF} when the operators are written here (base fonts), else None.
+        self.names = None if pdfmetrics.getFont(self.fonts.regular)._dynamicFont else {
+            name: self.c._doc.getInternalFontName(name) for name in (self.fonts.regular, self.fonts.bold)}
 
     def font(self, bold=False):
         return self.fonts.bold if bold else self.fonts.regular
 
     def text(self, x, y, value, size=9.5, bold=False, color=INK, align="left"):
         font = (self.font(bold), size)
+        if self.names is None:
+            self._draw_string(x, y, value, font, color, align)
+            return
+        add = self.c.addLiteral
+        if font != self._font:
+            add(f"BT {self.names[font[0]]} {_num(size)} Tf {_num(size * 1.2)} TL ET")
+            self._font = font
+        if color is not self._color:
+            add(f"{_rgb(color)} rg")
+            self._color = color
+        if align != "left":
+            width = _width_of(value, *font)
+            x -= width if align == "right" else 0.5 * width
+        add(f"BT 1 0 0 1 {_num(x)} {_num(y)} Tm {_shown(value, font[0])} T* ET")
+
+    def _draw_string(self, x, y, value, font, color, align):
         if font != self._font:
             self.c.setFont(*font)
             self._font = font
@@ -351,12 +399,18 @@ class _Pen:
         """LINES drawn downward from baseline Y in one text object; returns the next baseline."""
         if not lines:
             return y
-        text = self.c.beginText(x, y)
-        text.setFont(self.font(bold), size, leading)
-        text.setFillColor(color)
-        for line in lines:
-            text.textLine(line)
-        self.c.drawText(text)
+        font = self.font(bold)
+        if self.names is None:
+            text = self.c.beginText(x, y)
+            text.setFont(font, size, leading)
+            text.setFillColor(color)
+            for line in lines:
+                text.textLine(line)
+            self.c.drawText(text)
+        else:
+            shown = " ".join(f"{_shown(line, font)} T*" for line in lines)
+            self.c.addLiteral(f"BT 1 0 0 1 {_num(x)} {_num(y)} Tm {self.names[font]} {_num(size)} Tf "
+                              f"{_num(leading)} TL {_rgb(color)} rg {shown} ET")
         self._font = self._color = None
         return y - leading * len(lines)
 
@@ -364,14 +418,21 @@ class _Pen:
         return _width_of(value, self.font(bold), size)
 
     def rule(self, y, weight=0.4, color=LINE, x0=None, x1=None):
-        self.c.setStrokeColor(color)
-        self.c.setLineWidth(weight)
-        self.c.line(self.x0 if x0 is None else x0, y, self.x1 if x1 is None else x1, y)
+        add = self.c.addLiteral
+        add(f"{_rgb(color)} RG")
+        add(f"{_num(weight)} w")
+        y = _num(y)
+        add(f"n {_num(self.x0 if x0 is None else x0)} {y} m {_num(self.x1 if x1 is None else x1)} {y} l S")
 
-    def band(self, top, height, fill=SHADE):
-        self.c.setFillColor(fill)
+    def band(self, top, height, fill=SHADE, border=None, weight=0):
+        """A box across the page from TOP down HEIGHT, filled with FILL (and outlined in BORDER)."""
+        add = self.c.addLiteral
+        add(f"{_rgb(fill)} rg")
         self._color = fill
-        self.c.rect(self.x0, top - height, self.x1 - self.x0, height, stroke=0, fill=1)
+        if border is not None:
+            add(f"{_rgb(border)} RG")
+            add(f"{_num(weight)} w")
+        add(f"n {fp_str(self.x0, top - height, self.x1 - self.x0, height)} re {'f*' if border is None else 'B*'}")
 
     @property
     def at_top(self):
@@ -675,11 +736,7 @@ def _notice_box(pen, text, below=0):
 
 def _draw_notice(pen, style, title, lines, height):
     title_size, size, leading, pad = style
-    pen.c.setFillColor(NOA_FILL)
-    pen._color = NOA_FILL
-    pen.c.setStrokeColor(ACCENT)
-    pen.c.setLineWidth(1.6)
-    pen.c.rect(pen.x0, pen.y - height, pen.x1 - pen.x0, height, stroke=1, fill=1)
+    pen.band(pen.y, height, fill=NOA_FILL, border=ACCENT, weight=1.6)
     x, y = pen.x0 + NOA_PAD, pen.y - pad
     for line in title:
         pen.text(x, y - title_size, line, size=title_size, bold=True)
