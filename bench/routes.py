@@ -87,6 +87,8 @@ PAGES = {
         Page("Applied Payment Report", "/reports/factoring/uploads/{applied_upload}", "Payment Report"),
         Page("Purchase Report waiting for confirmation, {pending_rows} rows",
              "/reports/factoring/uploads/{pending_upload}", "Confirm"),
+        Page("Remittance waiting for confirmation, {remittance_rows} rows over {remittance_batches} batches",
+             "/reports/factoring/uploads/{pending_remittance}", "Confirm"),
     ),
     "report_uploads.column_mapping": (Page("Column mapping of a Purchase Report, {pending_rows} rows",
                                            "/reports/factoring/uploads/{pending_upload}/mapping",
@@ -241,6 +243,7 @@ def places(facts):
     count = typical.count()
     typical = typical.offset(count // 2).first()
     pending, pending_rows = pending_upload(facts, INVOICED)
+    remittance, remittance_rows, remittance_batches = pending_remittance(facts)
     return {
         "eligible": eligible, "eligible_load_number": queued.load_number,
         "big": facts["big_batch_id"],
@@ -252,7 +255,8 @@ def places(facts):
         "factor": company_factor(company), "user": other_user.id, "user_email": other_user.email,
         "billing_email": facts["billing_email"], "applied_upload": applied.id,
         "typical_batch": typical.id, "typical_batch_loads": typical.load_count,
-        "pending_upload": pending, "pending_rows": pending_rows,
+        "pending_upload": pending, "pending_rows": pending_rows, "pending_remittance": remittance,
+        "remittance_rows": remittance_rows, "remittance_batches": remittance_batches,
     }
 
 
@@ -286,6 +290,29 @@ def pending_upload(facts, invoiced):
     actor = User.get(User.email == facts["billing_email"])
     upload = product.preview_report("purchase", batch.id, data, "Purchase_Report.csv", actor)
     return upload.id, len(rows)
+
+
+def pending_remittance(facts, rows=50):
+    """(upload id, rows, batches) of a Payment Report for the whole company from its factor, waiting
+    for confirmation: ROWS Financed invoices still owed, the newest, paid in full."""
+    from bench import product
+    from webapp.models import FINANCED
+    from webapp.models import Load
+    from webapp.models import User
+
+    company = facts["company_id"]
+    owed = Load.purchase_amount_cents - Load.paid_cents
+    found = list(Load.select(Load.id, Load.invoice_number, Load.load_number, owed, Load.batch)
+                 .where((Load.company == company) & (Load.billing_status == FINANCED) & (owed > 0))
+                 .order_by(Load.id.desc()).limit(rows).tuples())
+    lines = ["Invoice Number,Load Number,Payment Date,Amount Paid,Reference,Payment Method,"
+             "Reserve Released,Fee Adjustment,Final,Notes"]
+    lines += [f"{invoice},{number},2026-11-25,{amount / 100:.2f},RB{load_id:09d},ACH,0.00,0.00,yes,"
+              for load_id, invoice, number, amount, _batch in found]
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    actor = User.get(User.email == facts["billing_email"])
+    upload = product.preview_remittance(company, company_factor(company), data, "Remittance.csv", actor)
+    return upload.id, len(found), len({batch for *_, batch in found})
 
 
 def support_user(password):
