@@ -6,11 +6,16 @@ import csv
 import datetime
 import io
 import json
+import time
 import tracemalloc
 
 import openpyxl
 import pytest
 
+from tests.helpers import World
+from tests.helpers import in_db
+from tests.helpers import start_consumer
+from webapp import create_app
 from webapp.models import EXPORT_FAILED
 from webapp.models import EXPORT_READY
 from webapp.models import EXPORT_RUNNING
@@ -204,3 +209,28 @@ def test_a_kept_file_is_read_back_a_slice_at_a_time(world, dbconn):
         tracemalloc.stop()
     assert size == 8 * 1024 * 1024
     assert peak < 2 * 1024 * 1024, f"reading 8 MiB took {peak:,} bytes at its peak"
+
+
+def test_a_worker_that_starts_finishes_the_export_a_stopped_one_left(db_url, tmp_path):
+    """A real queue consumer, started after its predecessor stopped mid-export (the job running
+    with an old heartbeat, nothing on the queue), takes the job over and makes the file."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": db_url,
+                      "QUEUE_URL": "sqlite:///" + str(tmp_path / "queue.db"), "WTF_CSRF_ENABLED": False})
+    with in_db(app):
+        made = _started(World())
+        ExportJob.update(status=EXPORT_RUNNING, attempts=1, rows_done=2, rows_total=10,
+                         heartbeat_at=utcnow() - datetime.timedelta(minutes=10)).where(
+            ExportJob.id == made.job.id).execute()
+    consumer = start_consumer(app.extensions["huey"])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with in_db(app):
+                job = ExportJob.get_by_id(made.job.id)
+            if job.status != EXPORT_RUNNING:
+                break
+            time.sleep(0.05)  # polling the row while the worker makes the file
+    finally:
+        consumer.stop(graceful=True)
+    assert (job.status, job.attempts) == (EXPORT_READY, 2)
+    assert job.rows_done == job.rows_total > 10
