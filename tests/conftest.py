@@ -16,6 +16,7 @@ import shutil
 import flask
 import jinja2
 import pytest
+from werkzeug.routing import Rule
 
 from tests import backing_services
 from tests import helpers
@@ -98,6 +99,27 @@ def _templates_compiled_once():
     flask.Flask.jinja_options = {**saved, "bytecode_cache": _TemplateCodeCache()}
     yield
     flask.Flask.jinja_options = saved
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _routes_compiled_when_used():
+    """Making an app compiled a URL builder for each of its ninety routes, twice over (most of
+    create_app's time), though a test builds the URLs of few: each builder is compiled the
+    first time it builds a URL instead, the same code as Werkzeug's, only later."""
+    real = Rule._compile_builder
+
+    def compiled_when_used(rule, append_unknown=True):
+        compiled = []
+
+        def build(self, **values):
+            if not compiled:
+                compiled.append(real(self, append_unknown))
+            return compiled[0](self, **values)
+        return build
+
+    Rule._compile_builder = compiled_when_used
+    yield
+    Rule._compile_builder = real
 
 
 def _base_config(database_url, tmp_path):
