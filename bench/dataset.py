@@ -185,16 +185,35 @@ def bulk_insert(model, fields, rows, chunk=5_000):
     from webapp.database import is_postgres
     cursor = db.cursor()
     if is_postgres():
-        from psycopg2.extras import execute_values
+        # COPY: PostgreSQL's bulk path, several times cheaper than INSERT statements.
         for start in range(0, len(rows), chunk):
-            execute_values(cursor, f'INSERT INTO "{table}" ({columns}) VALUES %s',
-                           rows[start:start + chunk], page_size=1000)
+            text = io.StringIO("".join("\t".join(_copy_value(v) for v in row) + "\n"
+                                       for row in rows[start:start + chunk]))
+            cursor.copy_expert(f'COPY "{table}" ({columns}) FROM STDIN', text)
     else:
         marks = ", ".join("?" for _ in fields)
         sql = f'INSERT INTO "{table}" ({columns}) VALUES ({marks})'
         for start in range(0, len(rows), chunk):
             cursor.executemany(sql, rows[start:start + chunk])
     return len(rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value):
+    """VALUE in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\\\x" + bytes(value).hex()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 # Each table's columns in the order the rows below are made, parents before children (the

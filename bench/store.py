@@ -305,8 +305,24 @@ class PostgresStore(Store):
         tmp = build_name(self.scale, prefix=self.prefix)
         self._run(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)')
         self._run(f'CREATE DATABASE "{tmp}"')
+        indexes = []
+
+        def prepare(db):
+            # As on SQLite (see SqliteStore.build): the big tables' own indexes are built at the
+            # end; those behind a constraint (primary keys, unique constraints) stay.
+            indexes.extend(db.execute_sql(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+                "AND i.tablename IN %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                (BULK_TABLES,)).fetchall())
+            for name, _sql in indexes:
+                db.execute_sql(f'DROP INDEX "{name}"')
+
+        def finish(db):
+            for _name, sql in indexes:
+                db.execute_sql(sql)
+
         try:
-            facts = _write_dataset(with_database(self.url, tmp), self.spec)
+            facts = _write_dataset(with_database(self.url, tmp), self.spec, prepare, finish)
             import psycopg2
             conn = psycopg2.connect(with_database(self.url, tmp))
             conn.autocommit = True
