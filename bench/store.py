@@ -186,8 +186,7 @@ class SqliteStore(Store):
             conn = sqlite3.connect(tmp)
             conn.execute("PRAGMA journal_mode=DELETE")
             conn.close()
-            _remove(self.path)
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.path)   # at once: a run copying the old file reads it to its end
         finally:
             _remove(tmp)
         return facts
