@@ -242,14 +242,6 @@ class PgRunDatabase:
         if not self._used:
             self._used = True
             return self.url
-        conn = self._psycopg2.connect(self._server_url)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:  # what the last test left connected (a server's threads)
-                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = %s AND pid <> %s", (self._name, self._conn.get_backend_pid()))
-        finally:
-            conn.close()
         if not self._superuser or not self._put_rows_back():
             self._make()
         return self.url
@@ -258,10 +250,12 @@ class PgRunDatabase:
         """Delete every row and copy the template's back; False when the schema changed."""
         try:
             with self._conn.cursor() as cur:
+                # What the last test left connected (a served app's threads, a worker) goes first.
+                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = %s AND pid <> pg_backend_pid()", (self._name,))
                 if self._schema_fingerprint(cur) != self._fingerprint:
                     self._conn.rollback()
                     return False
-                cur.execute("SET LOCAL synchronous_commit = off")
                 cur.execute("SET LOCAL session_replication_role = replica")
                 cur.execute("SET LOCAL lock_timeout = '10s'")
                 for table in self._tables:
