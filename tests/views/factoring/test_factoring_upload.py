@@ -10,6 +10,7 @@ from webapp.models import INVOICED
 from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Load
+from webapp.models import db
 from webapp.services import batches
 
 URL = "/accounting/factoring-upload/"
@@ -194,3 +195,43 @@ def test_the_page_runs_a_bounded_number_of_queries_whatever_the_page_size(client
         client.get(f"{URL}?subsidiary_id={demo.freight.id}&per_page=200")
     assert small.count == large.count
     assert large.count <= 16
+
+
+def test_the_counts_and_the_loads_apart_follow_the_delivery_dates(client, auth, demo, app):
+    with in_db(app):
+        every = list(batches.eligible_loads(demo.company, demo.freight))
+        apart = list(batches.incomplete_loads(demo.company, demo.freight))
+    dated = sorted({load.delivery_date for load in every + apart if load.delivery_date})
+    start, end = dated[len(dated) // 4], dated[3 * len(dated) // 4]
+    shown = [load for load in every if load.delivery_date and start <= load.delivery_date <= end]
+    kept_apart = [load for load in apart if load.delivery_date and start <= load.delivery_date <= end]
+    assert shown and len(shown) < len(every)
+    auth.login("billing")
+    page = client.get(f"{URL}?subsidiary_id={demo.freight.id}&per_page=200"
+                      f"&date_from={start:%m/%d/%Y}&date_to={end.isoformat()}").get_data(as_text=True)
+    assert f'data-match-count="{len(shown)}" data-match-total="{sum(l.total_cents for l in shown)}"' in page
+    assert sorted(int(i) for i in re.findall(r'name="load_id" value="(\d+)"', page)) == sorted(l.id for l in shown)
+    if kept_apart:
+        assert f'as they stand <span class="muted count">{len(kept_apart)}</span>' in page
+    else:
+        assert "Cannot go to the factor as they stand" not in page
+
+
+def test_no_load_apart_means_no_list_of_them_and_no_query_for_it(client, auth, demo, app):
+    number = demo.numbers[demo.ids[0]]
+    auth.login("billing")
+    client.get(URL)
+    statements = []
+
+    def seen(event):
+        statements.append(event.sql)
+
+    db.obj.query_hooks.append(seen)
+    try:
+        page = client.get(f"{URL}?subsidiary_id={demo.freight.id}&q={number}").get_data(as_text=True)
+    finally:
+        db.obj.query_hooks.remove(seen)
+    assert "Ready to submit <span class=\"muted count\">1 load ·" in page
+    assert "Cannot go to the factor as they stand" not in page
+    # One pass over the candidates counts both; the page of rows is the only other read of them.
+    assert len([sql for sql in statements if 'FROM "load"' in sql and '"invoicing_method" = ' in sql]) == 2
