@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 
+from bench import batch_pods
 from bench import floors
 from bench import money
 from bench import pages
@@ -526,6 +527,7 @@ def main(argv=None):
                     name, variant.format(**places), n=max(10, bench.n // 2)))
         if "batch" in wanted:
             bench.guarded("Submit a 1,000-load batch", bench.batch)
+            bench.guarded("Submit a 1,000-load batch with proofs of delivery", lambda: batch_pods.measure(bench))
         if "worker" in wanted:
             bench.guarded("Peak memory of the queue worker", bench.worker_memory)
         if "reports" in wanted:
