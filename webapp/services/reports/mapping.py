@@ -33,6 +33,7 @@ from webapp.services.reports.parsing import REQUIRED
 from webapp.services.reports.parsing import known_key
 from webapp.services.reports.parsing import parse_report
 from webapp.services.reports.parsing import parse_table
+from webapp.services.reports.parsing import read_report_table
 from webapp.services.tables import parse_date
 from webapp.services.tables import parse_yes_no
 from webapp.services.validation import Invalid
@@ -286,16 +287,18 @@ def read(kind, data, factor_id, *, sheet=None, filename="", columns=None, mappin
             mapping = _with_saver().where(ReportMapping.id == mapping_id).first()
             parsed.saved_mapping = describe(mapping) if mapping else None
         return parsed
-    parsed = parse_report(kind, data, sheet=sheet, filename=filename, expected=expected_keys_of(factor_id, kind))
-    table = parsed.table
-    if table is None or not factor_id:
-        return parsed
+    # The header decides the mapping first, so that the rows are read once.
+    read = read_report_table(kind, data, sheet=sheet, filename=filename, expected=expected_keys_of(factor_id, kind))
+    table = read.table
+    if table is None:
+        return read
     keys = [k for k in table.keys if k and k not in IGNORED_KEYS]
     found = saved_for(factor_id, kind, keys)
-    if found.mapping is not None and (parsed.needs_mapping or found.mapping.header_key == header_key(keys)):
-        mapped = parse_table(kind, table, parsed.sha256, columns_of(found.mapping))
-        mapped.saved_mapping = describe(found.mapping)
-        return mapped
+    if found.mapping is not None and found.mapping.header_key == header_key(keys):
+        return _mapped(kind, table, read.sha256, found.mapping)
+    parsed = parse_table(kind, table, read.sha256)
+    if found.mapping is not None and parsed.needs_mapping:
+        return _mapped(kind, table, read.sha256, found.mapping)
     if found.ambiguous and parsed.needs_mapping:
         zone = local_time.zone_name(company=Company.get_or_none(Company.id == found.ambiguous[0].company_id))
         parsed.mapping_notice = (
@@ -304,6 +307,13 @@ def read(kind, data, factor_id, *, sheet=None, filename="", columns=None, mappin
                         for m in found.ambiguous)
             + "), so none was used. Check the columns below: the mapping you confirm is saved for "
               "exactly this header.")
+    return parsed
+
+
+def _mapped(kind, table, sha256, saved):
+    """TABLE read with the SAVED mapping, which the report names."""
+    parsed = parse_table(kind, table, sha256, columns_of(saved))
+    parsed.saved_mapping = describe(saved)
     return parsed
 
 

@@ -205,15 +205,19 @@ def sha256_of(data):
     return hashlib.sha256(data or b"").hexdigest()
 
 
-def _parse(kind, data, max_bytes, max_rows, sheet, filename, mapping, expected):
+def read_report_table(kind, data, *, sheet=None, filename="", expected=(), max_bytes=MAX_BYTES,
+                      max_rows=MAX_ROWS):
+    """The file's table alone, its rows not read into report rows yet (parse_table does that,
+    with a mapping or by our names): a ParsedReport holding the table, or the file's error.
+    For a reader that chooses the mapping from the header first, and reads the rows once."""
     report = ParsedReport(kind=kind, sha256=sha256_of(data))
     if data and len(data) > max_bytes:
         report.add(None, None, f"The file is {len(data) / (1024 * 1024):.1f} MB; "
                                f"the limit is {max_bytes // (1024 * 1024)} MB.")
         return report
     try:
-        table = read_upload(data or b"", expected=expected_keys(kind) | set(expected) | set((mapping or {}).values()),
-                            max_rows=max_rows, sheet=sheet, filename=filename)
+        table = read_upload(data or b"", expected=expected_keys(kind) | set(expected), max_rows=max_rows,
+                            sheet=sheet, filename=filename)
     except FileFormatError as exc:
         report.sheets = getattr(exc, "sheets", [])
         report.sheet = getattr(exc, "sheet", None)
@@ -222,8 +226,16 @@ def _parse(kind, data, max_bytes, max_rows, sheet, filename, mapping, expected):
     report.sheet, report.sheets = table.sheet, table.sheets
     report.ignored_rows, report.notes = table.ignored, table.notes
     report.table = table
-    _rows(report, table, mapping)
-    table.locate(report.errors)
+    return report
+
+
+def _parse(kind, data, max_bytes, max_rows, sheet, filename, mapping, expected):
+    report = read_report_table(kind, data, sheet=sheet, filename=filename,
+                               expected=set(expected) | set((mapping or {}).values()),
+                               max_bytes=max_bytes, max_rows=max_rows)
+    if report.table is not None:
+        _rows(report, report.table, mapping)
+        report.table.locate(report.errors)
     return report
 
 

@@ -31,8 +31,8 @@ from webapp.services import previews
 from webapp.services.reports import mapping
 from webapp.services.reports.checking import evaluate
 from webapp.services.reports.checking import target_of
-from webapp.services.reports.parsing import parse_report
 from webapp.services.reports.parsing import parse_table
+from webapp.services.reports.parsing import read_report_table
 from webapp.services.reports.writing import WriteConflict
 from webapp.services.reports.writing import write_payment
 from webapp.services.reports.writing import write_purchase
@@ -131,8 +131,8 @@ def map_columns(upload, choice, actor):
     if upload.status != UPLOAD_PREVIEW:
         raise ReportRefused("This upload is no longer waiting for confirmation.", status=409)
     summary = json.loads(upload.summary) if upload.summary else {}
-    parsed = parse_report(upload.kind, stored_bytes(upload), sheet=summary.get("sheet"),
-                          filename=upload.filename, expected=set(choice.values()) - {""})
+    parsed = read_report_table(upload.kind, stored_bytes(upload), sheet=summary.get("sheet"),
+                               filename=upload.filename, expected=set(choice.values()) - {""})
     if parsed.table is None:
         raise ReportRefused(parsed.file_error.message if parsed.file_error else "The file cannot be read.")
     with write_transaction():
