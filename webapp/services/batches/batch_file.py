@@ -902,9 +902,9 @@ def _merge_reason(exc):
 def merge_pdfs(first, documents):
     """FIRST (PDF bytes) followed by every page of each of DOCUMENTS (PDF bytes).
 
-    Each document is prepared as at upload (bounded, its active content removed, re-saved:
-    webapp.services.loads.documents.prepare_pdf), then they are merged by the same code
-    the upload tried (merge_prepared). A document that cannot be merged, or documents
+    Each document is read with the checks of its upload (bounded, its active content removed:
+    webapp.services.loads.documents.open_for_merge), then they are merged by the same code
+    the upload tried (merge_opened). A document that cannot be merged, or documents
     beyond the limits, raise DocumentMergeError naming the document (by its label when it
     has one, else "document 2 of 3") and the reason.
     """
@@ -917,17 +917,17 @@ def merge_pdfs(first, documents):
             reason=f"there are {len(documents)} of them; at most "
                    f"{load_documents.MAX_DOCUMENTS_PER_LOAD} can be merged behind one invoice")
     labels = []
-    prepared = []
+    readers = []
     pages = 0
     for n, data in enumerate(documents, start=1):
         label = getattr(data, "label", "") or f"document {n} of {len(documents)}"
         try:
-            document = load_documents.prepare_document(data, label)
+            reader, count = load_documents.open_for_merge(data, label)
         except load_documents.DocumentError as exc:
             raise DocumentMergeError(label, exc.predicate) from exc
         except Exception as exc:
             raise DocumentMergeError(label, f"is not a readable PDF ({_merge_reason(exc)})") from exc
-        pages += document.pages
+        pages += count
         if pages > load_documents.MAX_PAGES_PER_INVOICE:
             limit = load_documents.MAX_PAGES_PER_INVOICE
             raise DocumentMergeError(
@@ -936,9 +936,9 @@ def merge_pdfs(first, documents):
                 reason=f"with {label} they have {pages:,} pages; at most {limit} can be merged "
                        "behind one invoice")
         labels.append(label)
-        prepared.append(document.data)
+        readers.append(reader)
     try:
-        return load_documents.merge_prepared(first, prepared)
+        return load_documents.merge_opened(first, readers)
     except load_documents.DocumentError as exc:
         index = getattr(exc, "index", None)
         if index is None:

@@ -6,12 +6,14 @@ one or more pages (a fax scan). An image is kept as it was uploaded and becomes 
 whenever it is merged; at upload it goes through exactly that, so an image the merge could not
 use (damaged, truncated, too many pixels) is refused there with a message.
 
-Every PDF goes through prepare_pdf at upload and again at merge: it is refused when it is
-too large, has too many pages (counted without walking more of the page tree than the
-limit), is encrypted or cannot be opened and re-saved; what is kept is a new file made of
-its pages with the active content (JavaScript, Launch and other actions, additional
-actions, embedded files, the form) removed. At upload the result is also put through the
-batch file's merge, so a document the merge would fail on is refused there, with a message.
+Every PDF goes through prepare_pdf at upload: it is refused when it is too large, has too
+many pages (counted without walking more of the page tree than the limit), is encrypted or
+cannot be opened and re-saved; what is kept is a new file made of its pages with the active
+content (JavaScript, Launch and other actions, additional actions, embedded files, the form)
+removed. At merge each is read again with the same checks (open_for_merge) and its pages,
+cleaned once more, go straight behind the invoice (merge_opened). At upload the result is
+also put through those two steps, so a document the merge would fail on is refused there,
+with a message.
 """
 import hashlib
 import io
@@ -324,14 +326,8 @@ def _rebuild(data, strict):
     return saved, pages, removed
 
 
-def prepare_pdf(data, name, max_bytes=None):
-    """DATA as the batch file merges it (a PreparedPdf), or DocumentError saying why not.
-
-    The file is read strictly first; one that needs repair to be read is read leniently
-    (as the merge would) and then counts as changed, so the repaired copy is what is kept.
-    """
-    name = name or "The file"
-    data = bytes(data or b"")
+def _check_head(data, name, max_bytes):
+    """Refuse DATA when it is empty, larger than MAX_BYTES or not a PDF."""
     if not data:
         raise _refuse(name, "is empty")
     if max_bytes and len(data) > max_bytes:
@@ -342,6 +338,31 @@ def prepare_pdf(data, name, max_bytes=None):
         raise DocumentError(f"{name} is not a PDF, JPEG, PNG or TIFF file. Upload the rate "
                             "confirmation or signed BOL / proof of delivery as a PDF or a photo "
                             "or scan of it.", "is not a PDF, JPEG, PNG or TIFF file")
+
+
+def _refusal(name, exc):
+    """The DocumentError that refuses NAME because reading it raised EXC, with advice."""
+    if isinstance(exc, DocumentError):
+        advice = {"is password-protected": "Upload an unprotected copy so it can be merged behind "
+                                           "the invoice.",
+                  "has no pages": _DAMAGED_ADVICE}
+        if exc.predicate.startswith("has ") and "at most" in exc.predicate:
+            advice[exc.predicate] = "Upload only the pages the factor needs, or split the file."
+        return _refuse(name, exc.predicate, advice.get(exc.predicate, _DAMAGED_ADVICE))
+    why = _why(exc)
+    return DocumentError(f"{name} looks like a PDF but cannot be opened; it may be damaged "
+                         f"({why}). {_DAMAGED_ADVICE}", f"is not a readable PDF ({why})")
+
+
+def prepare_pdf(data, name, max_bytes=None):
+    """DATA as the batch file merges it (a PreparedPdf), or DocumentError saying why not.
+
+    The file is read strictly first; one that needs repair to be read is read leniently
+    (as the merge would) and then counts as changed, so the repaired copy is what is kept.
+    """
+    name = name or "The file"
+    data = bytes(data or b"")
+    _check_head(data, name, max_bytes)
     repaired = False
     try:
         try:
@@ -351,17 +372,8 @@ def prepare_pdf(data, name, max_bytes=None):
         except Exception:
             repaired = True
             saved, pages, removed = _rebuild(data, strict=False)
-    except DocumentError as exc:
-        advice = {"is password-protected": "Upload an unprotected copy so it can be merged behind "
-                                           "the invoice.",
-                  "has no pages": _DAMAGED_ADVICE}
-        if exc.predicate.startswith("has ") and "at most" in exc.predicate:
-            advice[exc.predicate] = "Upload only the pages the factor needs, or split the file."
-        raise _refuse(name, exc.predicate, advice.get(exc.predicate, _DAMAGED_ADVICE)) from None
     except Exception as exc:
-        why = _why(exc)
-        raise DocumentError(f"{name} looks like a PDF but cannot be opened; it may be damaged "
-                            f"({why}). {_DAMAGED_ADVICE}", f"is not a readable PDF ({why})") from None
+        raise _refusal(name, exc) from None
     return PreparedPdf(data=saved, pages=pages, changed=removed or repaired)
 
 
@@ -531,22 +543,45 @@ class MergeDocument(bytes):
         return document
 
 
-def merge_prepared(first, documents):
-    """FIRST (PDF bytes) followed by every page of each of DOCUMENTS (bytes from prepare_pdf),
-    the whole cleaned once more: the last step of the batch file's merge, also tried at upload.
+def open_for_merge(data, name):
+    """A kept document (PDF or image) as the batch file merges it: (a PdfReader of it with its
+    active content removed, its pages), or DocumentError saying why not, as prepare_document.
 
-    A document that cannot be appended raises DocumentError whose INDEX says which.
+    Read leniently, as the merge always read it (the strict read at upload only tells whether
+    the file needed repair); not saved again: its pages go straight behind the invoice.
+    """
+    name = name or "The file"
+    data = bytes(data or b"")
+    if image_kind(data):
+        data = image_to_pdf(data, name)
+    _check_head(data, name, None)
+    try:
+        reader, pages = _open(data, strict=False)
+        _strip_active(reader.root_object)
+        if len(reader.pages) != pages:
+            raise DocumentError("pages", "has a damaged page tree")
+    except Exception as exc:
+        raise _refusal(name, exc) from None
+    return reader, pages
+
+
+def merge_opened(first, readers):
+    """FIRST (PDF bytes) followed by every page of each of READERS (from open_for_merge), the
+    whole cleaned once more: the last step of the batch file's merge, also tried at upload.
+
+    A document that cannot be appended (pypdf reads the last of it only here) raises
+    DocumentError whose INDEX says which.
     """
     from pypdf import PdfReader
     from pypdf import PdfWriter
 
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(first)))
-    for n, data in enumerate(documents):
+    for n, reader in enumerate(readers):
         try:
-            writer.append(PdfReader(io.BytesIO(data), strict=False), import_outline=False)
+            writer.append(reader, import_outline=False)
         except Exception as exc:
-            error = DocumentError("merge", f"could not be merged ({_why(exc)})")
+            error = DocumentError("merge", f"is not a readable PDF ({_why(exc)})")
             error.index = n
             raise error from exc
     if _strip_active(writer.root_object):
@@ -574,9 +609,9 @@ def _blank_pdf():
 
 def _try_merge(kept, filename):
     """Put KEPT (the bytes to be stored) through the batch file's steps for one document, as
-    merge_pdfs will: prepare_pdf, then merge_prepared behind a stand-in invoice."""
+    merge_pdfs will: open_for_merge, then merge_opened behind a stand-in invoice."""
     try:
-        merge_prepared(_blank_pdf(), [prepare_document(kept, filename).data])
+        merge_opened(_blank_pdf(), [open_for_merge(kept, filename)[0]])
     except DocumentError as exc:
         raise _refuse(filename, exc.predicate, _DAMAGED_ADVICE) from None
 
