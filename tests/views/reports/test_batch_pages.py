@@ -1,6 +1,7 @@
 """Reports > Factoring (webapp/reports/views.py): the list, the batch page, Download, Retry and Cancel."""
 import hashlib
 import io
+import re
 import zipfile
 
 import pytest
@@ -13,6 +14,7 @@ from webapp.models import BATCH_FAILED
 from webapp.models import BATCH_READY
 from webapp.models import FINANCED
 from webapp.models import Batch
+from webapp.models import BatchLoad
 from webapp.models import Load
 from webapp.services import batches
 from webapp.services.money import format_money
@@ -190,3 +192,30 @@ def test_the_list_runs_a_bounded_number_of_queries_whatever_the_number_of_batche
     with count_queries() as six:
         client.get("/reports/factoring/")
     assert one.count == six.count
+
+
+@pytest.mark.parametrize("key", ["load", "invoice", "customer", "amount", "status"])
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_batch_page_lists_live_loads_first_in_the_order_asked(client, auth, make_batch, app, key, direction):
+    made = make_batch("submitted", count=4)
+    batch = made.batch
+    with in_db(app):
+        gone = BatchLoad.select().where(BatchLoad.batch == batch.id).order_by(BatchLoad.id).first()
+        BatchLoad.update(live=False, removed_reason="Rejected by the factor").where(BatchLoad.id == gone.id).execute()
+        rows = list(BatchLoad.select().where(BatchLoad.batch == batch.id))
+        sort_key = {
+            "load": lambda bl: (bl.load.load_number,),
+            "invoice": lambda bl: (bl.invoice_number,),
+            "customer": lambda bl: (bl.load.customer.name, bl.load.load_number),
+            "amount": lambda bl: (bl.amount_cents,),
+            "status": lambda bl: (bl.load.billing_status, bl.load.load_number),
+        }[key]
+        rows.sort(key=lambda bl: -bl.id)
+        rows.sort(key=sort_key, reverse=(direction == "desc"))
+        rows.sort(key=lambda bl: not bl.live)
+        expected = [bl.load.load_number for bl in rows]
+    auth.login("billing")
+    page = client.get(f"/reports/factoring/batches/{batch.id}?sort={key}&dir={direction}").get_data(as_text=True)
+    shown = re.findall(r'data-testid="batch-load">\s*<td class="nowrap"><a href="/loads/\d+">([^<]+)</a>', page)
+    assert shown == expected and len(shown) == 4
+    assert page.count('<tr class="removed"') == 1 and "Left the batch: Rejected by the factor" in page

@@ -398,14 +398,16 @@ BatchLoadRow = collections.namedtuple("BatchLoadRow", BATCH_LOAD_COLUMNS)
 def _load_rows(batch, sort, request):
     """A page of BATCH's loads (live first) in SORT: BatchLoadRows.
 
-    The batch's thousands of rows are sorted as (id, sort key) pairs alone, then the page's
-    rows are read whole; the count reads batch_load's index alone."""
+    The batch's thousands of rows are sorted as (id, sort key) pairs alone, joined only to the
+    tables the sort reads, then the page's rows are read whole; the count reads batch_load's
+    index alone."""
     order = [BatchLoad.live.desc(), *sort.order(LOAD_SORTS), BatchLoad.id.desc()]
-    keys = (BatchLoad.select(BatchLoad.id)
-            .join(Load, on=(BatchLoad.load == Load.id))
-            .join(Customer, on=(Load.customer == Customer.id))
-            .where(BatchLoad.batch == batch.id)
-            .order_by(*order))
+    keys = BatchLoad.select(BatchLoad.id)
+    if sort.key in ("load", "status", "customer"):
+        keys = keys.join(Load, on=(BatchLoad.load == Load.id))
+    if sort.key == "customer":
+        keys = keys.join(Customer, on=(Load.customer == Customer.id))
+    keys = keys.where(BatchLoad.batch == batch.id).order_by(*order)
 
     def fetch(number, limit):
         ids = keys.offset((number - 1) * request.per_page).limit(limit)
