@@ -94,6 +94,7 @@ def _register_blueprints(app):
     from webapp.mail_log.views import bp as mail_log_bp
     from webapp.main.views import bp as main_bp
     from webapp.reports.emailing import bp as batch_email_bp
+    from webapp.reports.exports import bp as exports_bp
     from webapp.reports.money import bp as money_reports_bp
     from webapp.reports.uploads import bp as report_uploads_bp
     from webapp.reports.views import bp as reports_bp
@@ -101,7 +102,7 @@ def _register_blueprints(app):
 
     for bp in (main_bp, auth_bp, account_bp, users_bp, company_bp, factors_bp, customers_bp, loads_bp,
                factoring_bp, reports_bp, report_uploads_bp, health_bp, mail_log_bp,
-               batch_email_bp, money_reports_bp):
+               batch_email_bp, money_reports_bp, exports_bp):
         app.register_blueprint(bp)
 
 
