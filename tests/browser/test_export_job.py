@@ -20,10 +20,7 @@ from webapp.services.exports import job as export_job
 
 @pytest.fixture
 def live_server(live_server):
-    """The live server with the exports blueprint, and a bound of 2 rows: every demo list is big."""
-    if "exports" not in live_server.app.blueprints:
-        from webapp.reports.exports import bp
-        live_server.app.register_blueprint(bp)
+    """The live server with a bound of 2 rows: every demo list is big."""
     live_server.app.config["EXPORT_JOB_ROWS"] = 2
     return live_server
 
