@@ -60,9 +60,6 @@ _WEB_PROCESS = """
 import sys
 from werkzeug.serving import make_server
 from bench.serve import app
-if "exports" not in app.blueprints:  # until create_app() registers the exports blueprint
-    from webapp.reports.exports import bp
-    app.register_blueprint(bp)
 make_server("127.0.0.1", int(sys.argv[1]), app, threaded=False).serve_forever()
 """
 # How much a web process may grow while it starts a big export and then streams its file.

@@ -20,10 +20,7 @@ HX = {"HX-Request": "true"}
 
 @pytest.fixture
 def app(app):
-    """The app with the exports blueprint, and a bound of 2 rows: every demo list is big."""
-    if "exports" not in app.blueprints:
-        from webapp.reports.exports import bp
-        app.register_blueprint(bp)
+    """The app with a bound of 2 rows: every demo list is big."""
     app.config["EXPORT_JOB_ROWS"] = 2
     return app
 

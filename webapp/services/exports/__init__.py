@@ -162,20 +162,6 @@ def file_chunks(file_id, size, chunk=FILE_CHUNK):
         yield bytes(part)
 
 
-def export_list(company, what, fmt, args):
-    """The list WHAT of COMPANY with the filters in ARGS as FMT, always at once (None for a list
-    that does not exist): what Reports' export address answers until it moves to
-    webapp/reports/exports.py, which asks request_export()."""
-    source = sources.LISTS.get(what)
-    table = source(company, args) if source is not None and fmt in FORMATS else None
-    return export(table, fmt) if table is not None else None
-
-
-def export_batch_loads(batch, fmt, args):
-    """A batch's loads as FMT, always at once (None for an unknown format): as export_list()."""
-    return export_list(batch.company, "batch-loads", fmt, {"batch": batch.id})
-
-
 __all__ = ["FORMATS", "JOB_ROWS", "Export", "Started", "JobState", "export", "request_export", "job_state", "retry",
            "recent", "asked_by", "file_of",
            "file_chunks", "csv_chunks", "write_xlsx"]
