@@ -400,9 +400,10 @@ class _ScopeFinder:
         idents = sorted({i for row in rows for i in (row.invoice_number, row.load_number) if i})
         references = sorted({row.factor_reference for row in rows
                              if not row.invoice_number and not row.load_number and row.factor_reference})
-        # two queries, not one with OR: each IN list then walks its own (company, ...) index
+        # two queries, not one with OR: each IN list then walks its own (company, ...) index. A load
+        # number is unique in the company: one read already (by its invoice) is not asked again.
         self._read(Load.invoice_number, idents)
-        self._read(Load.load_number, idents)
+        self._read(Load.load_number, [i for i in idents if i not in self.by_number])
         self._read(Load.factor_reference, references)
 
     def _read(self, column, values):

@@ -8,6 +8,8 @@ audit row per status change pointing to the upload and its row. A second apply
 of the same file for the same batch is impossible: a partial unique index on
 report_upload(batch, kind, sha256) WHERE status = 'applied' guards it.
 """
+import contextlib
+import gc
 import json
 
 from peewee import JOIN
@@ -182,6 +184,26 @@ def apply(upload, actor):
     Returns the Preview it applied. Raises ReportRefused when the file has errors
     now, was already applied, or the batch changed underneath.
     """
+    with _collector_paused():
+        return _apply(upload, actor)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector paused for the block. An apply builds a few hundred thousand
+    small objects (rows, outcomes, the rows it writes) that all live until it ends: the
+    collector's passes over them free nothing and took a tenth of a 5,000-row apply. What the
+    block leaves behind is collected as usual once it is resumed."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _apply(upload, actor):
     batch = upload.batch if upload.batch_id is not None else None  # None: a remittance
     target = target_of(upload)
     parsed = _parse_stored(upload)
