@@ -74,6 +74,13 @@ def _plain(text):
     return not _INVISIBLE.search(text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _plain_nfc(text):
+    """_plain of TEXT in its composed form, remembered: a batch asks it of the same subsidiary,
+    customers and notice on every invoice."""
+    return _plain(unicodedata.normalize("NFC", text))
+
+
 @dataclass(frozen=True)
 class FontSet:
     """The fonts of one document and the test of which characters they can draw."""
@@ -122,10 +129,9 @@ def fonts_for(texts):
     the invoice as it is.
     """
     for text in texts:
-        text = unicodedata.normalize("NFC", text or "")
-        if _plain(text):
+        if _plain_nfc(text or ""):
             continue
-        for ch in text:
+        for ch in unicodedata.normalize("NFC", text):
             if ch not in "\r\n\t" and not _invisible(ch) and not _in_cp1252(ord(ch)):
                 wide = wide_fonts()
                 if wide is None:
