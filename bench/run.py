@@ -341,7 +341,8 @@ class Bench:
                                    "preview_cpu": preview.cpu, "apply_cpu": apply.cpu}
         else:
             self.csv_purchase = {"preview_ms": ms(preview.seconds), "apply_ms": ms(apply.seconds),
-                                 "floor_ms": ms(floor_seconds)}
+                                 "floor_ms": ms(floor_seconds), "preview_cpu_ms": ms(preview.cpu),
+                                 "floor_cpu_ms": ms(floor_cpu)}
         self.add(Figure(f"{label} report of {len(rows):,} rows: preview, then apply",
                         f"preview {ms(preview.seconds):.0f} ms, apply {ms(apply.seconds):.0f} ms "
                         f"({ratio:.1f} × floor; CPU {ms(apply.cpu):.0f} ms, {cpu_ratio:.1f} × floor)",
