@@ -98,6 +98,7 @@ PAGES = {
     "money_reports.aging": (Page("Reports > Aging, full dataset", "/reports/aging", "Open invoices"),),
     "money_reports.reserve": (Page("Reports > Reserve, full dataset", "/reports/reserve", "Statement"),),
     "money_reports.cost": (Page("Reports > Cost and speed, full dataset", "/reports/cost", "Cost"),),
+    "exports.index": (Page("Your exports", "/reports/exports/", "Your exports"),),
 }
 
 # endpoint -> why it is not a page.
@@ -112,8 +113,11 @@ NOT_PAGES = {
     "loads.download_document": "a download (a load's stored document)",
     "loads.import_template": "a download (the import's CSV template)",
     "loads.line_row": "an htmx fragment: one blank line of the load form, no query",
-    "money_reports.export": "a download (CSV or XLSX export; the XLSX of every load is timed by step money)",
-    "money_reports.export_batch_loads": "a download (a batch's loads as CSV or XLSX)",
+    "exports.export": "a download, or for a long list a redirect to its new export job (step money times the XLSX "
+                      "of every load and measures the web process's memory exporting them)",
+    "exports.export_batch_loads": "a download (a batch's loads as CSV or XLSX), or a redirect to its export job",
+    "exports.download": "a download (a big export's kept file, streamed a slice at a time)",
+    "exports.show": "a big export's page and the htmx fragment it polls: one row read",
     "report_uploads.purchase_template": "a download (the Purchase Report's CSV template)",
     "report_uploads.payment_template": "a download (the Payment Report's CSV template)",
     "report_uploads.batch_purchase_template": "a download (a batch's pre-filled Purchase Report)",

@@ -540,6 +540,7 @@ def main(argv=None):
             bench.guarded("Remittance of 5,000 rows spanning 500 batches", bench.remittance)
         if "money" in wanted:
             bench.guarded("XLSX export of the loads", lambda: money.xlsx_export(bench))
+            bench.guarded("Web process memory exporting the loads", lambda: money.export_memory(bench))
         if "http" in wanted:
             bench.guarded("HTTP throughput", bench.throughput)
     finally:
