@@ -65,9 +65,3 @@ def test_filters_narrow_the_list(in_app, world):
     by_date = list(batches.eligible_loads(world.company, world.freight,
                                           batches.LoadFilter(date_from=day, date_to=day)))
     assert by_date and all(load.delivery_date == day for load in by_date)
-
-
-def test_totals_count_and_sum_in_cents(in_app, world):
-    query = batches.eligible_loads(world.company, world.freight)
-    loads = list(query)
-    assert batches.totals(query) == (len(loads), sum(load.total_cents for load in loads))

@@ -11,7 +11,6 @@ from webapp.services.batches.eligibility import eligible_loads
 from webapp.services.batches.eligibility import incomplete_loads
 from webapp.services.batches.eligibility import load_filter_from_args
 from webapp.services.batches.eligibility import load_problems
-from webapp.services.batches.eligibility import totals
 from webapp.services.batches.eligibility import unindexed
 from webapp.services.batches.eligibility import workspace
 from webapp.services.batches.errors import BatchConflict
@@ -40,7 +39,7 @@ from webapp.services.batches.submission import retry_batch
 from webapp.services.batches.submission import submit
 
 __all__ = [
-    "LoadFilter", "eligible_loads", "incomplete_loads", "load_filter_from_args", "load_problems", "totals", "unindexed", "workspace",
+    "LoadFilter", "eligible_loads", "incomplete_loads", "load_filter_from_args", "load_problems", "unindexed", "workspace",
     "BatchConflict", "BatchError", "MAX_ATTEMPTS", "ZIP_TYPE", "recover_batches", "run_batch",
     "STATES", "BatchState", "active_batches", "batch_file_bytes", "batch_index", "batch_page", "batch_row", "batch_list", "batch_loads",
     "batch_state", "batch_states", "file_size", "status_label",

@@ -196,14 +196,6 @@ def unindexed(field):
     return NodeList((SQL("+"), field), glue="")
 
 
-def totals(query):
-    """(count, total cents) of a load query, in one aggregate query."""
-    row = (query.select(fn.COUNT(Load.id), fn.COALESCE(fn.SUM(Load.total_cents), 0))
-           .order_by().tuples().first())
-    return (row[0], row[1]) if row else (0, 0)
-
-
-
 # --- the Factoring Upload page --------------------------------------------------------
 
 INCOMPLETE_SHOWN = 50
