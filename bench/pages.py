@@ -93,8 +93,11 @@ def summary(samples):
 
 
 def explain(sql, params):
-    """SQLite's query plan of one statement, as its detail lines."""
+    """The database's query plan of one statement, as its detail lines."""
+    from webapp.database import is_postgres
     from webapp.models import db
+    if is_postgres():
+        return [row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall()]
     cursor = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
     return [row[3] for row in cursor.fetchall()]
 
@@ -107,6 +110,9 @@ def plan_findings(plan, seconds=None):
     """
     findings = []
     for detail in plan:
+        pg = re.search(r"Seq Scan on (\w+)", detail)   # PostgreSQL's words for a full scan
+        if pg and pg.group(1) in BIG_TABLES:
+            findings.append(f"full table scan of {pg.group(1)}")
         m = re.match(r"SCAN (\w+)( AS \w+)?( USING (COVERING )?INDEX (\w+))?", detail)
         if m and m.group(1) in BIG_TABLES:
             if m.group(3):

@@ -5,6 +5,7 @@ Money is always integer cents. The database is declared here unbound
 """
 import datetime
 
+from peewee import BigIntegerField
 from peewee import BlobField
 from peewee import BooleanField
 from peewee import CharField
@@ -796,7 +797,7 @@ class LedgerTotal(BaseModel):
     factor_key = IntegerField(default=0)
     kind = CharField()
     month = DateField()  # the first of the month of the entries' dates
-    amount_cents = IntegerField(default=0)
+    amount_cents = BigIntegerField(default=0)
     entries = IntegerField(default=0)
 
     class Meta:
@@ -815,7 +816,7 @@ class LoadTally(BaseModel):
     billing_status = CharField()
     invoicing_method = CharField()
     n = IntegerField(default=0)
-    total_cents = IntegerField(default=0)
+    total_cents = BigIntegerField(default=0)
 
     class Meta:
         indexes = ((("company", "subsidiary", "billing_status", "invoicing_method"), True),)
@@ -832,7 +833,7 @@ class OpenTally(BaseModel):
     factor_key = IntegerField(default=0)
     day_n = IntegerField()
     n = IntegerField(default=0)
-    open_cents = IntegerField(default=0)
+    open_cents = BigIntegerField(default=0)
 
     class Meta:
         indexes = ((("company", "subsidiary", "customer", "factor_key", "day_n"), True),
@@ -851,7 +852,7 @@ class OpenDayTally(BaseModel):
     factor_key = IntegerField(default=0)
     day_n = IntegerField()
     n = IntegerField(default=0)
-    open_cents = IntegerField(default=0)
+    open_cents = BigIntegerField(default=0)
 
     class Meta:
         indexes = ((("company", "factor_key", "day_n"), True),)
@@ -877,7 +878,7 @@ class DebtorDaysTally(BaseModel):
     company = ForeignKeyField(Company, on_delete="CASCADE")
     customer = ForeignKeyField(Customer, on_delete="CASCADE")
     n = IntegerField(default=0)
-    days_total = IntegerField(default=0)
+    days_total = BigIntegerField(default=0)
 
     class Meta:
         indexes = ((("company", "customer"), True),)

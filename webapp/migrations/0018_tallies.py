@@ -189,7 +189,7 @@ def _models(db):
         billing_status = CharField()
         invoicing_method = CharField()
         n = IntegerField(default=0)
-        total_cents = IntegerField(default=0)
+        total_cents = BigIntegerField(default=0)
 
         class Meta:
             database = db
@@ -203,7 +203,7 @@ def _models(db):
         factor_key = IntegerField(default=0)
         day_n = IntegerField()
         n = IntegerField(default=0)
-        open_cents = IntegerField(default=0)
+        open_cents = BigIntegerField(default=0)
 
         class Meta:
             database = db
@@ -218,7 +218,7 @@ def _models(db):
         factor_key = IntegerField(default=0)
         day_n = IntegerField()
         n = IntegerField(default=0)
-        open_cents = IntegerField(default=0)
+        open_cents = BigIntegerField(default=0)
 
         class Meta:
             database = db
@@ -240,7 +240,7 @@ def _models(db):
         company = ForeignKeyField(Company, on_delete='CASCADE')
         customer = ForeignKeyField(Customer, on_delete='CASCADE')
         n = IntegerField(default=0)
-        days_total = IntegerField(default=0)
+        days_total = BigIntegerField(default=0)
 
         class Meta:
             database = db

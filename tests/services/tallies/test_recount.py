@@ -162,3 +162,15 @@ def test_batches_of_other_tenants_do_not_count_here(world, dbconn, make_batch):
     mine = recount.stored(world.company.id)
     assert all(key[0] == world.company.id for table in mine.values() for key in table)
     assert Batch.select().where(Batch.company == world.other_company).exists()
+
+
+def test_sums_past_a_32_bit_integer_are_kept(world, dbconn):
+    """A company's face total past $21,474,836.47 (2^31 cents) counts right (64-bit sums)."""
+    preview = importing.parse(loads_csv(load_row()), world.company)
+    importing.commit(preview, world.company, None)
+    load = Load.get((Load.company == world.company) & (Load.load_number == "IMP-1"))
+    Load.update(total_cents=2_000_000_000).where(Load.id == load.id).execute()
+    other = editing.create_load(world.company, world.billing, load_form(world), helpers.LOAD_LINES)
+    Load.update(total_cents=2_000_000_000).where(Load.id == other.id).execute()
+    agree()
+    assert tallies.load_totals(world.company.id, status=QUEUED).total_cents > 2**31
