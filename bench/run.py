@@ -474,7 +474,9 @@ def main(argv=None):
                         help="measure only these (repeatable); the floor is always measured")
     parser.add_argument("--profile", action="store_true",
                         help="also write cProfile reports to bench/data/profiles/ (slower figures)")
-    parser.add_argument("--output", default=RESULTS, help="where to write the JSON results")
+    parser.add_argument("--output", default=None,
+                        help="where to write the JSON results (default bench/results.json for SQLite at "
+                             "200,000 loads, else bench/results-<database>-<scale>.json)")
     parser.add_argument("--scale", type=int, default=store.DEFAULT_SCALE,
                         help="loads in the dataset (200000, the default, and up; one cached dataset per scale)")
     parser.add_argument("--database-url", default="",
@@ -483,6 +485,10 @@ def main(argv=None):
     parser.add_argument("--python-client", action="store_true",
                         help="measure throughput with the Python client when wrk is missing (labelled so)")
     args = parser.parse_args(argv)
+    if args.output is None:
+        database = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
+        args.output = (RESULTS if (database, args.scale) == ("sqlite", store.DEFAULT_SCALE)
+                       else os.path.join(store.HERE, f"results-{database}-{args.scale}.json"))
     from bench.dataset import BASE_LOADS
     if args.scale < BASE_LOADS:
         parser.error(f"--scale: the benchmark's dataset starts at {BASE_LOADS} loads")
