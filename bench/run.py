@@ -254,16 +254,18 @@ class Bench:
         if batch.status != "ready":
             raise RuntimeError(f"the batch ended {batch.status}: {batch.error}")
         per = ms(t.seconds) / len(ids)
+        ratio, cpu_ratio = t.seconds / floor.seconds, t.cpu / floor.cpu
         self.add(Figure("Submit a 1,000-load batch until its ZIP is stored",
-                        f"{t.seconds:.2f} s ({per:.2f} ms per invoice; CPU {t.cpu:.2f} s)",
+                        f"{t.seconds:.2f} s ({ratio:.2f} × floor; {per:.2f} ms per invoice; CPU {t.cpu:.2f} s, "
+                        f"{cpu_ratio:.2f} × floor)",
                         f"{floor.seconds:.2f} s ({ms(floor.seconds) / len(ids):.2f} ms per page; "
                         f"CPU {floor.cpu:.2f} s)",
-                        "≤ 4 s in all", t.seconds <= 4.0,
+                        "≤ 1.6 × floor", ratio <= 1.6,
                         values={"seconds": t.seconds, "cpu_seconds": t.cpu, "ms_per_invoice": per,
                                 "floor_seconds": floor.seconds, "floor_cpu_seconds": floor.cpu,
-                                "batch_id": batch_id,
+                                "ratio": ratio, "cpu_ratio": cpu_ratio, "batch_id": batch_id,
                                 "zip_bytes": batch.file.size if batch.file_id else None},
-                        cpu_met=t.cpu <= 4.0))
+                        cpu_met=cpu_ratio <= 1.6))
 
     def worker_memory(self):
         from bench import worker_mem
