@@ -801,7 +801,9 @@ class LedgerTotal(BaseModel):
     entries = IntegerField(default=0)
 
     class Meta:
-        indexes = ((("company", "subsidiary", "factor_key", "kind", "month"), True),)
+        indexes = ((("company", "subsidiary", "factor_key", "kind", "month"), True),
+                   # This month's and this year's sums (the home page), migration 0018.
+                   (("company", "month", "kind"), False))
 
 
 
@@ -898,6 +900,36 @@ class FundDaysTally(BaseModel):
     class Meta:
         indexes = ((("company", "factor_key", "subsidiary", "week_n", "days"), True),)
 
+
+class BatchTally(BaseModel):
+    """Each batch's loads per billing status (batch_key: the batch's id; rows at zero are
+    removed): the batches with loads still waiting for a Purchase or Payment Report."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    batch_key = IntegerField()
+    billing_status = CharField()
+    n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "batch_key", "billing_status"), True),
+                   (("company", "billing_status", "batch_key"), False))
+
+
+class LedgerBalance(BaseModel):
+    """The ledger's all-time sums per company, subsidiary, factor (0: none) and kind, kept by
+    triggers on ledger_entry: the reserve balance and the chargebacks read one row each,
+    however many months of history there are."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="CASCADE")
+    factor_key = IntegerField(default=0)
+    kind = CharField()
+    n = IntegerField(default=0)
+    amount_cents = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "subsidiary", "factor_key", "kind"), True),)
+
 # Partial unique indexes (migration 0007): a load is in at most one live batch;
 # a report file is applied once per batch. "WHERE live", not "live = true": the
 # condition the migrations create, so create_tables() builds the same index.
@@ -914,7 +946,7 @@ ALL_MODELS = [
     Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
     AccountToken, PasswordResetRequest, RecoveryCode,
     Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, OpenDayTally, PayDaysTally,
-    DebtorDaysTally, FundDaysTally,
+    DebtorDaysTally, FundDaysTally, BatchTally, LedgerBalance,
     MailMessage, MailAttachment, BatchSend, NoticeOptOut,
 ]
 

@@ -1,8 +1,8 @@
 """Running counts of the loads (services/tallies), kept by the database itself.
 
-Six tables of sums, each kept by triggers on load in the same transaction as every INSERT,
-UPDATE and DELETE of a load, whatever code path writes it (a view, a report, an import, a
-bulk UPDATE, a cascade):
+Eight tables of sums, each kept by triggers on load (ledger_balance: on ledger_entry) in the
+same transaction as every INSERT, UPDATE and DELETE of a row, whatever code path writes it (a
+view, a report, an import, a bulk UPDATE, a cascade):
 
 - load_tally: loads and their face total per company, subsidiary, billing status and
   invoicing method (the lists' counts, the home page's stages);
@@ -12,7 +12,11 @@ bulk UPDATE, a cascade):
 - pay_days_tally: Completed invoices per debtor and days from the invoice date to the final
   payment (load.paid_on, the latest payment's date, kept by triggers on payment);
 - fund_days_tally: purchased invoices per factor, subsidiary, week of the purchase and days
-  from the batch's submission to the purchase.
+  from the batch's submission to the purchase;
+- batch_tally: each batch's loads per billing status (the batches still waiting for a report);
+- ledger_balance: the ledger's all-time sums per subsidiary, factor and kind, kept by triggers
+  on ledger_entry (the reserve balance, the chargebacks: one row each, however long the
+  history).
 
 Each trigger takes the old row's share away and adds the new row's: a share depends only on
 the load's own columns, and on its batch's factor and submission time, which never change
@@ -20,14 +24,14 @@ once the batch exists. Days are counted from 1970-01-01 so that SQLite and Postg
 same integer arithmetic. The tables are filled from the loads there are. Three indexes of load
 serve the reports beside them: open invoices oldest first (company, status, invoice date),
 whether a batch still has loads waiting for a report (batch, status), and the invoices paid in
-full this month (company, status, latest payment).
+full this month (company, status, latest payment); one of ledger_total (company, month, kind)
+serves this month's and this year's sums.
 """
+import re
+
 from peewee import *
 
 SQLITE, POSTGRES = "sqlite", "postgres"
-LOAD_COLUMNS = ("company_id", "subsidiary_id", "customer_id", "billing_status", "invoicing_method",
-                "total_cents", "invoice_date", "purchase_date", "purchase_amount_cents", "paid_cents",
-                "paid_on", "batch_id")
 
 
 def _day(dialect, expr):
@@ -47,7 +51,7 @@ def _factor(r):
 
 def tallies(dialect):
     """(table, [(key column, expression)], [(sum column, expression)], condition) of each
-    tally; expressions name the row as {r}."""
+    tally of load; expressions name the row as {r}."""
     day = _day(dialect, "COALESCE({r}.invoice_date, {r}.purchase_date)")
     purchase_day = _day(dialect, "{r}.purchase_date")
     submitted_day = _day(dialect, "(SELECT created_at FROM batch WHERE id = {r}.batch_id)")
@@ -84,7 +88,27 @@ def tallies(dialect):
           ("days", _greatest(dialect, "0", f"{purchase_day} - {submitted_day}"))],
          [("n", "1")],
          "{r}.purchase_date IS NOT NULL AND {r}.batch_id IS NOT NULL"),
+        ("batch_tally",
+         [("company_id", "{r}.company_id"), ("batch_key", "{r}.batch_id"), ("billing_status", "{r}.billing_status")],
+         [("n", "1")],
+         "{r}.batch_id IS NOT NULL"),
     ]
+
+
+def ledger_tallies(dialect):
+    """The same for ledger_entry: its all-time sums by subsidiary, factor and kind."""
+    return [
+        ("ledger_balance",
+         [("company_id", "{r}.company_id"), ("subsidiary_id", "{r}.subsidiary_id"),
+          ("factor_key", "COALESCE({r}.factor_id, 0)"), ("kind", "{r}.kind")],
+         [("n", "1"), ("amount_cents", "{r}.amount_cents")],
+         "1 = 1"),
+    ]
+
+
+def sources(dialect):
+    """(source table, its tallies) of every tally."""
+    return [('"load"', tallies(dialect)), ("ledger_entry", ledger_tallies(dialect))]
 
 
 def _fill(expr, r):
@@ -104,7 +128,7 @@ def _take(table, keys, sums, cond, r="OLD"):
     match = " AND ".join(f"{k} = {_fill(e, r)}" for k, e in keys)
     setting = ", ".join(f"{s} = {s} - {_fill(e, r)}" for s, e in sums)
     statements = f"UPDATE {table} SET {setting} WHERE {match} AND {_fill(cond, r)};"
-    if table in ("open_tally", "open_day_tally"):   # their days come and go: keep no empty row
+    if table in ("open_tally", "open_day_tally", "batch_tally"):   # keys come and go: keep no empty row
         statements += f" DELETE FROM {table} WHERE {match} AND n = 0;"
     return statements
 
@@ -115,34 +139,38 @@ def _changed(columns):
 
 def _columns_of(keys, sums, cond):
     text = " ".join(e for _, e in keys + sums) + " " + cond
-    return [c for c in LOAD_COLUMNS if "{r}." + c in text]
+    return sorted(set(re.findall(r"\{r\}\.(\w+)", text)))
+
+
+def _triggers(dialect, source, table, keys, sums, cond):
+    columns = _columns_of(keys, sums, cond)
+    add, take = _add(table, keys, sums, cond), _take(table, keys, sums, cond)
+    if dialect == SQLITE:
+        changed = _changed(columns).replace("IS DISTINCT FROM", "IS NOT")
+        return [
+            f'CREATE TRIGGER {table}_insert AFTER INSERT ON {source} BEGIN {add} END',
+            f'CREATE TRIGGER {table}_delete AFTER DELETE ON {source} BEGIN {take} END',
+            f'CREATE TRIGGER {table}_update AFTER UPDATE OF {", ".join(columns)} ON {source} '
+            f'WHEN {changed} BEGIN {take} {add} END',
+        ]
+    return [
+        f"CREATE FUNCTION {table}_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {take} END IF; "
+        f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {add} END IF; "
+        f"RETURN NULL; END $$",
+        f'CREATE TRIGGER {table}_insert_delete AFTER INSERT OR DELETE ON {source} '
+        f"FOR EACH ROW EXECUTE FUNCTION {table}_keep()",
+        f'CREATE TRIGGER {table}_update AFTER UPDATE OF {", ".join(columns)} ON {source} '
+        f"FOR EACH ROW WHEN ({_changed(columns)}) EXECUTE FUNCTION {table}_keep()",
+    ]
 
 
 def trigger_sql(dialect):
     """The statements that create every trigger of the tallies on DIALECT."""
     out = []
-    for table, keys, sums, cond in tallies(dialect):
-        columns = _columns_of(keys, sums, cond)
-        add, take = _add(table, keys, sums, cond), _take(table, keys, sums, cond)
-        if dialect == SQLITE:
-            changed = _changed(columns).replace("IS DISTINCT FROM", "IS NOT")
-            out += [
-                f'CREATE TRIGGER {table}_insert AFTER INSERT ON "load" BEGIN {add} END',
-                f'CREATE TRIGGER {table}_delete AFTER DELETE ON "load" BEGIN {take} END',
-                f'CREATE TRIGGER {table}_update AFTER UPDATE OF {", ".join(columns)} ON "load" '
-                f'WHEN {changed} BEGIN {take} {add} END',
-            ]
-        else:
-            out += [
-                f"CREATE FUNCTION {table}_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {take} END IF; "
-                f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {add} END IF; "
-                f"RETURN NULL; END $$",
-                f'CREATE TRIGGER {table}_insert_delete AFTER INSERT OR DELETE ON "load" '
-                f"FOR EACH ROW EXECUTE FUNCTION {table}_keep()",
-                f'CREATE TRIGGER {table}_update AFTER UPDATE OF {", ".join(columns)} ON "load" '
-                f"FOR EACH ROW WHEN ({_changed(columns)}) EXECUTE FUNCTION {table}_keep()",
-            ]
+    for source, items in sources(dialect):
+        for table, keys, sums, cond in items:
+            out += _triggers(dialect, source, table, keys, sums, cond)
     # load.paid_on: the latest payment's date, whatever writes or removes a payment.
     latest = 'UPDATE "load" SET paid_on = (SELECT MAX(payment_date) FROM payment WHERE load_id = {r}.load_id) ' \
              'WHERE id = {r}.load_id;'
@@ -166,14 +194,16 @@ def trigger_sql(dialect):
 
 
 def fill_sql(dialect):
-    """The statements that fill every tally from the loads there are."""
+    """The statements that fill every tally from the loads and ledger rows there are."""
     out = []
-    for table, keys, sums, cond in tallies(dialect):
-        cols = ", ".join([k for k, _ in keys] + [s for s, _ in sums])
-        key_exprs = [_fill(e, "load") for _, e in keys]
-        sum_exprs = [f"SUM({_fill(e, 'load')})" for _, e in sums]
-        out.append(f'INSERT INTO {table} ({cols}) SELECT {", ".join(key_exprs + sum_exprs)} FROM "load" '
-                   f"WHERE {_fill(cond, 'load')} GROUP BY {', '.join(key_exprs)}")
+    for source, items in sources(dialect):
+        row = source.strip('"')
+        for table, keys, sums, cond in items:
+            cols = ", ".join([k for k, _ in keys] + [s for s, _ in sums])
+            key_exprs = [_fill(e, row) for _, e in keys]
+            sum_exprs = [f"SUM({_fill(e, row)})" for _, e in sums]
+            out.append(f'INSERT INTO {table} ({cols}) SELECT {", ".join(key_exprs + sum_exprs)} FROM {source} '
+                       f"WHERE {_fill(cond, row)} GROUP BY {', '.join(key_exprs)}")
     return out
 
 
@@ -260,7 +290,33 @@ def _models(db):
             table_name = 'fund_days_tally'
             indexes = ((('company', 'factor_key', 'subsidiary', 'week_n', 'days'), True),)
 
-    return [LoadTally, OpenTally, OpenDayTally, PayDaysTally, DebtorDaysTally, FundDaysTally]
+    class BatchTally(Model):
+        company = ForeignKeyField(Company, on_delete='CASCADE')
+        batch_key = IntegerField()
+        billing_status = CharField()
+        n = IntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = 'batch_tally'
+            indexes = ((('company', 'batch_key', 'billing_status'), True),
+                       (('company', 'billing_status', 'batch_key'), False))
+
+    class LedgerBalance(Model):
+        company = ForeignKeyField(Company, on_delete='CASCADE')
+        subsidiary = ForeignKeyField(Subsidiary, on_delete='CASCADE')
+        factor_key = IntegerField(default=0)
+        kind = CharField()
+        n = IntegerField(default=0)
+        amount_cents = BigIntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = 'ledger_balance'
+            indexes = ((('company', 'subsidiary', 'factor_key', 'kind'), True),)
+
+    return [LoadTally, OpenTally, OpenDayTally, PayDaysTally, DebtorDaysTally, FundDaysTally, BatchTally,
+            LedgerBalance]
 
 
 def _dialect(db):
@@ -274,6 +330,7 @@ def up(migrator, db):
         migrator.add_index('load', ('company_id', 'billing_status', 'invoice_date'), False),
         migrator.add_index('load', ('batch_id', 'billing_status'), False),
         migrator.add_index('load', ('company_id', 'billing_status', 'paid_on'), False),
+        migrator.add_index('ledger_total', ('company_id', 'month', 'kind'), False),
     )
     db.execute_sql('UPDATE "load" SET paid_on = (SELECT MAX(payment_date) FROM payment '
                    'WHERE payment.load_id = "load".id)')
@@ -284,22 +341,24 @@ def up(migrator, db):
 
 def down(migrator, db):
     dialect = _dialect(db)
-    for table, _k, _s, _c in tallies(dialect):
-        suffixes = ("insert", "delete", "update") if dialect == SQLITE else ("insert_delete", "update")
-        for suffix in suffixes:
-            db.execute_sql(f'DROP TRIGGER IF EXISTS {table}_{suffix}' + ('' if dialect == SQLITE else ' ON "load"'))
-        if dialect == POSTGRES:
-            db.execute_sql(f"DROP FUNCTION IF EXISTS {table}_keep()")
+    for source, items in sources(dialect):
+        for table, _k, _s, _c in items:
+            suffixes = ("insert", "delete", "update") if dialect == SQLITE else ("insert_delete", "update")
+            for suffix in suffixes:
+                db.execute_sql(f'DROP TRIGGER IF EXISTS {table}_{suffix}' + ('' if dialect == SQLITE else f' ON {source}'))
+            if dialect == POSTGRES:
+                db.execute_sql(f"DROP FUNCTION IF EXISTS {table}_keep()")
     if dialect == SQLITE:
         for suffix in ("insert", "delete", "update"):
             db.execute_sql(f"DROP TRIGGER IF EXISTS payment_paid_on_{suffix}")
     else:
         db.execute_sql("DROP TRIGGER IF EXISTS payment_paid_on ON payment")
         db.execute_sql("DROP FUNCTION IF EXISTS payment_paid_on_keep()")
-    for table in ('fund_days_tally', 'debtor_days_tally', 'pay_days_tally', 'open_day_tally', 'open_tally',
-                  'load_tally'):
+    for table in ('ledger_balance', 'batch_tally', 'fund_days_tally', 'debtor_days_tally', 'pay_days_tally',
+                  'open_day_tally', 'open_tally', 'load_tally'):
         migrator.migrate(migrator.drop_table(table))
     migrator.migrate(
+        migrator.drop_index('ledger_total', 'ledger_total_company_id_month_kind'),
         migrator.drop_index('load', 'load_company_id_billing_status_paid_on'),
         migrator.drop_index('load', 'load_batch_id_billing_status'),
         migrator.drop_index('load', 'load_company_id_billing_status_invoice_date'),

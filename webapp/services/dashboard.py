@@ -29,8 +29,10 @@ from webapp.models import LEDGER_RESERVE_RELEASED
 from webapp.models import LEDGER_SHORT_PAY
 from webapp.models import QUEUED
 from webapp.models import Batch
+from webapp.models import BatchTally
 from webapp.models import Customer
 from webapp.models import Factor
+from webapp.models import LedgerBalance
 from webapp.models import LedgerTotal
 from webapp.models import Load
 from webapp.models import OpenTally
@@ -83,6 +85,17 @@ def _month_sums(company, kinds, since):
     return out
 
 
+def _all_time_sums(company, kinds):
+    """{kind: cents} of the ledger since it began (ledger_balance: one row per subsidiary, factor
+    and kind, however long the history)."""
+    out = collections.Counter()
+    for kind, cents in (LedgerBalance.select(LedgerBalance.kind, fn.SUM(LedgerBalance.amount_cents))
+                        .where((LedgerBalance.company == company.id) & LedgerBalance.kind.in_(kinds))
+                        .group_by(LedgerBalance.kind).tuples()):
+        out[kind] = int(cents or 0)
+    return out
+
+
 def _statement(kind, start=None, end=None):
     args = {"kind": kind}
     if start:
@@ -94,17 +107,18 @@ def _statement(kind, start=None, end=None):
 
 def batches_needing_action(company, limit=10):
     """Batches that failed, then ready batches with loads still waiting for a Purchase or Payment
-    Report (the first LIMIT, by number: each found through the index of load by batch, never
-    by reading every load), each with its one status line (services/batches: batch_states)."""
+    Report (the first LIMIT, by number: the waiting ones read from batch_tally, never from the
+    loads), each with its one status line (services/batches: batch_states)."""
     def found(cond):
         return list(Batch.select(Batch, Factor).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
                     .where((Batch.company == company.id) & cond).order_by(Batch.number).limit(limit))
 
-    waiting = fn.EXISTS(Load.select(Load.id).where((Load.batch == Batch.id)
-                                                   & Load.billing_status.in_((INVOICED, FINANCED))))
+    waiting = (BatchTally.select(BatchTally.batch_key)
+               .where((BatchTally.company == company.id) & BatchTally.billing_status.in_((INVOICED, FINANCED))
+                      & (BatchTally.n > 0)))
     chosen = found(Batch.status == BATCH_FAILED)
     if len(chosen) < limit:
-        chosen += found((Batch.status == BATCH_READY) & waiting)[:limit - len(chosen)]
+        chosen += found((Batch.status == BATCH_READY) & Batch.id.in_(waiting))[:limit - len(chosen)]
     states = batches.batch_states(chosen)
     out = []
     for b in chosen:
@@ -175,8 +189,8 @@ def home(company, today=None):
     month_start, year_start = today.replace(day=1), today.replace(month=1, day=1)
     year = _month_sums(company, (LEDGER_FEE, LEDGER_SHORT_PAY, LEDGER_COLLECTED), year_start)
     month = _month_sums(company, (LEDGER_FEE, LEDGER_COLLECTED), month_start)
-    ever = _month_sums(company, (LEDGER_RESERVE_HELD, LEDGER_RESERVE_RELEASED, LEDGER_RESERVE_CHARGED,
-                                 LEDGER_CHARGEBACK), datetime.date(1900, 1, 1))
+    ever = _all_time_sums(company, (LEDGER_RESERVE_HELD, LEDGER_RESERVE_RELEASED, LEDGER_RESERVE_CHARGED,
+                                    LEDGER_CHARGEBACK))
     owed = aging_service.summary(company, today)
     stages = [
         Figure("queued", "Queued, ready to factor", summary[QUEUED][1], summary[QUEUED][0],

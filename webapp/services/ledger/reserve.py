@@ -18,6 +18,7 @@ from webapp.models import LEDGER_RESERVE_CHARGED
 from webapp.models import LEDGER_RESERVE_HELD
 from webapp.models import LEDGER_RESERVE_RELEASED
 from webapp.models import Factor
+from webapp.models import LedgerBalance
 from webapp.models import LedgerEntry
 from webapp.models import LedgerTotal
 from webapp.models import Load
@@ -82,14 +83,15 @@ class Filters:
 
 
 def balances(company):
-    """[{factor, subsidiary, held, released, charged, balance}] from the running totals, and the total."""
-    rows = (LedgerTotal.select(LedgerTotal.factor_key, Factor.name.alias("factor_name"), LedgerTotal.subsidiary,
-                               Subsidiary.name.alias("subsidiary_name"), LedgerTotal.kind,
-                               fn.SUM(LedgerTotal.amount_cents).alias("cents"))
-            .join(Subsidiary, on=(LedgerTotal.subsidiary == Subsidiary.id))
-            .join_from(LedgerTotal, Factor, JOIN.LEFT_OUTER, on=(LedgerTotal.factor_key == Factor.id))
-            .where((LedgerTotal.company == company.id) & LedgerTotal.kind.in_(tuple(RESERVE_SIGNS)))
-            .group_by(LedgerTotal.factor_key, Factor.name, LedgerTotal.subsidiary, Subsidiary.name, LedgerTotal.kind)
+    """[{factor, subsidiary, held, released, charged, balance}] from the all-time running totals
+    (ledger_balance), and the total."""
+    rows = (LedgerBalance.select(LedgerBalance.factor_key, Factor.name.alias("factor_name"), LedgerBalance.subsidiary,
+                                 Subsidiary.name.alias("subsidiary_name"), LedgerBalance.kind,
+                                 LedgerBalance.amount_cents.alias("cents"))
+            .join(Subsidiary, on=(LedgerBalance.subsidiary == Subsidiary.id))
+            .join_from(LedgerBalance, Factor, JOIN.LEFT_OUTER, on=(LedgerBalance.factor_key == Factor.id))
+            .where((LedgerBalance.company == company.id) & LedgerBalance.kind.in_(tuple(RESERVE_SIGNS))
+                   & (LedgerBalance.n > 0))
             .dicts())
     by_key = {}
     for r in rows:

@@ -13,8 +13,11 @@ from peewee import fn
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
 from webapp.models import Batch
+from webapp.models import BatchTally
 from webapp.models import DebtorDaysTally
 from webapp.models import FundDaysTally
+from webapp.models import LedgerBalance
+from webapp.models import LedgerEntry
 from webapp.models import Load
 from webapp.models import LoadTally
 from webapp.models import OpenDayTally
@@ -49,7 +52,8 @@ def recount(company_id=None):
     latest = dict(Payment.select(Payment.load, fn.MAX(Payment.payment_date))
                   .join(Load, on=(Payment.load == Load.id)).where(where).group_by(Payment.load).tuples())
     out = {name: collections.Counter() for name in ("load_tally", "open_tally", "open_day_tally", "pay_days_tally",
-                                                    "debtor_days_tally", "fund_days_tally")}
+                                                    "debtor_days_tally", "fund_days_tally", "batch_tally",
+                                                    "ledger_balance")}
     sums = collections.defaultdict(lambda: collections.defaultdict(int))
     rows = (Load.select(Load.id, Load.company, Load.subsidiary, Load.customer, Load.billing_status,
                         Load.invoicing_method, Load.total_cents, Load.invoice_date, Load.purchase_date,
@@ -75,9 +79,20 @@ def recount(company_id=None):
             out["pay_days_tally"][(company, customer, days)] += 1
             out["debtor_days_tally"][(company, customer)] += 1
             sums["debtor_days_tally"][(company, customer)] += days
+        if batch is not None:
+            out["batch_tally"][(company, batch, status)] += 1
         if purchased is not None and batch is not None:
             days = max(0, day_number(purchased) - day_number(submitted))
             out["fund_days_tally"][(company, factor_key, sub, monday_number(day_number(purchased)), days)] += 1
+    ledger_where = (LedgerEntry.company == company_id) if company_id else True
+    for company, sub, factor, kind, n, cents in (
+            LedgerEntry.select(LedgerEntry.company, LedgerEntry.subsidiary, fn.COALESCE(LedgerEntry.factor, 0),
+                               LedgerEntry.kind, fn.COUNT(LedgerEntry.id), fn.SUM(LedgerEntry.amount_cents))
+            .where(ledger_where)
+            .group_by(LedgerEntry.company, LedgerEntry.subsidiary, fn.COALESCE(LedgerEntry.factor, 0),
+                      LedgerEntry.kind).tuples()):
+        out["ledger_balance"][(company, sub, factor, kind)] += n
+        sums["ledger_balance"][(company, sub, factor, kind)] += int(cents)
     return {name: {key: (n, sums[name][key]) if name in sums else (n,) for key, n in counts.items()}
             for name, counts in out.items()}
 
@@ -101,6 +116,11 @@ def stored(company_id=None):
                                [PayDaysTally.n]),
         "debtor_days_tally": read(DebtorDaysTally, [DebtorDaysTally.company, DebtorDaysTally.customer],
                                   [DebtorDaysTally.n, DebtorDaysTally.days_total]),
+        "batch_tally": read(BatchTally, [BatchTally.company, BatchTally.batch_key, BatchTally.billing_status],
+                            [BatchTally.n]),
+        "ledger_balance": read(LedgerBalance, [LedgerBalance.company, LedgerBalance.subsidiary,
+                                               LedgerBalance.factor_key, LedgerBalance.kind],
+                               [LedgerBalance.n, LedgerBalance.amount_cents]),
         "fund_days_tally": read(FundDaysTally, [FundDaysTally.company, FundDaysTally.factor_key,
                                                 FundDaysTally.subsidiary, FundDaysTally.week_n, FundDaysTally.days],
                                 [FundDaysTally.n]),
