@@ -8,8 +8,8 @@ template file, and every test gets its own copy. With TEST_DATABASE_URL set to a
 PostgreSQL URL, the template is a database, and the tests run on one copy of it put back to
 the template's rows before each test (backing_services.PgRunDatabase); the databases are
 named fd_test_*_<pid>, so that two runs on one server do not collide, and dropped at the end.
-What would make every test slow is done once per session: the password hashes and checks,
-the compiled templates, and the URL builders are compiled only when used.
+What would slow every test down is done once per session (hashing and checking a password,
+compiling a template), and an app's URL builders are compiled only when used.
 The helpers these fixtures are built on (World, make_batch, snapshot, ...) are in
 tests/helpers.py.
 """
