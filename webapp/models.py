@@ -847,17 +847,20 @@ class OpenTally(BaseModel):
 
 
 class OpenDayTally(BaseModel):
-    """open_tally summed per factor (0: none) and day alone: the home page's stage, buckets and
-    invoices nearing recourse read its few rows."""
+    """open_tally summed per subsidiary, factor (0: none) and day, without the debtor: the home
+    page's stage, buckets and invoices nearing recourse, and aging by subsidiary, read its few
+    rows."""
 
     company = ForeignKeyField(Company, on_delete="CASCADE")
+    subsidiary = ForeignKeyField(Subsidiary, on_delete="CASCADE")
     factor_key = IntegerField(default=0)
     day_n = IntegerField()
     n = IntegerField(default=0)
     open_cents = BigIntegerField(default=0)
 
     class Meta:
-        indexes = ((("company", "factor_key", "day_n"), True),)
+        indexes = ((("company", "subsidiary", "factor_key", "day_n"), True),
+                   (("company", "factor_key", "day_n"), False))
 
 
 class PayDaysTally(BaseModel):

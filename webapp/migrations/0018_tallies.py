@@ -8,7 +8,7 @@ view, a report, an import, a bulk UPDATE, a cascade):
   invoicing method (the lists' counts, the home page's stages);
 - open_tally: Financed invoices with a balance (purchased − paid) per subsidiary, debtor,
   factor and day (the invoice date, else the purchase date); open_day_tally: the same per
-  factor and day alone (the home page's few hundred rows);
+  subsidiary, factor and day (no debtor: the home page's and aging by subsidiary's few rows);
 - pay_days_tally: Completed invoices per debtor and days from the invoice date to the final
   payment (load.paid_on, the latest payment's date, kept by triggers on payment);
 - fund_days_tally: purchased invoices per factor, subsidiary, week of the purchase and days
@@ -68,7 +68,8 @@ def tallies(dialect):
          "{r}.billing_status = 'financed' AND {r}.purchase_amount_cents > {r}.paid_cents "
          "AND COALESCE({r}.invoice_date, {r}.purchase_date) IS NOT NULL"),
         ("open_day_tally",
-         [("company_id", "{r}.company_id"), ("factor_key", _factor("{r}")), ("day_n", day)],
+         [("company_id", "{r}.company_id"), ("subsidiary_id", "{r}.subsidiary_id"), ("factor_key", _factor("{r}")),
+          ("day_n", day)],
          [("n", "1"), ("open_cents", "{r}.purchase_amount_cents - {r}.paid_cents")],
          "{r}.billing_status = 'financed' AND {r}.purchase_amount_cents > {r}.paid_cents "
          "AND COALESCE({r}.invoice_date, {r}.purchase_date) IS NOT NULL"),
@@ -245,6 +246,7 @@ def _models(db):
 
     class OpenDayTally(Model):
         company = ForeignKeyField(Company, on_delete='CASCADE')
+        subsidiary = ForeignKeyField(Subsidiary, on_delete='CASCADE')
         factor_key = IntegerField(default=0)
         day_n = IntegerField()
         n = IntegerField(default=0)
@@ -253,7 +255,8 @@ def _models(db):
         class Meta:
             database = db
             table_name = 'open_day_tally'
-            indexes = ((('company', 'factor_key', 'day_n'), True),)
+            indexes = ((('company', 'subsidiary', 'factor_key', 'day_n'), True),
+                       (('company', 'factor_key', 'day_n'), False))
 
     class PayDaysTally(Model):
         company = ForeignKeyField(Company, on_delete='CASCADE')

@@ -105,3 +105,13 @@ def test_cost_the_last_12_months_are_this_month_and_the_11_before(world, dbconn)
                          (datetime.date(2026, 1, 31), datetime.date(2025, 2, 1))):
         assert cost.cost_and_speed(world.company, {}, today=today).since == first
     assert cost.cost_and_speed(world.company, {"months": "all"}).since is None
+
+
+def test_aging_by_debtor_and_by_subsidiary_add_up_to_the_same_on_both_bases(financed_batch, world, dbconn):
+    batch, loads = financed_batch
+    today = loads[0].invoice_date + datetime.timedelta(days=50)
+    for basis in ("invoice", "due"):
+        view = aging_service.aging(world.company, {"basis": basis}, today=today)
+        assert aging_service.totals_of(view.by_debtor) == aging_service.totals_of(view.by_subsidiary) == view.totals
+        assert view.totals["count"] == len(loads) and view.totals == aging_service.summary(world.company, today,
+                                                                                           basis)

@@ -86,16 +86,19 @@ def _bucket_index(age):
 
 def _groups(company, today, basis, by):
     """[{id, name, count, total, one sum per bucket}] of the open balances by debtor ("debtor")
-    or by subsidiary, largest first: one aggregate over open_tally by (debtor or subsidiary,
-    bucket), read from a covering index (the terms of each debtor joined in for "due")."""
-    age = _day_n(today) - OpenTally.day_n
-    key = OpenTally.customer if by == "debtor" else OpenTally.subsidiary
-    query = OpenTally.select(key, _bucket_index(age - Customer.payment_terms_days if basis == "due" else age),
-                             fn.SUM(OpenTally.n), fn.SUM(OpenTally.open_cents))
+    or by subsidiary, largest first: one aggregate by (debtor or subsidiary, bucket) over
+    open_tally, read from a covering index (the terms of each debtor joined in for "due"), or
+    by subsidiary on the invoice date over open_day_tally's fewer rows."""
+    # By subsidiary on the invoice date, the per-day totals without the debtor are enough.
+    table = OpenDayTally if (by != "debtor" and basis != "due") else OpenTally
+    age = _day_n(today) - table.day_n
+    if basis == "due":
+        age = age - Customer.payment_terms_days
+    key = OpenTally.customer if by == "debtor" else table.subsidiary
+    query = table.select(key, _bucket_index(age), fn.SUM(table.n), fn.SUM(table.open_cents))
     if basis == "due":
         query = query.join(Customer, on=(OpenTally.customer == Customer.id))
-    rows = (query.where((OpenTally.company == company.id) & (OpenTally.n > 0))
-            .group_by(key, _bucket_index(age - Customer.payment_terms_days if basis == "due" else age)).tuples())
+    rows = (query.where((table.company == company.id) & (table.n > 0)).group_by(key, _bucket_index(age)).tuples())
     model = Customer if by == "debtor" else Subsidiary
     names = dict(model.select(model.id, model.name).where(model.company == company.id).tuples())
     groups = {}
@@ -126,8 +129,11 @@ def summary(company, today=None, basis="invoice"):
     totals = {b[0]: 0 for b in BUCKETS}
     totals.update(total=0, count=0)
     today_n = _day_n(today)
-    for day_n, n, cents in (OpenDayTally.select(OpenDayTally.day_n, OpenDayTally.n, OpenDayTally.open_cents)
-                            .where((OpenDayTally.company == company.id) & (OpenDayTally.n > 0)).tuples()):
+    for day_n, n, cents in (OpenDayTally.select(OpenDayTally.day_n, fn.SUM(OpenDayTally.n),
+                                                fn.SUM(OpenDayTally.open_cents))
+                            .where((OpenDayTally.company == company.id) & (OpenDayTally.n > 0))
+                            .group_by(OpenDayTally.day_n).tuples()):
+        n, cents = int(n), int(cents)
         totals[bucket_of(today_n - day_n)] += cents
         totals["total"] += cents
         totals["count"] += n

@@ -70,7 +70,7 @@ def recount(company_id=None):
             key = (company, sub, customer, factor_key, day_number(day))
             out["open_tally"][key] += 1
             sums["open_tally"][key] += bought - paid
-            key = (company, factor_key, day_number(day))
+            key = (company, sub, factor_key, day_number(day))
             out["open_day_tally"][key] += 1
             sums["open_day_tally"][key] += bought - paid
         paid_on = latest.get(load_id)
@@ -110,7 +110,8 @@ def stored(company_id=None):
                                        LoadTally.invoicing_method], [LoadTally.n, LoadTally.total_cents]),
         "open_tally": read(OpenTally, [OpenTally.company, OpenTally.subsidiary, OpenTally.customer,
                                        OpenTally.factor_key, OpenTally.day_n], [OpenTally.n, OpenTally.open_cents]),
-        "open_day_tally": read(OpenDayTally, [OpenDayTally.company, OpenDayTally.factor_key, OpenDayTally.day_n],
+        "open_day_tally": read(OpenDayTally, [OpenDayTally.company, OpenDayTally.subsidiary, OpenDayTally.factor_key,
+                                              OpenDayTally.day_n],
                                [OpenDayTally.n, OpenDayTally.open_cents]),
         "pay_days_tally": read(PayDaysTally, [PayDaysTally.company, PayDaysTally.customer, PayDaysTally.days],
                                [PayDaysTally.n]),
