@@ -17,6 +17,7 @@ def _open_company_profile(page):
     page.get_by_text("Management", exact=True).click()
     page.get_by_role("link", name="Company Profile").click()
     expect(page.get_by_role("heading", name="Company Profile", level=1)).to_be_visible()
+    page.wait_for_load_state("load")  # the picker sends its form once the page's script runs
 
 
 def test_admin_sets_the_noa_of_demo_logistics_through_the_dialog(page):

@@ -12,6 +12,7 @@ def _open_factoring_upload(page):
     page.get_by_text("Accounting", exact=True).click()
     page.get_by_role("link", name="Factoring Upload").click()
     expect(page.get_by_role("heading", name="Factoring Upload")).to_be_visible()
+    page.wait_for_load_state("load")  # the picker sends its form once the page's script runs
 
 
 def _tick_three(page):
