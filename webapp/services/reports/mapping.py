@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import re
 from decimal import Decimal
 
@@ -212,20 +213,23 @@ def _value_kind(values):
     """What VALUES are: DATE, MONEY, YES_NO, TEXT, or None when there are none."""
     if not values:
         return None
-    def share(test):
-        good = 0
+    allowed = len(values) - math.ceil(0.8 * len(values))   # misses a kind may have (4 in 5 must read)
+
+    def mostly(test):
+        misses = 0
         for v in values:
             try:
                 test(v)
-                good += 1
             except ValueError:
-                pass
-        return good / len(values)
-    if share(_date_only) >= 0.8:
+                misses += 1
+                if misses > allowed:   # it cannot reach four in five any more
+                    return False
+        return True
+    if mostly(_date_only):
         return DATE
-    if share(parse_money) >= 0.8:
+    if mostly(parse_money):
         return MONEY
-    if share(lambda v: parse_yes_no(v) if v.strip() else (_ for _ in ()).throw(ValueError())) >= 0.8:
+    if mostly(lambda v: parse_yes_no(v) if v.strip() else (_ for _ in ()).throw(ValueError())):
         return YES_NO
     return TEXT
 
