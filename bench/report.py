@@ -74,7 +74,8 @@ def comparison(runs):
         cells = [figure.name] + [_cell(by_run[i].get(figure.name), base if i and
                                        runs[i]["dataset"]["counts"]["loads"] != first["dataset"]["counts"]["loads"]
                                        else None) for i in range(len(runs))]
-        rows.append(cells + [figure.floor, figure.target, figure.status])
+        page = "p95_ms" in (figure.values or {}) and figure.floor  # a page: its floor is the first row
+        rows.append(cells + ["(first row)" if page else figure.floor, figure.target, figure.status])
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     fmt = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     lines += [fmt(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [fmt(r) for r in rows] + [""]
