@@ -863,6 +863,18 @@ class OpenDayTally(BaseModel):
                    (("company", "factor_key", "day_n"), False))
 
 
+class OpenDebtorTally(BaseModel):
+    """open_tally summed per debtor alone: Reports > Aging finds its largest debtors here."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    n = IntegerField(default=0)
+    open_cents = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "customer"), True), (("company", "open_cents"), False))
+
+
 class PayDaysTally(BaseModel):
     """Completed invoices by debtor and days from the invoice date to the final payment: the
     debtors' days to pay (median, 90th percentile) without reading every payment."""
@@ -948,7 +960,7 @@ ALL_MODELS = [
     StoredFile, Batch, Load, LoadLine, LoadDocument, BatchLoad, ReportMapping, ReportUpload, ReportLoadChange,
     Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
     AccountToken, PasswordResetRequest, RecoveryCode,
-    Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, OpenDayTally, PayDaysTally,
+    Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, OpenDayTally, OpenDebtorTally, PayDaysTally,
     DebtorDaysTally, FundDaysTally, BatchTally, LedgerBalance,
     MailMessage, MailAttachment, BatchSend, NoticeOptOut,
 ]

@@ -1,6 +1,6 @@
 """Running counts of the loads (services/tallies), kept by the database itself.
 
-Eight tables of sums, each kept by triggers on load (ledger_balance: on ledger_entry) in the
+Nine tables of sums, each kept by triggers on load (ledger_balance: on ledger_entry) in the
 same transaction as every INSERT, UPDATE and DELETE of a row, whatever code path writes it (a
 view, a report, an import, a bulk UPDATE, a cascade):
 
@@ -9,6 +9,7 @@ view, a report, an import, a bulk UPDATE, a cascade):
 - open_tally: Financed invoices with a balance (purchased − paid) per subsidiary, debtor,
   factor and day (the invoice date, else the purchase date); open_day_tally: the same per
   subsidiary, factor and day (no debtor: the home page's and aging by subsidiary's few rows);
+  open_debtor_tally: per debtor alone (aging's largest debtors);
 - pay_days_tally: Completed invoices per debtor and days from the invoice date to the final
   payment (load.paid_on, the latest payment's date, kept by triggers on payment);
 - fund_days_tally: purchased invoices per factor, subsidiary, week of the purchase and days
@@ -73,6 +74,11 @@ def tallies(dialect):
          [("n", "1"), ("open_cents", "{r}.purchase_amount_cents - {r}.paid_cents")],
          "{r}.billing_status = 'financed' AND {r}.purchase_amount_cents > {r}.paid_cents "
          "AND COALESCE({r}.invoice_date, {r}.purchase_date) IS NOT NULL"),
+        ("open_debtor_tally",
+         [("company_id", "{r}.company_id"), ("customer_id", "{r}.customer_id")],
+         [("n", "1"), ("open_cents", "{r}.purchase_amount_cents - {r}.paid_cents")],
+         "{r}.billing_status = 'financed' AND {r}.purchase_amount_cents > {r}.paid_cents "
+         "AND COALESCE({r}.invoice_date, {r}.purchase_date) IS NOT NULL"),
         ("pay_days_tally",
          [("company_id", "{r}.company_id"), ("customer_id", "{r}.customer_id"),
           ("days", f"{_day(dialect, '{r}.paid_on')} - {_day(dialect, '{r}.invoice_date')}")],
@@ -129,7 +135,7 @@ def _take(table, keys, sums, cond, r="OLD"):
     match = " AND ".join(f"{k} = {_fill(e, r)}" for k, e in keys)
     setting = ", ".join(f"{s} = {s} - {_fill(e, r)}" for s, e in sums)
     statements = f"UPDATE {table} SET {setting} WHERE {match} AND {_fill(cond, r)};"
-    if table in ("open_tally", "open_day_tally", "batch_tally"):   # keys come and go: keep no empty row
+    if table in ("open_tally", "open_day_tally", "open_debtor_tally", "batch_tally"):   # keep no empty row
         statements += f" DELETE FROM {table} WHERE {match} AND n = 0;"
     return statements
 
@@ -258,6 +264,17 @@ def _models(db):
             indexes = ((('company', 'subsidiary', 'factor_key', 'day_n'), True),
                        (('company', 'factor_key', 'day_n'), False))
 
+    class OpenDebtorTally(Model):
+        company = ForeignKeyField(Company, on_delete='CASCADE')
+        customer = ForeignKeyField(Customer, on_delete='CASCADE')
+        n = IntegerField(default=0)
+        open_cents = BigIntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = 'open_debtor_tally'
+            indexes = ((('company', 'customer'), True), (('company', 'open_cents'), False))
+
     class PayDaysTally(Model):
         company = ForeignKeyField(Company, on_delete='CASCADE')
         customer = ForeignKeyField(Customer, on_delete='CASCADE')
@@ -318,8 +335,8 @@ def _models(db):
             table_name = 'ledger_balance'
             indexes = ((('company', 'subsidiary', 'factor_key', 'kind'), True),)
 
-    return [LoadTally, OpenTally, OpenDayTally, PayDaysTally, DebtorDaysTally, FundDaysTally, BatchTally,
-            LedgerBalance]
+    return [LoadTally, OpenTally, OpenDayTally, OpenDebtorTally, PayDaysTally, DebtorDaysTally, FundDaysTally,
+            BatchTally, LedgerBalance]
 
 
 def _dialect(db):
@@ -358,7 +375,7 @@ def down(migrator, db):
         db.execute_sql("DROP TRIGGER IF EXISTS payment_paid_on ON payment")
         db.execute_sql("DROP FUNCTION IF EXISTS payment_paid_on_keep()")
     for table in ('ledger_balance', 'batch_tally', 'fund_days_tally', 'debtor_days_tally', 'pay_days_tally',
-                  'open_day_tally', 'open_tally', 'load_tally'):
+                  'open_debtor_tally', 'open_day_tally', 'open_tally', 'load_tally'):
         migrator.migrate(migrator.drop_table(table))
     migrator.migrate(
         migrator.drop_index('ledger_total', 'ledger_total_company_id_month_kind'),

@@ -128,7 +128,7 @@ def test_the_migration_fills_the_tallies_from_the_loads_there_are(world, dbconn,
     dialect = migration.POSTGRES if _is_postgres() else migration.SQLITE
     before = recount.stored()
     with db.atomic():
-        for table in ("load_tally", "open_tally", "open_day_tally", "pay_days_tally", "debtor_days_tally",
+        for table in ("load_tally", "open_tally", "open_day_tally", "open_debtor_tally", "pay_days_tally", "debtor_days_tally",
                       "fund_days_tally", "batch_tally", "ledger_balance"):
             db.execute_sql(f"DELETE FROM {table}")
         for statement in migration.fill_sql(dialect):

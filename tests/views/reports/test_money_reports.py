@@ -115,3 +115,15 @@ def test_aging_by_debtor_and_by_subsidiary_add_up_to_the_same_on_both_bases(fina
         assert aging_service.totals_of(view.by_debtor) == aging_service.totals_of(view.by_subsidiary) == view.totals
         assert view.totals["count"] == len(loads) and view.totals == aging_service.summary(world.company, today,
                                                                                            basis)
+
+
+def test_aging_the_largest_debtors_from_their_own_totals_equal_the_full_grouping(make_batch, world, dbconn):
+    first = make_batch("financed", count=4)
+    today = first.loads[0].invoice_date + datetime.timedelta(days=40)
+    full = aging_service._groups(world.company, today, "invoice", "debtor")
+    assert len(full) >= 3
+    totals = aging_service.summary(world.company, today)
+    for shown in (1, 2):
+        quick = aging_service._largest_debtors(world.company, today, totals, shown=shown)
+        assert quick == aging_service._largest(full, shown=shown)
+        assert aging_service.totals_of(quick) == totals

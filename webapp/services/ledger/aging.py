@@ -22,6 +22,7 @@ from webapp.models import Customer
 from webapp.models import Factor
 from webapp.models import Load
 from webapp.models import OpenDayTally
+from webapp.models import OpenDebtorTally
 from webapp.models import OpenTally
 from webapp.models import Subsidiary
 from webapp.services.paging import Page
@@ -84,7 +85,26 @@ def _bucket_index(age):
     return Case(None, whens, 0)
 
 
-def _groups(company, today, basis, by):
+def _largest_debtors(company, today, totals, shown=DEBTORS_SHOWN):
+    """By debtor on the invoice date without reading every debtor's days: the SHOWN largest
+    balances from open_debtor_tally (a row per debtor), their buckets from open_tally (their rows
+    only, through a covering index), and the others' sums as TOTALS less theirs."""
+    top = [c for (c,) in OpenDebtorTally.select(OpenDebtorTally.customer)
+           .where((OpenDebtorTally.company == company.id) & (OpenDebtorTally.n > 0))
+           .order_by(OpenDebtorTally.open_cents.desc(), OpenDebtorTally.customer).limit(shown + 1).tuples()]
+    if len(top) <= shown:
+        return _groups(company, today, "invoice", "debtor")
+    top = top[:shown]
+    groups = _groups(company, today, "invoice", "debtor", among=top)
+    debtors = (OpenDebtorTally.select(fn.COUNT(OpenDebtorTally.id))
+               .where((OpenDebtorTally.company == company.id) & (OpenDebtorTally.n > 0)).scalar())
+    rest = debtors - len(groups)
+    other = {"id": None, "name": f"{rest:,} other debtors", "other": True,
+             **{k: totals[k] - sum(g[k] for g in groups) for k in ["count", "total"] + [b[0] for b in BUCKETS]}}
+    return groups + [other]
+
+
+def _groups(company, today, basis, by, among=None):
     """[{id, name, count, total, one sum per bucket}] of the open balances by debtor ("debtor")
     or by subsidiary, largest first: one aggregate by (debtor or subsidiary, bucket) over
     open_tally, read from a covering index (the terms of each debtor joined in for "due"), or
@@ -98,9 +118,13 @@ def _groups(company, today, basis, by):
     query = table.select(key, _bucket_index(age), fn.SUM(table.n), fn.SUM(table.open_cents))
     if basis == "due":
         query = query.join(Customer, on=(OpenTally.customer == Customer.id))
-    rows = (query.where((table.company == company.id) & (table.n > 0)).group_by(key, _bucket_index(age)).tuples())
+    cond = (table.company == company.id) & (table.n > 0)
+    if among is not None:
+        cond &= key.in_(among)
+    rows = query.where(cond).group_by(key, _bucket_index(age)).tuples()
     model = Customer if by == "debtor" else Subsidiary
-    names = dict(model.select(model.id, model.name).where(model.company == company.id).tuples())
+    named = model.company == company.id if among is None else model.id.in_(among)
+    names = dict(model.select(model.id, model.name).where(named).tuples())
     groups = {}
     for group_id, bucket, n, cents in rows:
         g = groups.setdefault(group_id, {"id": group_id, "name": names.get(group_id, ""), "count": 0, "total": 0,
@@ -262,6 +286,8 @@ def aging(company, args=None, today=None):
     today = today or datetime.date.today()
     by_subsidiary = _groups(company, today, basis, "subsidiary")
     totals = totals_of(by_subsidiary)
-    return Aging(basis, today, BUCKETS, totals, _largest(_groups(company, today, basis, "debtor")), by_subsidiary,
+    by_debtor = (_largest_debtors(company, today, totals) if basis == "invoice"
+                 else _largest(_groups(company, today, basis, "debtor")))
+    return Aging(basis, today, BUCKETS, totals, by_debtor, by_subsidiary,
                  invoice_page(company, today, basis, PageRequest.from_args(args), totals["count"]),
                  nearing_recourse(company, today))

@@ -21,6 +21,7 @@ from webapp.models import LedgerEntry
 from webapp.models import Load
 from webapp.models import LoadTally
 from webapp.models import OpenDayTally
+from webapp.models import OpenDebtorTally
 from webapp.models import OpenTally
 from webapp.models import PayDaysTally
 from webapp.models import Payment
@@ -51,7 +52,7 @@ def recount(company_id=None):
     where = (Load.company == company_id) if company_id else True
     latest = dict(Payment.select(Payment.load, fn.MAX(Payment.payment_date))
                   .join(Load, on=(Payment.load == Load.id)).where(where).group_by(Payment.load).tuples())
-    out = {name: collections.Counter() for name in ("load_tally", "open_tally", "open_day_tally", "pay_days_tally",
+    out = {name: collections.Counter() for name in ("load_tally", "open_tally", "open_day_tally", "open_debtor_tally", "pay_days_tally",
                                                     "debtor_days_tally", "fund_days_tally", "batch_tally",
                                                     "ledger_balance")}
     sums = collections.defaultdict(lambda: collections.defaultdict(int))
@@ -73,6 +74,8 @@ def recount(company_id=None):
             key = (company, sub, factor_key, day_number(day))
             out["open_day_tally"][key] += 1
             sums["open_day_tally"][key] += bought - paid
+            out["open_debtor_tally"][(company, customer)] += 1
+            sums["open_debtor_tally"][(company, customer)] += bought - paid
         paid_on = latest.get(load_id)
         if status == COMPLETED and invoiced is not None and paid_on is not None:
             days = day_number(paid_on) - day_number(invoiced)
@@ -113,6 +116,8 @@ def stored(company_id=None):
         "open_day_tally": read(OpenDayTally, [OpenDayTally.company, OpenDayTally.subsidiary, OpenDayTally.factor_key,
                                               OpenDayTally.day_n],
                                [OpenDayTally.n, OpenDayTally.open_cents]),
+        "open_debtor_tally": read(OpenDebtorTally, [OpenDebtorTally.company, OpenDebtorTally.customer],
+                                  [OpenDebtorTally.n, OpenDebtorTally.open_cents]),
         "pay_days_tally": read(PayDaysTally, [PayDaysTally.company, PayDaysTally.customer, PayDaysTally.days],
                                [PayDaysTally.n]),
         "debtor_days_tally": read(DebtorDaysTally, [DebtorDaysTally.company, DebtorDaysTally.customer],
