@@ -74,24 +74,16 @@ class Figure:
     args: dict = dataclasses.field(default_factory=dict)
 
 
-def _month_sums(company, kinds, since):
-    """{kind: cents} of the running totals from the month of SINCE on."""
+def _sums(company, kinds, since=None):
+    """{kind: cents} of the ledger's running totals: from the month of SINCE on (ledger_total),
+    or since it began (ledger_balance: a row per subsidiary, factor and kind, however long the
+    history)."""
+    model = LedgerBalance if since is None else LedgerTotal
+    cond = (model.company == company.id) & model.kind.in_(kinds)
+    if since is not None:
+        cond &= LedgerTotal.month >= since.replace(day=1)
     out = collections.Counter()
-    for kind, cents in (LedgerTotal.select(LedgerTotal.kind, fn.SUM(LedgerTotal.amount_cents))
-                        .where((LedgerTotal.company == company.id) & LedgerTotal.kind.in_(kinds)
-                               & (LedgerTotal.month >= since.replace(day=1)))
-                        .group_by(LedgerTotal.kind).tuples()):
-        out[kind] = int(cents or 0)
-    return out
-
-
-def _all_time_sums(company, kinds):
-    """{kind: cents} of the ledger since it began (ledger_balance: one row per subsidiary, factor
-    and kind, however long the history)."""
-    out = collections.Counter()
-    for kind, cents in (LedgerBalance.select(LedgerBalance.kind, fn.SUM(LedgerBalance.amount_cents))
-                        .where((LedgerBalance.company == company.id) & LedgerBalance.kind.in_(kinds))
-                        .group_by(LedgerBalance.kind).tuples()):
+    for kind, cents in model.select(model.kind, fn.SUM(model.amount_cents)).where(cond).group_by(model.kind).tuples():
         out[kind] = int(cents or 0)
     return out
 
@@ -187,10 +179,9 @@ def home(company, today=None):
     today = today or datetime.date.today()
     summary = {key: (n, total) for key, _label, n, total in status_summary(company)}
     month_start, year_start = today.replace(day=1), today.replace(month=1, day=1)
-    year = _month_sums(company, (LEDGER_FEE, LEDGER_SHORT_PAY, LEDGER_COLLECTED), year_start)
-    month = _month_sums(company, (LEDGER_FEE, LEDGER_COLLECTED), month_start)
-    ever = _all_time_sums(company, (LEDGER_RESERVE_HELD, LEDGER_RESERVE_RELEASED, LEDGER_RESERVE_CHARGED,
-                                    LEDGER_CHARGEBACK))
+    year = _sums(company, (LEDGER_FEE, LEDGER_SHORT_PAY, LEDGER_COLLECTED), year_start)
+    month = _sums(company, (LEDGER_FEE, LEDGER_COLLECTED), month_start)
+    ever = _sums(company, (LEDGER_RESERVE_HELD, LEDGER_RESERVE_RELEASED, LEDGER_RESERVE_CHARGED, LEDGER_CHARGEBACK))
     owed = aging_service.summary(company, today)
     stages = [
         Figure("queued", "Queued, ready to factor", summary[QUEUED][1], summary[QUEUED][0],

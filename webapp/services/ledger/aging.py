@@ -98,10 +98,8 @@ def _largest_debtors(company, today, totals, shown=DEBTORS_SHOWN):
     groups = _groups(company, today, "invoice", "debtor", among=top)
     debtors = (OpenDebtorTally.select(fn.COUNT(OpenDebtorTally.id))
                .where((OpenDebtorTally.company == company.id) & (OpenDebtorTally.n > 0)).scalar())
-    rest = debtors - len(groups)
-    other = {"id": None, "name": f"{rest:,} other debtors", "other": True,
-             **{k: totals[k] - sum(g[k] for g in groups) for k in ["count", "total"] + [b[0] for b in BUCKETS]}}
-    return groups + [other]
+    return groups + [_other_debtors(debtors - len(groups),
+                                    {k: totals[k] - sum(g[k] for g in groups) for k in _SUMMED})]
 
 
 def _groups(company, today, basis, by, among=None):
@@ -262,9 +260,15 @@ def _largest(groups, shown=DEBTORS_SHOWN):
     if len(groups) <= shown:
         return groups
     rest = groups[shown:]
-    other = {"id": None, "name": f"{len(rest):,} other debtors", "other": True,
-             **{k: sum(g[k] for g in rest) for k in ["count", "total"] + [b[0] for b in BUCKETS]}}
-    return groups[:shown] + [other]
+    return groups[:shown] + [_other_debtors(len(rest), {k: sum(g[k] for g in rest) for k in _SUMMED})]
+
+
+_SUMMED = ["count", "total"] + [b[0] for b in BUCKETS]
+
+
+def _other_debtors(how_many, sums):
+    """The one row standing for the debtors not shown: how many, and their SUMS."""
+    return {"id": None, "name": f"{how_many:,} other debtors", "other": True, **sums}
 
 
 @dataclasses.dataclass
