@@ -157,7 +157,9 @@ def _template(tmp_path_factory, _fast_password_hash):
         # (seed-demo) are covered in tests/cli/test_setup_commands.py.
         demo.seed(history=False)
         helpers.enrol_demo_two_factor()
-    db.close()
+    # Every connection closed (the pool keeps them open otherwise): the last one to close
+    # writes the WAL back into the file, which each test then copies.
+    database.close_all(db.obj)
     run = None
     if pg_url:
         run = backing_services.PgRunDatabase(pg_url, backing_services.pg_name("fd_test_run"),
