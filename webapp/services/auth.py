@@ -23,7 +23,6 @@ import hashlib
 import math
 import secrets
 
-from peewee import JOIN
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
@@ -35,6 +34,7 @@ from webapp.models import User
 from webapp.models import UserSession
 from webapp.models import db
 from webapp.models import utcnow
+from webapp.services import sql
 from webapp.services.sql import write_transaction
 
 # Checked against when the email is unknown, so both paths cost the same time.
@@ -217,6 +217,18 @@ def end_sessions(user, except_token=None):
     return UserSession.update(ended_at=utcnow()).where(where).execute()
 
 
+def _signed_in_sql():
+    """load_user's query (plain SQL, with "{p}" marks: it runs on every request, where building
+    it from expression nodes and converting every value cost more than the database's work)."""
+    return (f'SELECT "s"."id", "s"."last_seen_at", {sql.columns(User, "u")}, {sql.columns(Company, "c")} '
+            f'FROM "{UserSession._meta.table_name}" AS "s" '
+            f'JOIN "{User._meta.table_name}" AS "u" ON "u"."id" = "s"."user_id" '
+            f'LEFT OUTER JOIN "{Company._meta.table_name}" AS "c" ON "c"."id" = "u"."company_id" '
+            'WHERE "s"."id" = {p} AND "s"."user_id" = {p} AND "s"."ended_at" IS NULL '
+            'AND "s"."expires_at" > {p} AND "s"."created_at" > {p} AND "s"."last_seen_at" > {p} '
+            'AND "u"."session_version" = {p} AND "u"."active" = {p}')
+
+
 def load_user(user_id, *, lifetime_hours, idle_minutes):
     """Flask-Login loader: the user of "id:session_version:token" when that session is open,
     younger than LIFETIME_HOURS, seen in the last IDLE_MINUTES, and the user active at that
@@ -231,20 +243,21 @@ def load_user(user_id, *, lifetime_hours, idle_minutes):
     if not token:
         return None
     now = utcnow()
-    row = (UserSession.select(UserSession, User, Company).join(User)
-           .join(Company, JOIN.LEFT_OUTER, on=(User.company == Company.id))
-           .where((UserSession.id == session_row_id(token)) & (UserSession.user == uid)
-                  & UserSession.ended_at.is_null()
-                  & (UserSession.expires_at > now)
-                  & (UserSession.created_at > now - datetime.timedelta(hours=lifetime_hours))
-                  & (UserSession.last_seen_at > now - datetime.timedelta(minutes=idle_minutes))
-                  & (User.session_version == version) & (User.active == True))  # noqa: E712
-           .first())
-    if row is None:
+    stamp = UserSession.expires_at.db_value
+    row = sql.select(_signed_in_sql(), (
+        session_row_id(token), uid, stamp(now), stamp(now - datetime.timedelta(hours=lifetime_hours)),
+        stamp(now - datetime.timedelta(minutes=idle_minutes)), version, User.active.db_value(True)))
+    if not row:
         return None
-    if now - row.last_seen_at >= SEEN_EVERY:
-        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
-    user = row.user
+    session_id, last_seen_at, *rest = row[0]
+    n = len(User._meta.sorted_fields)
+    user = sql.instance(User, rest[:n])
+    company = sql.instance(Company, rest[n:])
+    if company is not None:
+        user.company = company
+    user._dirty.clear()
+    if now - UserSession.last_seen_at.python_value(last_seen_at) >= SEEN_EVERY:
+        UserSession.update(last_seen_at=now).where(UserSession.id == session_id).execute()
     user.session_token = token
     return user
 

@@ -1,9 +1,14 @@
-"""SQL the services share: ids in chunks, the write transaction, bulk UPDATE and INSERT,
+"""SQL the services share: a plain SELECT, ids in chunks, the write transaction, bulk UPDATE and INSERT,
 SELECT over an IN list, a row as a JSON array.
 
 One copy of each. The bulk statements are plain SQL because building thousands of
 expression nodes in Python costs more than the database's own work.
 """
+from peewee import BooleanField
+from peewee import DateField
+from peewee import DateTimeField
+from peewee import TimeField
+
 from webapp.database import is_postgres
 from webapp.models import db
 
@@ -94,6 +99,50 @@ def _in_chunks(sql, values, params):
     mark = db.param
     for chunk in chunks(values):
         yield sql.format(marks=", ".join([mark] * len(chunk)), p=mark), list(params) + list(chunk)
+
+
+def select(sql, params=()):
+    """The rows (tuples, as the driver gives them) of SQL, which holds "{p}" for each of
+    PARAMS. Plain SQL for a small query run on every page: building it from expression nodes
+    and converting each value back costs several times what the database takes."""
+    return db.execute_sql(sql.format(p=db.param), params).fetchall()
+
+
+_CONVERTED = (DateField, DateTimeField, TimeField, BooleanField)
+
+
+def plain_rows(query):
+    """The rows of a peewee SELECT as tuples of what the driver gives, but for dates, times and
+    booleans, converted as peewee would (SQLite keeps them as text and 0/1). For a page of rows:
+    peewee's conversion of every value costs several times the query itself."""
+    convert = [(i, column.python_value) for i, column in enumerate(query.selected_columns)
+               if isinstance(column, _CONVERTED)]
+    rows = db.execute_sql(*query.sql()).fetchall()
+    if not convert:
+        return rows
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, python_value in convert:
+            row[i] = python_value(row[i])
+        out.append(row)
+    return out
+
+
+def columns(model, alias):
+    """The SQL list of every column of MODEL under ALIAS, in the order instance() reads them."""
+    return ", ".join(f'"{alias}"."{f.column_name}"' for f in model._meta.sorted_fields)
+
+
+def instance(model, values):
+    """A MODEL instance from VALUES, one per column of columns(MODEL) (None when the row's
+    primary key is None: the empty side of an outer join)."""
+    fields = model._meta.sorted_fields
+    if values[0] is None and fields[0].primary_key:
+        return None
+    obj = model(__no_default__=True)
+    obj.__data__ = {f.name: None if v is None else f.python_value(v) for f, v in zip(fields, values)}
+    return obj
 
 
 def select_in(sql, values, params=()):

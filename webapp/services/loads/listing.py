@@ -15,6 +15,8 @@ from webapp.models import Subsidiary
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
+from webapp.services.sql import plain_rows
+from webapp.services.sql import select as sql_select
 from webapp.services.tallies import bounded_count
 from webapp.services.tallies import load_totals
 from webapp.services.validation import db_id
@@ -145,7 +147,7 @@ def _rows(ids, order):
              .join_from(Load, Batch, JOIN.LEFT_OUTER)
              .where(Load.id.in_(ids))
              .order_by(*order))
-    return [LoadRow._make(row) for row in query.tuples()]
+    return [LoadRow._make(row) for row in plain_rows(query)]
 
 
 def _total(company, filters, terms):
@@ -222,8 +224,8 @@ Choice = collections.namedtuple("Choice", "id name invoicing_method", defaults=(
 
 def choices(company):
     """Subsidiaries and customers of COMPANY for drop-downs, by name (Choice rows)."""
-    subsidiaries = (Subsidiary.select(Subsidiary.id, Subsidiary.name)
-                    .where(Subsidiary.company == company).order_by(Subsidiary.name).tuples())
-    customers = (Customer.select(Customer.id, Customer.name, Customer.invoicing_method)
-                 .where(Customer.company == company).order_by(Customer.name).tuples())
+    subsidiaries = sql_select('SELECT id, name FROM subsidiary WHERE company_id = {p} ORDER BY name',
+                              (company.id,))
+    customers = sql_select('SELECT id, name, invoicing_method FROM customer WHERE company_id = {p} '
+                           'ORDER BY name', (company.id,))
     return [Choice(*row) for row in subsidiaries], [Choice(*row) for row in customers]
