@@ -2,6 +2,8 @@
 instance (a model built from a row), checked against what peewee's own path gives."""
 import datetime
 
+import pytest
+
 from webapp.models import Company
 from webapp.models import Load
 from webapp.models import User
@@ -32,3 +34,20 @@ def test_instance_builds_the_model_of_a_row_and_none_for_an_empty_outer_join(dbc
     assert built.__data__ == user.__data__
     assert built.company_id == user.company_id and not built._dirty
     assert sql.instance(Company, [None] * len(Company._meta.sorted_fields)) is None
+
+
+def test_around_runs_its_query_made_once_with_each_subquery_in_place(dbconn):
+    around = sql.Around(lambda ids: Load.select(Load.id, Load.delivery_date).where(Load.id.in_(ids))
+                        .order_by(Load.id.desc()))
+    for company in (1, 2):
+        ids = Load.select(Load.id).where(Load.company == company).order_by(Load.id).limit(5)
+        expected = list(Load.select(Load.id, Load.delivery_date).where(Load.id.in_(ids))
+                        .order_by(Load.id.desc()).tuples())
+        assert [tuple(row) for row in around.rows(ids)] == expected and expected
+    assert len(around.made) == 1
+
+
+def test_around_refuses_a_query_with_parameters_of_its_own(dbconn):
+    around = sql.Around(lambda ids: Load.select(Load.id).where(Load.id.in_(ids) & (Load.company == 1)))
+    with pytest.raises(ValueError):
+        around.rows(Load.select(Load.id))

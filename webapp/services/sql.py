@@ -4,6 +4,7 @@ SELECT over an IN list, a row as a JSON array.
 One copy of each. The bulk statements are plain SQL because building thousands of
 expression nodes in Python costs more than the database's own work.
 """
+from peewee import SQL
 from peewee import BooleanField
 from peewee import DateField
 from peewee import DateTimeField
@@ -111,13 +112,14 @@ def select(sql, params=()):
 _CONVERTED = (DateField, DateTimeField, TimeField, BooleanField)
 
 
-def plain_rows(query):
+def plain_rows(query, made=None):
     """The rows of a peewee SELECT as tuples of what the driver gives, but for dates, times and
     booleans, converted as peewee would (SQLite keeps them as text and 0/1). For a page of rows:
-    peewee's conversion of every value costs several times the query itself."""
+    peewee's conversion of every value costs several times the query itself. MADE is QUERY's
+    (SQL, params) when the caller has them already."""
     convert = [(i, column.python_value) for i, column in enumerate(query.selected_columns)
                if isinstance(column, _CONVERTED)]
-    rows = db.execute_sql(*query.sql()).fetchall()
+    rows = db.execute_sql(*(made or query.sql())).fetchall()
     if not convert:
         return rows
     out = []
@@ -127,6 +129,30 @@ def plain_rows(query):
             row[i] = python_value(row[i])
         out.append(row)
     return out
+
+
+class Around:
+    """A query of fixed shape around a subquery, its SQL made once per kind of database:
+    BUILD(node) returns the peewee query with NODE where the subquery goes (it may take no
+    parameters of its own). rows(subquery) runs it with SUBQUERY's SQL in place."""
+
+    MARK = "__SUBQUERY__"
+
+    def __init__(self, build):
+        self.build = build
+        self.made = {}
+
+    def rows(self, subquery):
+        kind = type(db.obj)
+        if kind not in self.made:
+            query = self.build(SQL(f"({self.MARK})"))
+            text, params = query.sql()
+            if params:
+                raise ValueError("the query around a subquery may take no parameters of its own")
+            self.made[kind] = (query, text)
+        query, text = self.made[kind]
+        inner, params = subquery.sql()
+        return plain_rows(query, (text.replace(self.MARK, inner), params))
 
 
 def columns(model, alias):

@@ -15,6 +15,7 @@ from webapp.models import Subsidiary
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
+from webapp.services.sql import Around
 from webapp.services.sql import plain_rows
 from webapp.services.sql import select as sql_select
 from webapp.services.tallies import bounded_count
@@ -137,17 +138,31 @@ ROW_COLUMNS = {
 LoadRow = collections.namedtuple("LoadRow", ROW_COLUMNS)
 
 
+def _rows_query(ids, order):
+    return (Load
+            .select(*ROW_COLUMNS.values())
+            .join_from(Load, Subsidiary)
+            .join_from(Load, Customer)
+            .join_from(Load, Batch, JOIN.LEFT_OUTER)
+            .where(Load.id.in_(ids))
+            .order_by(*order))
+
+
+def _ordered_by(field, desc):
+    """The order of a list sorted by FIELD, the id breaking ties the same way."""
+    return [field.desc(), Load.id.desc()] if desc else [field.asc(), Load.id.asc()]
+
+
+# The rows query of each sort but the customer's (paged apart), by sort key and direction, its
+# SQL made once: building it cost more than running it.
+_AROUND = {(key, desc): Around(lambda ids, field=field, desc=desc: _rows_query(ids, _ordered_by(field, desc)))
+           for key, field in SORT_COLUMNS.items() if key != "customer" for desc in (False, True)}
+
+
 def _rows(ids, order):
     """The LoadRows of the loads whose ids the subquery IDS selects, in ORDER, in one query with
     their subsidiary's and customer's names and batch number."""
-    query = (Load
-             .select(*ROW_COLUMNS.values())
-             .join_from(Load, Subsidiary)
-             .join_from(Load, Customer)
-             .join_from(Load, Batch, JOIN.LEFT_OUTER)
-             .where(Load.id.in_(ids))
-             .order_by(*order))
-    return [LoadRow._make(row) for row in plain_rows(query)]
+    return [LoadRow._make(row) for row in plain_rows(_rows_query(ids, order))]
 
 
 def _total(company, filters, terms):
@@ -165,19 +180,21 @@ def list_page(company, filters, sort, desc, request):
     if sort == "customer":
         fetch = _by_customer(company, terms, desc, request.per_page)
         return Page(_total(company, filters, terms), request, fetch)
-    field = SORT_COLUMNS.get(sort, Load.load_number)
+    if sort not in SORT_COLUMNS:
+        sort = "load"
+    field = SORT_COLUMNS[sort]
     if sort == "status":
         # Queued, Invoiced, Financed, Completed is the reverse of the alphabet.
         desc = not desc
     # The id breaks ties in the same direction, so that one index (company, column),
     # which ends with the row id, serves the whole order either way.
-    order = [field.desc(), Load.id.desc()] if desc else [field.asc(), Load.id.asc()]
+    order = _ordered_by(field, desc)
 
     def fetch(number, limit):
         # Page through ids alone (an index walk, however deep the page), then join 1 page.
         ids = (Load.select(Load.id).where(*terms).order_by(*order)
                .offset((number - 1) * request.per_page).limit(limit))
-        return _rows(ids, order)
+        return [LoadRow._make(row) for row in _AROUND[sort, desc].rows(ids)]
 
     return Page(_total(company, filters, terms), request, fetch)
 
