@@ -35,8 +35,8 @@ def _pooled(url):
 
 
 def open_database(url):
-    """Build the Database for a URL and bind the models' proxy to it (the connections of the
-    one bound before are closed)."""
+    """Build the Database for a URL and bind the models' proxy to it (the idle connections of
+    the one bound before are closed)."""
     options = {"max_connections": POOL_SIZE, "stale_timeout": STALE_SECONDS, "timeout": POOL_WAIT_SECONDS}
     if url.startswith("sqlite"):
         # A pooled connection may serve another thread next (never two at once).
@@ -49,13 +49,15 @@ def open_database(url):
 
 
 def close_all(database):
-    """Close every connection DATABASE keeps (the pool's idle ones and this thread's)."""
+    """Close this thread's connection of DATABASE and every idle one of its pool. A connection
+    another thread is using stays open (closing it under a running statement would crash that
+    thread): it goes back to its pool when that thread is done, and closes with it."""
     if database is None:
         return
     if not database.is_closed():
         database.close()
-    if hasattr(database, "close_all"):
-        database.close_all()
+    if hasattr(database, "close_idle"):
+        database.close_idle()
 
 
 def migrate():
