@@ -194,3 +194,36 @@ def test_the_remittance_pages_render_without_a_query(client, auth, two, app, wor
         assert client.get(f"/reports/factoring/uploads/{upload.id}").status_code == 200
         assert client.get(FORM).status_code == 200
     assert seen == []
+
+
+def test_a_batch_lists_its_own_reports_and_the_remittances_that_paid_it_newest_first(client, auth, two, app, world):
+    from peewee import JOIN
+
+    from webapp.models import UPLOAD_APPLIED
+    from webapp.models import Batch
+    from webapp.models import Load
+    from webapp.models import Payment
+    from webapp.models import User
+    from webapp.services.reports import summary
+    from webapp.services.reports.checking import in_batch
+    (a, la), (b, lb), factor_id = two
+    auth.login("billing")
+    post(client, remittance_csv([la[0], lb[0]]), factor_id, world.freight.id, headers=HX)
+    client.post(f"/reports/factoring/uploads/{latest_upload(app).id}/confirm", headers=HX)
+    remittance = latest_upload(app)
+    with in_db(app):
+        for made in (a, b):
+            batch = Batch.get_by_id(made.id)
+            shown = summary.batch_uploads(batch)
+            # What one query over every applied upload of the company finds, in the same order.
+            paid_it = (Payment.select(Payment.upload).join(Load, on=(Payment.load == Load.id))
+                       .where(in_batch(batch) & Payment.upload.is_null(False)))
+            every = (ReportUpload.select(ReportUpload.id)
+                     .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
+                     .where(((ReportUpload.batch == batch.id)
+                             | (ReportUpload.batch.is_null() & ReportUpload.id.in_(paid_it)))
+                            & (ReportUpload.company == batch.company_id) & (ReportUpload.status == UPLOAD_APPLIED))
+                     .order_by(ReportUpload.applied_at.desc(), ReportUpload.id.desc()))
+            assert [u.id for u in shown] == [u.id for u in every]
+            assert shown[0].id == remittance.id and len(shown) == 2 and shown[1].batch_id == batch.id
+            assert shown[0].counts_text.startswith("1 row for this batch")

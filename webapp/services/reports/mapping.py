@@ -12,6 +12,7 @@ left out. propose() and problems() are pure; the rest reads and writes report_ma
 """
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -260,8 +261,12 @@ def _type_fit(field_type, value_kind):
     return {TEXT: 0.5, MONEY: 0.2, YES_NO: 0.0}.get(value_kind)
 
 
+@functools.lru_cache(maxsize=4096)
 def _word_score(field, key):
-    """How much header KEY sounds like FIELD: 2 for a known word, less for a near one."""
+    """How much header KEY sounds like FIELD: 2 for a known word, less for a near one.
+
+    Pure, so kept per (field, key): a factor's files repeat the same few headers, and the
+    mapping step asks for every field against every column on each showing."""
     if known_key(key) == field:
         return 3.0
     words = _WORDS[field]
@@ -270,8 +275,17 @@ def _word_score(field, key):
     stripped = key.rstrip("#").removesuffix("no").removesuffix("number").removesuffix("amount")
     if stripped and stripped in words:
         return 1.5
-    best = max(difflib.SequenceMatcher(None, key, w).ratio() for w in words)
-    return best if best >= 0.75 else 0.0
+    return max((_near(key, w) for w in words), default=0.0)
+
+
+def _near(key, word):
+    """difflib's ratio of KEY to WORD when it reaches 0.75, else 0.0; the cheap upper bounds
+    (real_quick_ratio, quick_ratio) rule most words out before the full comparison."""
+    matcher = difflib.SequenceMatcher(None, key, word)
+    if matcher.real_quick_ratio() < 0.75 or matcher.quick_ratio() < 0.75:
+        return 0.0
+    ratio = matcher.ratio()
+    return ratio if ratio >= 0.75 else 0.0
 
 
 # --- reading with the saved mappings ---------------------------------------------

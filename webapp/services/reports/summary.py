@@ -1,6 +1,7 @@
 """What the batch page shows of its reports: the money, the loads that need a look, the
 applied uploads and what each did."""
 import dataclasses
+import datetime
 import json
 
 from peewee import JOIN
@@ -102,12 +103,16 @@ def batch_uploads(batch):
     each saying its part in this batch."""
     remittances = (Payment.select(Payment.upload).join(Load, on=(Payment.load == Load.id))
                    .where(in_batch(batch) & Payment.upload.is_null(False)))
-    uploads = list(ReportUpload.select(ReportUpload, User)
-                   .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
-                   .where(((ReportUpload.batch == batch.id)
-                           | (ReportUpload.batch.is_null() & ReportUpload.id.in_(remittances)))
-                          & (ReportUpload.company == batch.company_id) & (ReportUpload.status == UPLOAD_APPLIED))
-                   .order_by(ReportUpload.applied_at.desc(), ReportUpload.id.desc()))
+    applied = (ReportUpload.select(ReportUpload, User)
+               .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
+               .where(ReportUpload.status == UPLOAD_APPLIED))
+    # Two reads, each by its own index (the batch's uploads, which are its company's; the
+    # remittances by id), rather than one whose OR the database answers by reading every
+    # upload of the company.
+    uploads = (list(applied.where(ReportUpload.batch == batch.id))
+               + list(applied.where((ReportUpload.company == batch.company_id) & ReportUpload.batch.is_null()
+                                    & ReportUpload.id.in_(remittances))))
+    uploads.sort(key=lambda u: (u.applied_at is not None, u.applied_at or datetime.datetime.min, u.id), reverse=True)
     for upload in uploads:
         upload.info = summary_of(upload)
         upload.counts_text = counts_text(upload.kind, upload.info.get("counts", {}))
