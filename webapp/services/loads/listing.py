@@ -189,20 +189,30 @@ def _by_customer(company, terms, desc, per_page):
         start = (number - 1) * per_page
         end = start + limit
         loads_of = Load.select(fn.COUNT(Load.id)).where(*terms, Load.customer == Customer.id)
+        # A customer's name is unique in its company: the name alone orders them, so that the
+        # index (company, name) serves the walk and a LIMIT stops it.
         walk = (Customer.select(Customer.id, loads_of)
                 .where(Customer.company == company)
-                .order_by(Customer.name.desc() if desc else Customer.name.asc(), Customer.id)
+                .order_by(Customer.name.desc() if desc else Customer.name.asc())
                 .tuples())
         seen, chosen, skip = 0, [], 0
-        # The cursor is read lazily: SQLite counts a customer's loads only when its row is read.
-        for customer_id, n in walk.iterator():
-            if n and seen + n > start:
-                if not chosen:
-                    skip = start - seen
-                chosen.append(customer_id)
-            seen += n
-            if seen >= end:
+        # The customers are read a few at first, then four times as many each time, so that a
+        # page counts the loads of the customers it reaches and hardly more (a driver that reads
+        # a whole result at once, as PostgreSQL's does, would count every customer's loads).
+        offset, size = 0, 8
+        while seen < end:
+            chunk = list(walk.offset(offset).limit(size))
+            for customer_id, n in chunk:
+                if n and seen + n > start:
+                    if not chosen:
+                        skip = start - seen
+                    chosen.append(customer_id)
+                seen += n
+                if seen >= end:
+                    break
+            if len(chunk) < size:
                 break
+            offset, size = offset + size, size * 4
         if not chosen:
             return []
         rank = Case(Load.customer, [(cid, i) for i, cid in enumerate(chosen)])
