@@ -15,8 +15,9 @@ changed, and returns at once when none did. load.paid_on (the latest payment's d
 UPDATE per statement on payment of the loads whose payments it touched, only where the date
 changes (that UPDATE of load then fires load's trigger).
 
-Indexes that PostgreSQL's planner needs for the pages (SQLite's did without) are added on both
-databases.
+load's index (company, billing status) gains the id at its end, on both databases: the Loads
+list sorted by status pages by (status, id), which SQLite's index held already (an index ends
+with the rowid there) and PostgreSQL's did not.
 
 SQLite has no statement-level triggers and keeps 0018's per-row ones, but they are made again:
 0018 took an old row's share away as "open_cents - purchase - paid" (no parentheses), which
@@ -197,7 +198,25 @@ def _drop_sqlite_triggers(db):
         db.execute_sql(f"DROP TRIGGER IF EXISTS payment_paid_on_{suffix}")
 
 
+def _indexes_up(migrator):
+    # load (company, status) becomes (company, status, id): the Loads list sorted by status pages
+    # by (status, id), which SQLite's index held already (it ends with the rowid) and
+    # PostgreSQL's did not (it sorted the 160,000 loads of a status for each page).
+    migrator.migrate(
+        migrator.drop_index('load', 'load_company_id_billing_status'),
+        migrator.add_index('load', ('company_id', 'billing_status', 'id'), False),
+    )
+
+
+def _indexes_down(migrator):
+    migrator.migrate(
+        migrator.drop_index('load', 'load_company_id_billing_status_id'),
+        migrator.add_index('load', ('company_id', 'billing_status'), False),
+    )
+
+
 def up(migrator, db):
+    _indexes_up(migrator)
     if isinstance(db, PostgresqlDatabase):
         _drop_row_triggers(db)
         for statement in tally_trigger_sql() + paid_on_trigger_sql():
@@ -215,6 +234,7 @@ def up(migrator, db):
 def down(migrator, db):
     """PostgreSQL: 0018's per-row triggers again (as 0018 makes them now: with the parentheses).
     SQLite keeps the triggers it has, which are 0018's."""
+    _indexes_down(migrator)
     if not isinstance(db, PostgresqlDatabase):
         return
     _drop_statement_triggers(db)
