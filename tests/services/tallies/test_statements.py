@@ -39,18 +39,40 @@ def _both_tenants(world, make_batch):
     agree()
 
 
+def _pg_triggers():
+    """{(table, per row)} of the triggers on load, ledger_entry and payment, and how many (PostgreSQL)."""
+    rows = db.execute_sql(
+        "SELECT c.relname, t.tgname, (t.tgtype & 1) = 1 AS per_row FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
+        "AND c.relname IN ('load', 'ledger_entry', 'payment')").fetchall()
+    return {(table, per_row) for table, _name, per_row in rows}, len(rows)
+
+
 def test_the_postgresql_tallies_are_kept_per_statement(world, dbconn):
     """On PostgreSQL no per-row trigger is left on load, ledger_entry or payment (migration 0021)."""
     if not _is_postgres():
         assert db.execute_sql("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] > 0
         return
-    rows = db.execute_sql(
-        "SELECT c.relname, t.tgname, (t.tgtype & 1) = 1 AS per_row FROM pg_trigger t "
-        "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
-        "AND c.relname IN ('load', 'ledger_entry', 'payment')").fetchall()
-    assert {(table, per_row) for table, _name, per_row in rows} == {
-        ("load", False), ("ledger_entry", False), ("payment", False)}
-    assert len(rows) == 9
+    assert _pg_triggers() == ({("load", False), ("ledger_entry", False), ("payment", False)}, 9)
+
+
+def test_the_migration_goes_down_and_up_again(world, dbconn, make_batch):
+    """0021's down puts 0018's per-row triggers back (PostgreSQL) and its up the statement-level
+    ones again: the tallies hold under both."""
+    from playhouse.migrations import Runner
+
+    from webapp import database
+    runner = Runner(db.obj, directory=database.MIGRATIONS_DIR)
+    assert runner.down() == ["0021_statement_tallies"]
+    if _is_postgres():
+        kinds, n = _pg_triggers()
+        assert kinds == {("load", True), ("ledger_entry", True), ("payment", True)} and n == 19
+    make_batch("completed", count=2)
+    agree()
+    assert runner.up() == ["0021_statement_tallies"]
+    make_batch("financed", count=2)
+    Load.update(paid_cents=Load.paid_cents + 1).where(Load.billing_status == FINANCED).execute()
+    agree()
 
 
 def test_one_update_of_many_loads_across_keys(world, dbconn, make_batch):
