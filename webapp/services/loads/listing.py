@@ -6,6 +6,7 @@ from peewee import JOIN
 from peewee import Case
 from peewee import fn
 
+from webapp.database import is_postgres
 from webapp.models import BILLING_STATUSES
 from webapp.models import INVOICING_METHODS
 from webapp.models import Batch
@@ -196,23 +197,14 @@ def _by_customer(company, terms, desc, per_page):
                 .order_by(Customer.name.desc() if desc else Customer.name.asc())
                 .tuples())
         seen, chosen, skip = 0, [], 0
-        # The customers are read a few at first, then four times as many each time, so that a
-        # page counts the loads of the customers it reaches and hardly more (a driver that reads
-        # a whole result at once, as PostgreSQL's does, would count every customer's loads).
-        offset, size = 0, 8
-        while seen < end:
-            chunk = list(walk.offset(offset).limit(size))
-            for customer_id, n in chunk:
-                if n and seen + n > start:
-                    if not chosen:
-                        skip = start - seen
-                    chosen.append(customer_id)
-                seen += n
-                if seen >= end:
-                    break
-            if len(chunk) < size:
+        for customer_id, n in _read_as_needed(walk):
+            if n and seen + n > start:
+                if not chosen:
+                    skip = start - seen
+                chosen.append(customer_id)
+            seen += n
+            if seen >= end:
                 break
-            offset, size = offset + size, size * 4
         if not chosen:
             return []
         rank = Case(Load.customer, [(cid, i) for i, cid in enumerate(chosen)])
@@ -223,6 +215,22 @@ def _by_customer(company, terms, desc, per_page):
         return _rows(ids, order)
 
     return fetch
+
+
+def _read_as_needed(query):
+    """The rows of QUERY, each computed only when the walk reaches it: SQLite's cursor is read
+    lazily; PostgreSQL's driver reads a whole result at once (it would count every customer's
+    loads), so there the rows are read 8 at first, then four times as many each time."""
+    if not is_postgres():
+        yield from query.iterator()
+        return
+    offset, size = 0, 8
+    while True:
+        chunk = list(query.offset(offset).limit(size))
+        yield from chunk
+        if len(chunk) < size:
+            return
+        offset, size = offset + size, size * 4
 
 
 # A choice of a drop-down: a subsidiary's or a customer's id and name (and the customer's
