@@ -510,7 +510,9 @@ class Load(BaseModel):
             (("company", "load_number"), True),
             (("company", "invoice_number"), True),
             (("company", "subsidiary", "billing_status", "invoicing_method"), False),
-            (("company", "billing_status"), False),
+            # The list by status pages by (status, id): PostgreSQL's index must end with the id
+            # (SQLite's always does) to walk the order without sorting a whole status (0021).
+            (("company", "billing_status", "id"), False),
             # One customer's loads, by load number (the Loads list's customer filter, 0023).
             (("company", "customer", "load_number"), False),
             (("company", "delivery_date"), False),

@@ -133,7 +133,9 @@ def _add(table, keys, sums, cond, r="NEW"):
 
 def _take(table, keys, sums, cond, r="OLD"):
     match = " AND ".join(f"{k} = {_fill(e, r)}" for k, e in keys)
-    setting = ", ".join(f"{s} = {s} - {_fill(e, r)}" for s, e in sums)
+    # The share in parentheses: "open_cents - (purchase - paid)", not "open_cents - purchase - paid"
+    # (migration 0021 puts these triggers back on the databases made before, and recounts).
+    setting = ", ".join(f"{s} = {s} - ({_fill(e, r)})" for s, e in sums)
     statements = f"UPDATE {table} SET {setting} WHERE {match} AND {_fill(cond, r)};"
     if table in ("open_tally", "open_day_tally", "open_debtor_tally", "batch_tally"):   # keep no empty row
         statements += f" DELETE FROM {table} WHERE {match} AND n = 0;"

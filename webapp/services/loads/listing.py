@@ -6,6 +6,7 @@ from peewee import JOIN
 from peewee import Case
 from peewee import fn
 
+from webapp.database import is_postgres
 from webapp.models import BILLING_STATUSES
 from webapp.models import INVOICING_METHODS
 from webapp.models import Batch
@@ -208,13 +209,14 @@ def _by_customer(company, terms, desc, per_page):
         start = (number - 1) * per_page
         end = start + limit
         loads_of = Load.select(fn.COUNT(Load.id)).where(*terms, Load.customer == Customer.id)
+        # A customer's name is unique in its company: the name alone orders them, so that the
+        # index (company, name) serves the walk and a LIMIT stops it.
         walk = (Customer.select(Customer.id, loads_of)
                 .where(Customer.company == company)
-                .order_by(Customer.name.desc() if desc else Customer.name.asc(), Customer.id)
+                .order_by(Customer.name.desc() if desc else Customer.name.asc())
                 .tuples())
         seen, chosen, skip = 0, [], 0
-        # The cursor is read lazily: SQLite counts a customer's loads only when its row is read.
-        for customer_id, n in walk.iterator():
+        for customer_id, n in _read_as_needed(walk):
             if n and seen + n > start:
                 if not chosen:
                     skip = start - seen
@@ -232,6 +234,22 @@ def _by_customer(company, terms, desc, per_page):
         return _rows(ids, order)
 
     return fetch
+
+
+def _read_as_needed(query):
+    """The rows of QUERY, each computed only when the walk reaches it: SQLite's cursor is read
+    lazily; PostgreSQL's driver reads a whole result at once (it would count every customer's
+    loads), so there the rows are read 8 at first, then four times as many each time."""
+    if not is_postgres():
+        yield from query.iterator()
+        return
+    offset, size = 0, 8
+    while True:
+        chunk = list(query.offset(offset).limit(size))
+        yield from chunk
+        if len(chunk) < size:
+            return
+        offset, size = offset + size, size * 4
 
 
 # A choice of a drop-down: a subsidiary's or a customer's id and name (and the customer's

@@ -8,6 +8,7 @@ from peewee import JOIN
 from peewee import Case
 from peewee import fn
 
+from webapp.database import is_postgres
 from webapp.models import CHARGED_BACK
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
@@ -55,13 +56,19 @@ def batch_money(batch):
         when(Load.factor_hold == True, 1).alias("n_held"),  # noqa: E712
     ).where(in_batch(batch)).dicts().get())
     money = {k: int(v or 0) for k, v in row.items()}
-    pay = (Payment.select(
+    pay = Payment.select(
         fn.COUNT(Payment.id).alias("payments"),
         fn.COALESCE(fn.SUM(Payment.reserve_released_cents), 0).alias("reserve_released"),
         fn.COALESCE(fn.SUM(Payment.fee_adjustment_cents), 0).alias("fee_adjustments"),
         fn.COALESCE(fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)), 0).alias("n_additional"),  # noqa: E712
-    ).join(Load, on=(Payment.load == Load.id))
-        .where(in_batch(batch)).dicts().get())
+    )
+    if is_postgres():
+        # The batch's load ids as one array: PostgreSQL then looks each one's payments up by
+        # their index, where a join made it scan every payment (140 ms at 2,000,000 loads).
+        pay = pay.where(Payment.load == fn.ANY(fn.ARRAY(Load.select(Load.id).where(in_batch(batch)))))
+    else:
+        pay = pay.join(Load, on=(Payment.load == Load.id)).where(in_batch(batch))
+    pay = pay.dicts().get()
     money.update({k: int(v or 0) for k, v in pay.items()})
     # The money with the factor as the ledger holds it (services/ledger); the counts are the loads'.
     sums = ledger.batch_sums(batch.id)
