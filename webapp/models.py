@@ -466,7 +466,9 @@ class Batch(BaseModel):
                    # Reports > Factoring: one subsidiary's batches, and its sorts by total and count.
                    (("company", "subsidiary", "number"), False),
                    (("company", "total_cents"), False),
-                   (("company", "load_count"), False))
+                   (("company", "load_count"), False),
+                   # The latest batch's factor (Upload Payment Report); the sort by date.
+                   (("company", "created_at"), False))
 
 
 class Load(BaseModel):
@@ -617,6 +619,10 @@ class ReportUpload(BaseModel):
     reversed_at = DateTimeField(null=True)
     reversed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="reversed_uploads")
     reverse_reason = TextField(default="")
+
+    class Meta:
+        # The remittances applied lately (no batch), newest first (0022).
+        indexes = ((("company", "batch", "status", "applied_at"), False),)
 
 
 class ReportLoadChange(BaseModel):

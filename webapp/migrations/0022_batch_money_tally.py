@@ -12,7 +12,9 @@ transaction as every write, so a batch of 5,000 loads is summed from five rows i
 
 The indexes: batch (company, status, number) for the failed batches of the home page, batch
 (company, subsidiary, number) for Reports > Factoring of one subsidiary and its count, batch
-(company, total_cents) and (company, load_count) for its sorts by total and by count.
+(company, total_cents), (company, load_count) and (company, created_at) for its sorts by total,
+count and date (and the latest batch's factor, which Upload Payment Report proposes), and
+report_upload (company, batch, status, applied_at) for the remittances applied lately.
 """
 import importlib
 
@@ -103,6 +105,8 @@ def up(migrator, db):
         migrator.add_index('batch', ('company_id', 'subsidiary_id', 'number'), False),
         migrator.add_index('batch', ('company_id', 'total_cents'), False),
         migrator.add_index('batch', ('company_id', 'load_count'), False),
+        migrator.add_index('batch', ('company_id', 'created_at'), False),
+        migrator.add_index('report_upload', ('company_id', 'batch_id', 'status', 'applied_at'), False),
     )
     db.create_tables([_model(db)])
     for statement in fill_sql(dialect) + trigger_sql(dialect):
@@ -120,6 +124,8 @@ def down(migrator, db):
         db.execute_sql(f"DROP FUNCTION IF EXISTS {TABLE}_keep()")
     migrator.migrate(migrator.drop_table(TABLE))
     migrator.migrate(
+        migrator.drop_index('report_upload', 'report_upload_company_id_batch_id_status_applied_at'),
+        migrator.drop_index('batch', 'batch_company_id_created_at'),
         migrator.drop_index('batch', 'batch_company_id_load_count'),
         migrator.drop_index('batch', 'batch_company_id_total_cents'),
         migrator.drop_index('batch', 'batch_company_id_subsidiary_id_number'),

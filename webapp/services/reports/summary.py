@@ -35,11 +35,21 @@ def batch_tallies(batch):
         (BatchMoneyTally.company == batch.company_id) & (BatchMoneyTally.batch_key == batch.id))}
 
 
-def batch_money(batch, tallied=None):
+def batch_payments(batch):
+    """{upload id (None: entered by hand): (payments, additional ones)} of the payments of the
+    batch's live loads (one grouped query)."""
+    return {upload: (int(n), int(additional or 0)) for upload, n, additional in (
+        Payment.select(Payment.upload, fn.COUNT(Payment.id),
+                       fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)))  # noqa: E712
+        .join(Load, on=(Payment.load == Load.id)).where(in_batch(batch)).group_by(Payment.upload).tuples())}
+
+
+def batch_money(batch, tallied=None, paid=None):
     """The batch's money: the counts of its live loads and their face total and balance from the
-    running counts (TALLIED: batch_tallies(batch), read here when not given), its payments in one
-    aggregate query, the money with the factor from the ledger."""
+    running counts (TALLIED: batch_tallies(batch)), its payments (PAID: batch_payments(batch)),
+    each read here when not given, the money with the factor from the ledger."""
     tallied = batch_tallies(batch) if tallied is None else tallied
+    paid = batch_payments(batch) if paid is None else paid
 
     def of(status):
         row = tallied.get(status)
@@ -54,12 +64,8 @@ def batch_money(batch, tallied=None):
         "n_held": sum(row.held_n for row in tallied.values()),
     }
     money = {k: int(v or 0) for k, v in money.items()}
-    pay = (Payment.select(
-        fn.COUNT(Payment.id).alias("payments"),
-        fn.COALESCE(fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)), 0).alias("n_additional"),  # noqa: E712
-    ).join(Load, on=(Payment.load == Load.id))
-        .where(in_batch(batch)).dicts().get())
-    money.update({k: int(v or 0) for k, v in pay.items()})
+    money["payments"] = sum(n for n, _additional in paid.values())
+    money["n_additional"] = sum(additional for _n, additional in paid.values())
     # The money with the factor as the ledger holds it (services/ledger); the counts are the loads'.
     sums = ledger.batch_sums(batch.id)
     for name in ("purchased", "advanced", "fees", "reserve", "collected", "short_pays", "overpays",
@@ -97,18 +103,20 @@ def batch_exceptions(batch, limit=200, tallied=None):
     }
 
 
-def batch_uploads(batch):
+def batch_uploads(batch, paid=None):
     """The batch's applied reports, newest first, with who uploaded them and what they did; with
-    them the remittances (uploaded on Reports > Factoring, across batches) that paid its loads,
-    each saying its part in this batch."""
-    # The ids first (the batch's own by report_upload's batch index, the remittances by its loads'
-    # payments), never every upload of the company.
-    own = ReportUpload.select(ReportUpload.id).where(ReportUpload.batch == batch.id)
-    remittances = (Payment.select(Payment.upload).join(Load, on=(Payment.load == Load.id))
-                   .where(in_batch(batch) & Payment.upload.is_null(False)))
+    them the remittances (uploaded on Reports > Factoring, across batches) that paid its loads
+    (PAID: batch_payments(batch), read here when not given), each saying its part in this batch."""
+    paid = batch_payments(batch) if paid is None else paid
+    # The ids first (the batch's own by report_upload's batch index, the remittances from its
+    # loads' payments), never every upload of the company.
+    ids = [i for (i,) in ReportUpload.select(ReportUpload.id).where(ReportUpload.batch == batch.id).tuples()]
+    ids += [i for i in paid if i is not None and i not in ids]
+    if not ids:
+        return []
     uploads = list(ReportUpload.select(ReportUpload, User)
                    .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
-                   .where(ReportUpload.id.in_(own | remittances)
+                   .where(ReportUpload.id.in_(ids)
                           & ((ReportUpload.batch == batch.id) | ReportUpload.batch.is_null())
                           & (ReportUpload.company == batch.company_id) & (ReportUpload.status == UPLOAD_APPLIED))
                    .order_by(ReportUpload.applied_at.desc(), ReportUpload.id.desc()))
@@ -157,8 +165,9 @@ def batch_reports(batch, tallied=None):
     """The batch's reports as its page shows them (a few queries; TALLIED: batch_tallies(batch),
     read here when not given)."""
     tallied = batch_tallies(batch) if tallied is None else tallied
-    return BatchReports(batch_money(batch, tallied), batch_exceptions(batch, tallied=tallied), batch_uploads(batch),
-                        batch_refusal(batch))
+    paid = batch_payments(batch)
+    return BatchReports(batch_money(batch, tallied, paid), batch_exceptions(batch, tallied=tallied),
+                        batch_uploads(batch, paid), batch_refusal(batch))
 
 
 def upload_result(upload):
