@@ -467,8 +467,10 @@ class Batch(BaseModel):
                    (("company", "subsidiary", "number"), False),
                    (("company", "total_cents"), False),
                    (("company", "load_count"), False),
-                   # The latest batch's factor (Upload Payment Report); the sort by date.
-                   (("company", "created_at"), False))
+                   # The latest batch's factor (Upload Payment Report); the sort by date; one
+                   # subsidiary's newest (Factoring Upload's box).
+                   (("company", "created_at"), False),
+                   (("company", "subsidiary", "created_at"), False))
 
 
 class Load(BaseModel):
