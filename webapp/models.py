@@ -460,7 +460,17 @@ class Batch(BaseModel):
     sent_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="sent_batches")
 
     class Meta:
-        indexes = ((("company", "number"), True),)
+        indexes = ((("company", "number"), True),
+                   # The home page's failed and ready batches, by number (0022).
+                   (("company", "status", "number"), False),
+                   # Reports > Factoring: one subsidiary's batches, and its sorts by total and count.
+                   (("company", "subsidiary", "number"), False),
+                   (("company", "total_cents"), False),
+                   (("company", "load_count"), False),
+                   # The latest batch's factor (Upload Payment Report); the sort by date; one
+                   # subsidiary's newest (Factoring Upload's box).
+                   (("company", "created_at"), False),
+                   (("company", "subsidiary", "created_at"), False))
 
 
 class Load(BaseModel):
@@ -614,6 +624,10 @@ class ReportUpload(BaseModel):
     reversed_at = DateTimeField(null=True)
     reversed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="reversed_uploads")
     reverse_reason = TextField(default="")
+
+    class Meta:
+        # The remittances applied lately (no batch), newest first (0022).
+        indexes = ((("company", "batch", "status", "applied_at"), False),)
 
 
 class ReportLoadChange(BaseModel):
@@ -937,6 +951,25 @@ class BatchTally(BaseModel):
                    (("company", "billing_status", "batch_key"), False))
 
 
+class BatchMoneyTally(BaseModel):
+    """Each batch's live loads per billing status with what its page and status line read of them
+    (migration 0022): their face total, what is still owed on the Financed ones, how many have a
+    payment, are held by the factor, or need a look (held, short or over paid, amount warning)."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    batch_key = IntegerField()
+    billing_status = CharField()
+    n = IntegerField(default=0)
+    total_cents = BigIntegerField(default=0)
+    open_cents = BigIntegerField(default=0)
+    paid_n = IntegerField(default=0)
+    held_n = IntegerField(default=0)
+    look_n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("company", "batch_key", "billing_status"), True),)
+
+
 class LedgerBalance(BaseModel):
     """The ledger's all-time sums per company, subsidiary, factor (0: none) and kind, kept by
     triggers on ledger_entry: the reserve balance and the chargebacks read one row each,
@@ -968,7 +1001,7 @@ ALL_MODELS = [
     Payment, AuditLog, UserSession, LoginRefusal, Factor, FactorFeeTier, SubsidiaryFactor,
     AccountToken, PasswordResetRequest, RecoveryCode,
     Chargeback, LedgerEntry, LedgerTotal, LoadTally, OpenTally, OpenDayTally, OpenDebtorTally, PayDaysTally,
-    DebtorDaysTally, FundDaysTally, BatchTally, LedgerBalance,
+    DebtorDaysTally, FundDaysTally, BatchTally, BatchMoneyTally, LedgerBalance,
     MailMessage, MailAttachment, BatchSend, NoticeOptOut,
 ]
 

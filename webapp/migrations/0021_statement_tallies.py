@@ -71,8 +71,10 @@ def _subtract(table, keys, sums, cond):
             f"WHERE {match};")
 
 
-def _drop_emptied(table, keys, sums, cond):
-    if table not in KEEP_NO_EMPTY_ROW:
+def _drop_emptied(table, keys, sums, cond, keep_empty=None):
+    if keep_empty is None:
+        keep_empty = table not in KEEP_NO_EMPTY_ROW
+    if keep_empty:
         return ""
     ks = ", ".join(f"{_fill(e, 'r')} AS k{i}" for i, (_, e) in enumerate(keys))
     match = " AND ".join(f"{table}.{k} = d.k{i}" for i, (k, _) in enumerate(keys))
@@ -80,14 +82,16 @@ def _drop_emptied(table, keys, sums, cond):
             f"WHERE {match} AND {table}.n = 0;")
 
 
-def _statements(event, table, keys, sums, cond):
+def _statements(event, table, keys, sums, cond, keep_empty=None):
+    """The body of EVENT's trigger for one tally. KEEP_EMPTY: whether its rows at zero stay
+    (None: as KEEP_NO_EMPTY_ROW says for 0018's tables)."""
     if event == "insert":
         return _upsert(table, keys, sums, _shares(keys, sums, cond, "new_rows"))
     if event == "delete":
-        return _subtract(table, keys, sums, cond) + " " + _drop_emptied(table, keys, sums, cond)
+        return _subtract(table, keys, sums, cond) + " " + _drop_emptied(table, keys, sums, cond, keep_empty)
     return (_upsert(table, keys, sums, _shares(keys, sums, cond, "new_rows"),
                     _shares(keys, sums, cond, "old_rows", sign="-"))
-            + " " + _drop_emptied(table, keys, sums, cond))
+            + " " + _drop_emptied(table, keys, sums, cond, keep_empty))
 
 
 def _referencing(event):

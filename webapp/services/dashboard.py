@@ -101,16 +101,18 @@ def batches_needing_action(company, limit=10):
     """Batches that failed, then ready batches with loads still waiting for a Purchase or Payment
     Report (the first LIMIT, by number: the waiting ones read from batch_tally, never from the
     loads), each with its one status line (services/batches: batch_states)."""
-    def found(cond):
-        return list(Batch.select(Batch, Factor).join(Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
+    def found(query, cond):
+        return list(query.join_from(Batch, Factor, JOIN.LEFT_OUTER, on=(Batch.factor == Factor.id))
                     .where((Batch.company == company.id) & cond).order_by(Batch.number).limit(limit))
 
-    waiting = (BatchTally.select(BatchTally.batch_key)
-               .where((BatchTally.company == company.id) & BatchTally.billing_status.in_((INVOICED, FINANCED))
-                      & (BatchTally.n > 0)))
-    chosen = found(Batch.status == BATCH_FAILED)
+    # The failed ones by batch (company, status, number); the waiting ones from batch_tally's few
+    # rows per waiting batch (the open pipeline), joined to their batches: never every ready batch.
+    chosen = found(Batch.select(Batch, Factor), Batch.status == BATCH_FAILED)
     if len(chosen) < limit:
-        chosen += found((Batch.status == BATCH_READY) & Batch.id.in_(waiting))[:limit - len(chosen)]
+        waiting = (Batch.select(Batch, Factor).distinct()
+                   .join(BatchTally, on=(BatchTally.batch_key == Batch.id)))
+        chosen += found(waiting, (Batch.status == BATCH_READY) & (BatchTally.company == company.id)
+                        & BatchTally.billing_status.in_((INVOICED, FINANCED)) & (BatchTally.n > 0))[:limit - len(chosen)]
     states = batches.batch_states(chosen)
     out = []
     for b in chosen:

@@ -15,6 +15,7 @@ from webapp.models import CHARGED_BACK
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
 from webapp.models import INVOICED
+from webapp.models import QUEUED
 from webapp.models import Batch
 from webapp.models import BatchLoad
 from webapp.models import Factor
@@ -99,9 +100,11 @@ def test_a_rejected_load_no_longer_counts_in_the_state(in_app, world):
     ids = world.eligible(2)
     batch = submit_batch(world.company, world.freight, ids, world.billing)
     Load.update(billing_status=FINANCED).where(Load.id == ids[0]).execute()
+    # Rejected as a Purchase Report rejects: back to Queued, out of the batch, its batch_load not live.
+    Load.update(billing_status=QUEUED, batch=None).where(Load.id == ids[1]).execute()
     BatchLoad.update(live=False).where((BatchLoad.batch == batch.id) & (BatchLoad.load == ids[1])).execute()
     batch = Batch.get_by_id(batch.id)
-    assert batches.batch_state(batch, reading._load_counts([batch.id])[batch.id]).key == "funded"
+    assert batches.batch_state(batch, reading._load_counts([batch])[batch.id]).key == "funded"
 
 
 def test_mark_sent_moves_ready_to_sent_once_and_is_audited(in_app, world):

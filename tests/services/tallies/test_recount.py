@@ -16,6 +16,7 @@ from tests.helpers import reload
 from webapp.models import COMPLETED
 from webapp.models import FACTORING
 from webapp.models import FINANCED
+from webapp.models import INVOICED
 from webapp.models import QUEUED
 from webapp.models import Batch
 from webapp.models import Company
@@ -95,6 +96,29 @@ def test_batch_reports_undo_and_cancel(world, dbconn, make_batch):
     agree()
 
 
+def test_a_batch_money_its_holds_short_pays_and_warnings(world, dbconn, make_batch):
+    """batch_money_tally: a batch's face total, what is still owed, the loads with a payment, held
+    or needing a look, per billing status, whatever writes the loads."""
+    made = make_batch("financed", count=4)
+    loads = reload(made.loads)
+    apply_report(made.batch, "payment", payment_csv(loads[:1], amounts=[loads[0].total_cents - 100]), world.billing)
+    apply_report(made.batch, "payment", payment_csv(loads[1:2], amounts=[5000], final="no"), world.billing,
+                 "partial.csv")
+    Load.update(amount_warning="The factor bought it for less").where(Load.id == loads[2].id).execute()
+    agree()
+    held = make_batch("submitted", count=2)
+    Load.update(factor_hold=True, status_reason="Missing POD").where(Load.id == held.loads[0].id).execute()
+    agree()
+    money = recount.stored(world.company.id)["batch_money_tally"]
+    loads = reload(loads)
+    owed = sum(x.purchase_amount_cents - x.paid_cents for x in loads[1:])
+    assert money[(world.company.id, made.batch.id, FINANCED)] == (
+        3, sum(x.total_cents for x in loads[1:]), owed, 1, 0, 1)
+    assert money[(world.company.id, made.batch.id, COMPLETED)] == (1, loads[0].total_cents, 0, 1, 0, 1)
+    assert money[(world.company.id, held.batch.id, INVOICED)][3:] == (0, 1, 1)
+    assert batches.batch_page(Batch.get_by_id(held.batch.id), {}).state.detail.endswith("1 held")
+
+
 def test_a_chargeback_and_its_undo(world, dbconn, make_batch):
     made = make_batch("financed", count=2)
     load = reload(made.loads)[0]
@@ -124,14 +148,15 @@ def test_the_migration_fills_the_tallies_from_the_loads_there_are(world, dbconn,
     """Tally rows emptied and refilled by the migration's own statements equal the recount."""
     make_batch("completed", count=2)
     make_batch("financed", count=2)
-    migration = _migration()
+    migration, money = _migration(), _migration("0022_batch_money_tally")
     dialect = migration.POSTGRES if _is_postgres() else migration.SQLITE
     before = recount.stored()
+    assert before["batch_money_tally"]
     with db.atomic():
         for table in ("load_tally", "open_tally", "open_day_tally", "open_debtor_tally", "pay_days_tally", "debtor_days_tally",
-                      "fund_days_tally", "batch_tally", "ledger_balance"):
+                      "fund_days_tally", "batch_tally", "ledger_balance", "batch_money_tally"):
             db.execute_sql(f"DELETE FROM {table}")
-        for statement in migration.fill_sql(dialect):
+        for statement in migration.fill_sql(dialect) + money.fill_sql(dialect):
             db.execute_sql(statement)
     agree()
     assert recount.stored() == before
@@ -146,9 +171,9 @@ def test_bounded_count_caps_and_says_so(world, dbconn):
     assert str(tallies.Count(12_345, False)) == "12,345"
 
 
-def _migration():
+def _migration(name="0018_tallies"):
     import importlib
-    return importlib.import_module("webapp.migrations.0018_tallies")
+    return importlib.import_module(f"webapp.migrations.{name}")
 
 
 def _is_postgres():

@@ -9,6 +9,7 @@ import datetime
 
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
+from webapp.models import BatchMoneyTally
 from webapp.models import BatchTally
 from webapp.models import Load
 from webapp.models import OpenDayTally
@@ -21,7 +22,7 @@ from webapp.services.tallies import recount
 
 def agree():
     assert recount.differences() == []
-    for model in (OpenTally, OpenDayTally, OpenDebtorTally, BatchTally):   # they keep no empty row
+    for model in (OpenTally, OpenDayTally, OpenDebtorTally, BatchTally, BatchMoneyTally):   # no empty row
         assert not model.select().where(model.n == 0).exists(), model._meta.table_name
 
 
@@ -40,12 +41,28 @@ def _both_tenants(world, make_batch):
 
 
 def _pg_triggers():
-    """{(table, per row)} of the triggers on load, ledger_entry and payment, and how many (PostgreSQL)."""
+    """{(table, per row)} of the triggers of 0018's tallies on load, ledger_entry and payment, and
+    how many (PostgreSQL; batch_money_tally's, of migration 0022, left out)."""
     rows = db.execute_sql(
         "SELECT c.relname, t.tgname, (t.tgtype & 1) = 1 AS per_row FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
-        "AND c.relname IN ('load', 'ledger_entry', 'payment')").fetchall()
+        "AND c.relname IN ('load', 'ledger_entry', 'payment') "
+        "AND t.tgname NOT LIKE 'batch_money_tally%'").fetchall()
     return {(table, per_row) for table, _name, per_row in rows}, len(rows)
+
+
+def _migration_0021(direction):
+    """Run 0021's DIRECTION (up or down) alone, as the migration runner would (the later
+    migrations stay: they do not depend on the kind of 0018's triggers)."""
+    import importlib
+
+    from playhouse.migrations import Runner
+
+    from webapp import database
+    module = importlib.import_module("webapp.migrations.0021_statement_tallies")
+    migrator = Runner(db.obj, directory=database.MIGRATIONS_DIR).migrator
+    with migrator.migration_context(True):
+        getattr(module, direction)(migrator, db.obj)
 
 
 def test_the_postgresql_tallies_are_kept_per_statement(world, dbconn):
@@ -59,17 +76,15 @@ def test_the_postgresql_tallies_are_kept_per_statement(world, dbconn):
 def test_the_migration_goes_down_and_up_again(world, dbconn, make_batch):
     """0021's down puts 0018's per-row triggers back (PostgreSQL) and its up the statement-level
     ones again: the tallies hold under both."""
-    from playhouse.migrations import Runner
-
-    from webapp import database
-    runner = Runner(db.obj, directory=database.MIGRATIONS_DIR)
-    assert runner.down() == ["0021_statement_tallies"]
+    _migration_0021("down")
     if _is_postgres():
         kinds, n = _pg_triggers()
         assert kinds == {("load", True), ("ledger_entry", True), ("payment", True)} and n == 19
     make_batch("completed", count=2)
     agree()
-    assert runner.up() == ["0021_statement_tallies"]
+    _migration_0021("up")
+    if _is_postgres():
+        assert _pg_triggers() == ({("load", False), ("ledger_entry", False), ("payment", False)}, 9)
     make_batch("financed", count=2)
     Load.update(paid_cents=Load.paid_cents + 1).where(Load.billing_status == FINANCED).execute()
     agree()

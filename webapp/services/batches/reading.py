@@ -3,7 +3,6 @@ import collections
 import dataclasses
 
 from peewee import JOIN
-from peewee import Case
 from peewee import fn
 
 from webapp.models import BATCH_CANCELLED
@@ -18,6 +17,7 @@ from webapp.models import INVOICED
 from webapp.models import QUEUED
 from webapp.models import Batch
 from webapp.models import BatchLoad
+from webapp.models import BatchMoneyTally
 from webapp.models import Customer
 from webapp.models import Factor
 from webapp.models import Load
@@ -31,6 +31,7 @@ from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
 from webapp.services.reports.summary import batch_reports
+from webapp.services.reports.summary import batch_tallies
 
 # --- a batch's state, in the clerk's words ---------------------------------------
 # One status line per batch, computed here and nowhere else: the batch page (its badge and
@@ -218,37 +219,37 @@ def batch_state(batch, counts=None, now=None):
                  f"Download the batch file and send it to {factor}, then mark it as sent.")
 
 
-def _load_counts(ids):
-    """{batch id: {billing status: n, "paid": n, "held": n}} of the live loads of the batches IDS."""
+def _load_counts(batches):
+    """{batch id: {billing status: n, "paid": n, "held": n}} of the live loads of BATCHES, read
+    from the running counts (batch_money_tally: a row per batch and status, never the loads)."""
+    ids = [b.id for b in batches]
     if not ids:
         return {}
-
-    def count_if(condition):
-        return fn.SUM(Case(None, [(condition, 1)], 0))
-
-    statuses = (QUEUED, INVOICED, FINANCED, COMPLETED, CHARGED_BACK)
-    query = (BatchLoad.select(BatchLoad.batch,
-                              *[count_if(Load.billing_status == status) for status in statuses],
-                              count_if((Load.billing_status == FINANCED) & (Load.paid_cents > 0)),
-                              count_if((Load.billing_status == INVOICED) & (Load.factor_hold == True)))  # noqa: E712
-             # A live row's load is in that batch (Load.batch, "the live batch holding this load"):
-             # saying so lets PostgreSQL read the loads by their batch index, where it would
-             # otherwise scan every load to join the few thousand of these batches. (Not as a
-             # join condition: PostgreSQL then merge-joins on the batch, each batch's rows against
-             # all of its loads, 25 million pairs for a 5,000-load batch.)
-             .join(Load, on=(BatchLoad.load == Load.id))
-             .where(BatchLoad.batch.in_(ids) & BatchLoad.live & Load.batch.in_(ids))
-             .group_by(BatchLoad.batch))
     counts = {i: {} for i in ids}
-    for batch_id, *numbers in query.tuples():
-        counts[batch_id] = dict(zip(statuses + ("paid", "held"), (int(n or 0) for n in numbers)))
+    query = (BatchMoneyTally.select(BatchMoneyTally.batch_key, BatchMoneyTally.billing_status, BatchMoneyTally.n,
+                                    BatchMoneyTally.paid_n, BatchMoneyTally.held_n)
+             .where(BatchMoneyTally.company.in_(sorted({b.company_id for b in batches}))
+                    & BatchMoneyTally.batch_key.in_(ids)))
+    for row in query:
+        _count(counts[row.batch_key], row)
+    return counts
+
+
+def _count(counts, row):
+    """Add one batch_money_tally ROW (a status of a batch) to COUNTS, as batch_state reads them."""
+    counts[row.billing_status] = int(row.n)
+    if row.billing_status == FINANCED:
+        counts["paid"] = int(row.paid_n)
+    elif row.billing_status == INVOICED:
+        counts["held"] = int(row.held_n)
     return counts
 
 
 def batch_states(batches, now=None):
-    """{batch id: BatchState} for BATCHES (their factor joined), in at most ONE grouped query."""
+    """{batch id: BatchState} for BATCHES (their factor joined), in at most ONE query of the
+    running counts."""
     now = now or utcnow()
-    counts = _load_counts([b.id for b in batches if b.status == BATCH_READY])
+    counts = _load_counts([b for b in batches if b.status == BATCH_READY])
     return {b.id: batch_state(b, counts.get(b.id), now) for b in batches}
 
 
@@ -359,7 +360,12 @@ def batch_index(company, subsidiary, args):
     """The batches of COMPANY (or of SUBSIDIARY) as the query string ARGS asks for them."""
     sort = Sort.from_args(args, BATCH_SORTS, "number", default_desc=True)
     query = batch_list(company, subsidiary).order_by(*sort.order(BATCH_SORTS), Batch.id.desc())
-    page = Page.of_query(query, PageRequest.from_args(args))
+    # Counted from batch's (company, subsidiary, number) index alone: every batch has its
+    # subsidiary, and the submitter and factor are outer joins, so the joins add no row.
+    counted = Batch.select(Batch.id).where(Batch.company == company)
+    if subsidiary is not None:
+        counted = counted.where(Batch.subsidiary == subsidiary)
+    page = Page.of_query(query, PageRequest.from_args(args), total=counted.count())
     return BatchIndex(page, sort.key, sort.desc, subsidiary, batch_states(page.items),
                       subsidiaries.for_company(company))
 
@@ -448,10 +454,14 @@ def _load_rows(batch, sort, request):
 def batch_page(batch, args):
     """Everything the batch page shows, for the query string ARGS (sort and page of its loads)."""
     batch = with_people(batch)
+    tallied = batch_tallies(batch)
+    counts = {}
+    for row in tallied.values():
+        _count(counts, row)
     sort = Sort.from_args(args, LOAD_SORTS, "load")
     page = _load_rows(batch, sort, PageRequest.from_args(args, default_per_page=100))
-    return BatchPage(batch, page, sort.key, sort.desc, batch_states([batch])[batch.id],
-                     file_size(batch), batch_reports(batch))
+    return BatchPage(batch, page, sort.key, sort.desc, batch_state(batch, counts), file_size(batch),
+                     batch_reports(batch, tallied))
 
 
 def batch_row(company, batch_id):

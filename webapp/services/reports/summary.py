@@ -1,7 +1,6 @@
 """What the batch page shows of its reports: the money, the loads that need a look, the
 applied uploads and what each did."""
 import dataclasses
-import datetime
 import json
 
 from peewee import JOIN
@@ -17,6 +16,7 @@ from webapp.models import QUEUED
 from webapp.models import REPORT_PURCHASE
 from webapp.models import UPLOAD_APPLIED
 from webapp.models import BatchLoad
+from webapp.models import BatchMoneyTally
 from webapp.models import Load
 from webapp.models import Payment
 from webapp.models import ReportUpload
@@ -29,47 +29,50 @@ from webapp.services.reports.uploads import batch_refusal
 
 # --- what the batch page shows -------------------------------------------------------
 
-def batch_money(batch):
-    """The batch's money from its live loads and their payments (two aggregate queries)."""
-    face = fn.COALESCE(Load.purchase_amount_cents, Load.total_cents)
-    bought = Load.billing_status.in_((FINANCED, COMPLETED))
+def batch_tallies(batch):
+    """{billing status: BatchMoneyTally row} of the batch's live loads, from the running counts
+    (migration 0022: a row per status, however many loads the batch holds)."""
+    return {row.billing_status: row for row in BatchMoneyTally.select().where(
+        (BatchMoneyTally.company == batch.company_id) & (BatchMoneyTally.batch_key == batch.id))}
 
-    def when(cond, value):
-        return fn.COALESCE(fn.SUM(Case(None, [(cond, value)], 0)), 0)
 
-    row = (Load.select(
-        fn.COUNT(Load.id).alias("count"),
-        fn.COALESCE(fn.SUM(Load.total_cents), 0).alias("invoiced"),
-        when(bought, face).alias("purchased"),
-        when(bought, fn.COALESCE(Load.advance_cents, 0)).alias("advanced"),
-        when(bought, fn.COALESCE(Load.fee_cents, 0)).alias("fees"),
-        when(bought, fn.COALESCE(Load.reserve_cents, 0)).alias("reserve"),
-        fn.COALESCE(fn.SUM(Load.paid_cents), 0).alias("collected"),
-        fn.COALESCE(fn.SUM(Load.short_pay_cents), 0).alias("short_pays"),
-        fn.COALESCE(fn.SUM(Load.overpay_cents), 0).alias("overpays"),
-        when((Load.billing_status == FINANCED) & (face > Load.paid_cents), face - Load.paid_cents).alias("outstanding"),
-        when(Load.billing_status == QUEUED, 1).alias("n_queued"),
-        when(Load.billing_status == CHARGED_BACK, 1).alias("n_charged_back"),
-        when(Load.billing_status == INVOICED, 1).alias("n_invoiced"),
-        when(Load.billing_status == FINANCED, 1).alias("n_financed"),
-        when(Load.billing_status == COMPLETED, 1).alias("n_completed"),
-        when(Load.factor_hold == True, 1).alias("n_held"),  # noqa: E712
-    ).where(in_batch(batch)).dicts().get())
-    money = {k: int(v or 0) for k, v in row.items()}
-    pay = Payment.select(
-        fn.COUNT(Payment.id).alias("payments"),
-        fn.COALESCE(fn.SUM(Payment.reserve_released_cents), 0).alias("reserve_released"),
-        fn.COALESCE(fn.SUM(Payment.fee_adjustment_cents), 0).alias("fee_adjustments"),
-        fn.COALESCE(fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)), 0).alias("n_additional"),  # noqa: E712
-    )
+def batch_payments(batch):
+    """{upload id (None: entered by hand): (payments, additional ones)} of the payments of the
+    batch's live loads (one grouped query)."""
+    query = Payment.select(Payment.upload, fn.COUNT(Payment.id),
+                           fn.SUM(Case(None, [(Payment.additional == True, 1)], 0)))  # noqa: E712
     if is_postgres():
         # The batch's load ids as one array: PostgreSQL then looks each one's payments up by
         # their index, where a join made it scan every payment (140 ms at 2,000,000 loads).
-        pay = pay.where(Payment.load == fn.ANY(fn.ARRAY(Load.select(Load.id).where(in_batch(batch)))))
+        query = query.where(Payment.load == fn.ANY(fn.ARRAY(Load.select(Load.id).where(in_batch(batch)))))
     else:
-        pay = pay.join(Load, on=(Payment.load == Load.id)).where(in_batch(batch))
-    pay = pay.dicts().get()
-    money.update({k: int(v or 0) for k, v in pay.items()})
+        query = query.join(Load, on=(Payment.load == Load.id)).where(in_batch(batch))
+    return {upload: (int(n), int(additional or 0)) for upload, n, additional in
+            query.group_by(Payment.upload).tuples()}
+
+
+def batch_money(batch, tallied=None, paid=None):
+    """The batch's money: the counts of its live loads and their face total and balance from the
+    running counts (TALLIED: batch_tallies(batch)), its payments (PAID: batch_payments(batch)),
+    each read here when not given, the money with the factor from the ledger."""
+    tallied = batch_tallies(batch) if tallied is None else tallied
+    paid = batch_payments(batch) if paid is None else paid
+
+    def of(status):
+        row = tallied.get(status)
+        return row.n if row else 0
+
+    money = {
+        "count": sum(row.n for row in tallied.values()),
+        "invoiced": sum(row.total_cents for row in tallied.values()),
+        "outstanding": sum(row.open_cents for row in tallied.values()),
+        "n_queued": of(QUEUED), "n_charged_back": of(CHARGED_BACK), "n_invoiced": of(INVOICED),
+        "n_financed": of(FINANCED), "n_completed": of(COMPLETED),
+        "n_held": sum(row.held_n for row in tallied.values()),
+    }
+    money = {k: int(v or 0) for k, v in money.items()}
+    money["payments"] = sum(n for n, _additional in paid.values())
+    money["n_additional"] = sum(additional for _n, additional in paid.values())
     # The money with the factor as the ledger holds it (services/ledger); the counts are the loads'.
     sums = ledger.batch_sums(batch.id)
     for name in ("purchased", "advanced", "fees", "reserve", "collected", "short_pays", "overpays",
@@ -78,9 +81,12 @@ def batch_money(batch):
     return money
 
 
-def batch_exceptions(batch, limit=200):
-    """Loads of the batch that need a look: held, short or over paid, rejected (left the batch)."""
-    held_or_paid = list(
+def batch_exceptions(batch, limit=200, tallied=None):
+    """Loads of the batch that need a look: held, short or over paid, rejected (left the batch).
+    The live loads are read only when the running counts (TALLIED: batch_tallies(batch)) say some
+    need a look."""
+    tallied = batch_tallies(batch) if tallied is None else tallied
+    held_or_paid = [] if not any(row.look_n for row in tallied.values()) else list(
         Load.select(Load.id, Load.load_number, Load.invoice_number, Load.billing_status, Load.total_cents,
                     Load.purchase_amount_cents, Load.paid_cents, Load.short_pay_cents, Load.overpay_cents,
                     Load.factor_hold, Load.status_reason, Load.amount_warning)
@@ -104,22 +110,23 @@ def batch_exceptions(batch, limit=200):
     }
 
 
-def batch_uploads(batch):
+def batch_uploads(batch, paid=None):
     """The batch's applied reports, newest first, with who uploaded them and what they did; with
-    them the remittances (uploaded on Reports > Factoring, across batches) that paid its loads,
-    each saying its part in this batch."""
-    remittances = (Payment.select(Payment.upload).join(Load, on=(Payment.load == Load.id))
-                   .where(in_batch(batch) & Payment.upload.is_null(False)))
-    applied = (ReportUpload.select(ReportUpload, User)
-               .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
-               .where(ReportUpload.status == UPLOAD_APPLIED))
-    # Two reads, each by its own index (the batch's uploads, which are its company's; the
-    # remittances by id), rather than one whose OR the database answers by reading every
-    # upload of the company.
-    uploads = (list(applied.where(ReportUpload.batch == batch.id))
-               + list(applied.where((ReportUpload.company == batch.company_id) & ReportUpload.batch.is_null()
-                                    & ReportUpload.id.in_(remittances))))
-    uploads.sort(key=lambda u: (u.applied_at is not None, u.applied_at or datetime.datetime.min, u.id), reverse=True)
+    them the remittances (uploaded on Reports > Factoring, across batches) that paid its loads
+    (PAID: batch_payments(batch), read here when not given), each saying its part in this batch."""
+    paid = batch_payments(batch) if paid is None else paid
+    # The ids first (the batch's own by report_upload's batch index, the remittances from its
+    # loads' payments), never every upload of the company.
+    ids = [i for (i,) in ReportUpload.select(ReportUpload.id).where(ReportUpload.batch == batch.id).tuples()]
+    ids += [i for i in paid if i is not None and i not in ids]
+    if not ids:
+        return []
+    uploads = list(ReportUpload.select(ReportUpload, User)
+                   .join(User, JOIN.LEFT_OUTER, on=(ReportUpload.uploaded_by == User.id))
+                   .where(ReportUpload.id.in_(ids)
+                          & ((ReportUpload.batch == batch.id) | ReportUpload.batch.is_null())
+                          & (ReportUpload.company == batch.company_id) & (ReportUpload.status == UPLOAD_APPLIED))
+                   .order_by(ReportUpload.applied_at.desc(), ReportUpload.id.desc()))
     for upload in uploads:
         upload.info = summary_of(upload)
         upload.counts_text = counts_text(upload.kind, upload.info.get("counts", {}))
@@ -161,9 +168,13 @@ class BatchReports:
     refusal: str
 
 
-def batch_reports(batch):
-    """The batch's reports as its page shows them (a few aggregate queries)."""
-    return BatchReports(batch_money(batch), batch_exceptions(batch), batch_uploads(batch), batch_refusal(batch))
+def batch_reports(batch, tallied=None):
+    """The batch's reports as its page shows them (a few queries; TALLIED: batch_tallies(batch),
+    read here when not given)."""
+    tallied = batch_tallies(batch) if tallied is None else tallied
+    paid = batch_payments(batch)
+    return BatchReports(batch_money(batch, tallied, paid), batch_exceptions(batch, tallied=tallied),
+                        batch_uploads(batch, paid), batch_refusal(batch))
 
 
 def upload_result(upload):

@@ -1,7 +1,7 @@
 """The running counts recounted from the loads themselves, and the counts as stored: the test
 that they agree after every kind of change, and `flask check-tallies`, compare the two.
 
-The recount is written apart from the triggers (migration 0018), from the loads, payments and
+The recount is written apart from the triggers (migrations 0018 and 0022), from the loads, payments and
 batches as Python reads them, so that a mistake in one is not the same mistake in the other.
 """
 import collections
@@ -13,6 +13,7 @@ from peewee import fn
 from webapp.models import COMPLETED
 from webapp.models import FINANCED
 from webapp.models import Batch
+from webapp.models import BatchMoneyTally
 from webapp.models import BatchTally
 from webapp.models import DebtorDaysTally
 from webapp.models import FundDaysTally
@@ -56,12 +57,14 @@ def recount(company_id=None):
                                                     "debtor_days_tally", "fund_days_tally", "batch_tally",
                                                     "ledger_balance")}
     sums = collections.defaultdict(lambda: collections.defaultdict(int))
+    money = collections.defaultdict(lambda: [0] * 6)   # batch_money_tally: n and five sums
     rows = (Load.select(Load.id, Load.company, Load.subsidiary, Load.customer, Load.billing_status,
                         Load.invoicing_method, Load.total_cents, Load.invoice_date, Load.purchase_date,
-                        Load.purchase_amount_cents, Load.paid_cents, Load.batch, Batch.factor, Batch.created_at)
+                        Load.purchase_amount_cents, Load.paid_cents, Load.batch, Batch.factor, Batch.created_at,
+                        Load.factor_hold, Load.short_pay_cents, Load.overpay_cents, Load.amount_warning)
             .join(Batch, JOIN.LEFT_OUTER, on=(Load.batch == Batch.id)).where(where).tuples())
     for (load_id, company, sub, customer, status, method, total, invoiced, purchased, bought, paid, batch,
-         factor, submitted) in rows:
+         factor, submitted, held, short, over, warning) in rows:
         factor_key = factor or 0
         key = (company, sub, status, method)
         out["load_tally"][key] += 1
@@ -84,6 +87,12 @@ def recount(company_id=None):
             sums["debtor_days_tally"][(company, customer)] += days
         if batch is not None:
             out["batch_tally"][(company, batch, status)] += 1
+            face = bought if bought is not None else total
+            row = money[(company, batch, status)]
+            for i, value in enumerate((1, total, face - paid if status == FINANCED and face > paid else 0,
+                                       int(paid > 0), int(bool(held)),
+                                       int(bool(held) or short > 0 or over > 0 or bool(warning)))):
+                row[i] += value
         if purchased is not None and batch is not None:
             days = max(0, day_number(purchased) - day_number(submitted))
             out["fund_days_tally"][(company, factor_key, sub, monday_number(day_number(purchased)), days)] += 1
@@ -96,8 +105,10 @@ def recount(company_id=None):
                       LedgerEntry.kind).tuples()):
         out["ledger_balance"][(company, sub, factor, kind)] += n
         sums["ledger_balance"][(company, sub, factor, kind)] += int(cents)
-    return {name: {key: (n, sums[name][key]) if name in sums else (n,) for key, n in counts.items()}
-            for name, counts in out.items()}
+    out = {name: {key: (n, sums[name][key]) if name in sums else (n,) for key, n in counts.items()}
+           for name, counts in out.items()}
+    out["batch_money_tally"] = {key: tuple(row) for key, row in money.items()}
+    return out
 
 
 def stored(company_id=None):
@@ -124,6 +135,10 @@ def stored(company_id=None):
                                   [DebtorDaysTally.n, DebtorDaysTally.days_total]),
         "batch_tally": read(BatchTally, [BatchTally.company, BatchTally.batch_key, BatchTally.billing_status],
                             [BatchTally.n]),
+        "batch_money_tally": read(BatchMoneyTally, [BatchMoneyTally.company, BatchMoneyTally.batch_key,
+                                                    BatchMoneyTally.billing_status],
+                                  [BatchMoneyTally.n, BatchMoneyTally.total_cents, BatchMoneyTally.open_cents,
+                                   BatchMoneyTally.paid_n, BatchMoneyTally.held_n, BatchMoneyTally.look_n]),
         "ledger_balance": read(LedgerBalance, [LedgerBalance.company, LedgerBalance.subsidiary,
                                                LedgerBalance.factor_key, LedgerBalance.kind],
                                [LedgerBalance.n, LedgerBalance.amount_cents]),
