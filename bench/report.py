@@ -2,10 +2,12 @@
 
     python -m bench.report                      # bench/results.json (SQLite, 200,000 loads)
     python -m bench.report bench/results.json bench/results-sqlite-2000000.json \\
-        bench/results-postgresql-200000.json    # one column per run, the first one's targets
+        bench/results-postgresql-200000.json bench/results-postgresql-2000000.json
+                                                # one column per run, the first one's targets
 
 Each run is a column: a page's p95 (with its CPU p95), any other figure as it was measured;
-a run at another scale also says how many times the first run's p95 it took.
+a run at a larger scale also says how many times the p95 of the smaller run of the same
+database it took.
 """
 import json
 import os
@@ -68,12 +70,16 @@ def comparison(runs):
     columns = [_label(r) for r in runs]
     by_run = [{f.name: f for f in _figures(r)} for r in runs]
     header = ["what"] + columns + ["floor (first run)", "target", "met (first run)"]
+    # A run at a larger scale is compared with the smaller run of the same database (×).
+    kinds = [_label(r).split(",")[0] for r in runs]
+    loads = [r["dataset"]["counts"]["loads"] for r in runs]
+    bases = [next((j for j in range(len(runs)) if kinds[j] == kinds[i] and loads[j] < loads[i]), None)
+             for i in range(len(runs))]
     rows = []
     for figure in _figures(first):
-        base = figure
-        cells = [figure.name] + [_cell(by_run[i].get(figure.name), base if i and
-                                       runs[i]["dataset"]["counts"]["loads"] != first["dataset"]["counts"]["loads"]
-                                       else None) for i in range(len(runs))]
+        cells = [figure.name] + [_cell(by_run[i].get(figure.name),
+                                       None if bases[i] is None else by_run[bases[i]].get(figure.name))
+                                 for i in range(len(runs))]
         page = "p95_ms" in (figure.values or {}) and figure.floor  # a page: its floor is the first row
         rows.append(cells + ["(first row)" if page else figure.floor, figure.target, figure.status])
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
