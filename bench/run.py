@@ -138,9 +138,9 @@ class Bench:
         self.floor_samples = None
 
     def close(self):
+        from webapp import database
         from webapp.models import db
-        if not db.is_closed():
-            db.close()
+        database.close_all(db.obj)   # the pool's too: the run's copy is dropped next
         self.ctx.pop()
 
     def profiled(self, label, fn, *args):
