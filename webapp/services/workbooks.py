@@ -530,15 +530,18 @@ def _propose(book, kind, full, expected, max_rows):
     """(scan, grid) of the first non-empty sheet (visible ones first) whose header row names
     expected columns; else of the first non-empty sheet."""
     ordered = sorted(full, key=lambda s: s.hidden)
+    first = None   # the first sheet's grid, once read (no sheet names a column: it is the one)
     for scan in ordered:
         try:
             _check_bounds(scan, max_rows)
         except FileFormatError:
             continue
         grid = _grid(book, scan, kind)
+        if scan is ordered[0]:
+            first = grid
         if _header_at(grid, expected)[1]:
             return scan, grid
-    return ordered[0], None
+    return ordered[0], first
 
 
 def _unreadable(kind, exc):

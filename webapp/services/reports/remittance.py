@@ -31,6 +31,7 @@ from webapp.services.reports.checking import Scope
 from webapp.services.reports.summary import counts_text
 from webapp.services.reports.summary import summary_of
 from webapp.services.reports.uploads import ReportRefused
+from webapp.services.reports.uploads import _collector_paused
 from webapp.services.reports.uploads import _prune_previews
 from webapp.services.reports.uploads import already_applied_message
 from webapp.services.reports.uploads import applied_twin
@@ -55,14 +56,16 @@ def preview(company, subsidiary, factor, data, actor, filename="", sheet=None):
     file was already applied for the same subsidiary and factor.
     """
     scope = scope_of(company, subsidiary, factor)
-    parsed = mapping.read(REPORT_PAYMENT, data, factor.id, sheet=sheet, filename=filename)
+    with _collector_paused():   # as a single batch's preview
+        parsed = mapping.read(REPORT_PAYMENT, data, factor.id, sheet=sheet, filename=filename)
     if parsed.file_error and not parsed.rows and len(parsed.sheets) < 2 and not parsed.needs_mapping:
         raise ReportRefused(parsed.file_error.message)
     applied = applied_twin(REPORT_PAYMENT, parsed.sha256, company_id=company.id,
                            subsidiary_id=subsidiary.id if subsidiary else None, factor_id=factor.id)
     if applied is not None:
         raise ReportRefused(already_applied_message(applied), status=409)
-    result = evaluate_with_mapping(scope, REPORT_PAYMENT, parsed)
+    with _collector_paused():
+        result = evaluate_with_mapping(scope, REPORT_PAYMENT, parsed)
     with db.atomic():
         _prune_previews(company.id)
         stored = previews.keep(company.id, previews.clean_filename(filename, "Payments_Report.csv", 200), data,

@@ -70,13 +70,15 @@ def preview(batch, kind, data, actor, filename="", sheet=None):
     refusal = batch_refusal(batch)
     if refusal:
         raise ReportRefused(refusal, status=409)
-    parsed = mapping.read(kind, data, batch.factor_id, sheet=sheet, filename=filename)
+    with _collector_paused():   # reading a workbook builds its every cell, as an apply does
+        parsed = mapping.read(kind, data, batch.factor_id, sheet=sheet, filename=filename)
     if parsed.file_error and not parsed.rows and len(parsed.sheets) < 2 and not parsed.needs_mapping:
         raise ReportRefused(parsed.file_error.message)
     applied = applied_twin(kind, parsed.sha256, batch_id=batch.id)
     if applied is not None:
         raise ReportRefused(already_applied_message(applied), status=409)
-    result = evaluate_with_mapping(batch, kind, parsed)
+    with _collector_paused():
+        result = evaluate_with_mapping(batch, kind, parsed)
     with db.atomic():
         _prune_previews(batch.company_id)
         default = "Purchase_Report.csv" if kind == REPORT_PURCHASE else "Payments_Report.csv"
@@ -92,7 +94,8 @@ def preview(batch, kind, data, actor, filename="", sheet=None):
 
 def review(upload):
     """The preview of a stored, unconfirmed upload, checked again against the database now."""
-    result = evaluate_with_mapping(target_of(upload), upload.kind, _parse_stored(upload))
+    with _collector_paused():
+        result = evaluate_with_mapping(target_of(upload), upload.kind, _parse_stored(upload))
     result.upload = upload
     return result
 
@@ -190,9 +193,10 @@ def apply(upload, actor):
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Python's cycle collector paused for the block. An apply builds a few hundred thousand
-    small objects (rows, outcomes, the rows it writes) that all live until it ends: the
-    collector's passes over them free nothing and took a tenth of a 5,000-row apply. What the
+    """Python's cycle collector paused for the block. An apply (and a preview, reading every
+    cell of a workbook) builds a few hundred thousand small objects (rows, outcomes, the rows
+    it writes) that all live until it ends: the collector's passes over them free nothing and
+    took a tenth of a 5,000-row apply, a third of a workbook's preview. What the
     block leaves behind is collected as usual once it is resumed."""
     paused = gc.isenabled()
     gc.disable()

@@ -1,0 +1,46 @@
+"""webapp.filters' writers of many cells at once: a drop-down's options (escaped, the current one
+selected, whatever the choices hold) and the Loads list's rows."""
+import collections
+
+from webapp.filters import options
+
+Row = collections.namedtuple("Row", "id name")
+
+
+def test_rows_and_pairs_give_options_with_the_current_one_selected():
+    assert str(options([Row(3, "Acme"), Row(12, "Zed")], "12")) == (
+        '<option value="3">Acme</option><option value="12" selected>Zed</option>')
+    assert str(options([(25, 25), ("financed", "Financed")], "25")) == (
+        '<option value="25" selected>25</option><option value="financed">Financed</option>')
+    assert str(options([], "")) == ""
+
+
+def test_values_and_texts_are_escaped_and_compared_before_escaping():
+    html = str(options([("a<b", 'Tom & "Jerry" <script>'), (1, "one")], "a<b"))
+    assert html == ('<option value="a&lt;b" selected>Tom &amp; &#34;Jerry&#34; &lt;script&gt;</option>'
+                    '<option value="1">one</option>')
+
+
+def test_a_text_holding_a_nul_is_still_escaped_one_by_one():
+    html = str(options([(1, "x\0<y"), (2, "two")], "2"))
+    assert html == '<option value="1">x\0&lt;y</option><option value="2" selected>two</option>'
+
+
+def test_load_rows_escape_every_text_and_say_what_the_template_said():
+    import datetime
+
+    from webapp.filters import load_rows
+    from webapp.services.loads.listing import LoadRow
+    held = LoadRow(id=7, load_number="L<1>", invoice_number="", delivery_city="Tulsa", delivery_state="OK",
+                   delivery_date=datetime.date(2026, 11, 5), total_cents=123456, invoicing_method="factoring",
+                   billing_status="invoiced", factor_hold=True, status_reason='no "POD"', batch_id=3,
+                   subsidiary_name="A & B", customer_name="<script>", batch_number=12)
+    plain = held._replace(id=8, delivery_city="", delivery_date=None, factor_hold=False, batch_id=None)
+    html = str(load_rows([held, plain], "/loads/", "/reports/batches/"))
+    assert '<a href="/loads/7" hx-boost="false">L&lt;1&gt;</a>' in html
+    assert "<td>A &amp; B</td><td>&lt;script&gt;</td>" in html and "<script>" not in html
+    assert 'Tulsa, OK\n<span class="cell-sub">11/05/2026</span>' in html and "$1,234.56" in html
+    assert 'title="no &#34;POD&#34;">Held</span>' in html and '<a href="/reports/batches/3" hx-boost="false">#12</a>' in html
+    second = html.split("</tr>")[1]
+    assert '<td class="nowrap">—</td>' in second and "no date" in second and "OK\n" in second
+    assert "Held" not in second and '<span class="muted">—</span>' in second
