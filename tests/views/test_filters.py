@@ -44,3 +44,17 @@ def test_load_rows_escape_every_text_and_say_what_the_template_said():
     second = html.split("</tr>")[1]
     assert '<td class="nowrap">—</td>' in second and "no date" in second and "OK\n" in second
     assert "Held" not in second and '<span class="muted">—</span>' in second
+
+
+def test_load_rows_with_a_nul_in_a_text_are_escaped_one_by_one():
+    import datetime
+
+    from webapp.filters import load_rows
+    from webapp.services.loads.listing import LoadRow
+    row = LoadRow(id=1, load_number="L1", invoice_number="I1", delivery_city="", delivery_state="",
+                  delivery_date=datetime.date(2026, 1, 2), total_cents=5, invoicing_method="direct",
+                  billing_status="queued", factor_hold=False, status_reason="", batch_id=None,
+                  subsidiary_name="S", customer_name="a\0<b>", batch_number=None)
+    html = str(load_rows([row, row._replace(id=2, customer_name="ok")], "/loads/", "/b/"))
+    assert "<td>a\0&lt;b&gt;</td>" in html and "<td>ok</td>" in html and html.count("<tr>") == 2
+    assert str(load_rows([], "/loads/", "/b/")) == ""
