@@ -27,6 +27,9 @@ def init_app(app):
     lifetime = datetime.timedelta(hours=config["SESSION_LIFETIME_HOURS"])
     config["PERMANENT_SESSION_LIFETIME"] = lifetime
     config["REMEMBER_COOKIE_DURATION"] = lifetime
+    # The session's lifetime counts from sign-in, whatever its use: the cookie keeps the expiry it
+    # was given then, rather than being signed and sent again with every page.
+    config["SESSION_REFRESH_EACH_REQUEST"] = False
     login_manager.user_loader(_load_user)
     login_manager.session_protection = "strong"
 
