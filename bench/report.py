@@ -37,7 +37,12 @@ def _intro(results):
     return (f"{_label(results)}: `{command}` on {m['date']}, load average {m['load_average_at_start'][0]} at the "
             f"start and {m['load_average'][0]} at the end; {counts['loads']:,} loads over {counts['companies']} "
             f"tenants, {counts['batches']:,} batches, {counts['payments']:,} payments; dataset "
-            f"{'reused' if results['dataset'].get('reused') else 'built in %s s' % results['dataset'].get('build_seconds')}.")
+            f"{_built(results['dataset'])}.")
+
+
+def _built(dataset):
+    built = f"built in {dataset.get('build_seconds')} s"
+    return f"reused ({built})" if dataset.get("reused") else built
 
 
 def _cell(figure, base=None):
