@@ -140,7 +140,7 @@ class Bench:
     def close(self):
         from webapp import database
         from webapp.models import db
-        database.close_all(db.obj)   # the pool's too: the run's copy is dropped next
+        database.release(db.obj)   # the pool's too: the run's copy is dropped next
         self.ctx.pop()
 
     def profiled(self, label, fn, *args):

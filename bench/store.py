@@ -64,7 +64,7 @@ def _write_dataset(url, spec, prepare=None, finish=None):
         facts = dataset.build(spec)
         if finish:
             finish(db)
-    database.close_all(db.obj)   # the pool's too: the database is renamed or copied next
+    database.release(db.obj)   # the pool's too: the database is renamed or copied next
     return facts
 
 

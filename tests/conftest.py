@@ -159,7 +159,7 @@ def _template(tmp_path_factory, _fast_password_hash):
         helpers.enrol_demo_two_factor()
     # Every connection closed (the pool keeps them open otherwise): the last one to close
     # writes the WAL back into the file, which each test then copies.
-    database.close_all(db.obj)
+    database.release(db.obj)
     run = None
     if pg_url:
         run = backing_services.PgRunDatabase(pg_url, backing_services.pg_name("fd_test_run"),

@@ -43,12 +43,12 @@ def open_database(url):
         database = connect(_pooled(url), pragmas=SQLITE_PRAGMAS, check_same_thread=False, **options)
     else:
         database = connect(_pooled(url), **options)
-    close_all(db.obj)
+    release(db.obj)
     db.initialize(database)
     return database
 
 
-def close_all(database):
+def release(database):
     """Close this thread's connection of DATABASE and every idle one of its pool. A connection
     another thread is using stays open (closing it under a running statement would crash that
     thread): it goes back to its pool when that thread is done, and closes with it."""

@@ -32,18 +32,24 @@ def datetime_(value):
     return local_time.format_datetime(value, viewer_zone())
 
 
+def _escaped(texts):
+    """TEXTS (strings or numbers) HTML-escaped, in one pass over them joined by NULs (one by one
+    when a text holds a NUL itself): a page of hundreds of cells escaped a cell at a time cost
+    more than the rest of it."""
+    texts = [str(t) for t in texts]
+    raw = "\0".join(texts)
+    if texts and raw.count("\0") == len(texts) - 1:
+        return str(escape(raw)).split("\0")
+    return [str(escape(t)) for t in texts]
+
+
 def options(choices, current):
     """The <option> elements of CHOICES ((value, text) pairs or rows with id and name), the one
     whose value is CURRENT (a string) selected: written here rather than in a template loop,
-    since a drop-down of every customer is hundreds of options on many pages. The values and
-    texts are escaped in one pass, a NUL between them (none of them holds one: else one by one)."""
+    since a drop-down of every customer is hundreds of options on many pages."""
     pairs = [(str(choice.id), choice.name) if hasattr(choice, "id") else (str(choice[0]), choice[1])
              for choice in choices]
-    raw = "\0".join(f"{key}\0{text}" for key, text in pairs)
-    if raw.count("\0") == 2 * len(pairs) - 1:
-        flat = str(escape(raw)).split("\0")
-    else:
-        flat = [str(escape(part)) for pair in pairs for part in pair]
+    flat = _escaped(part for pair in pairs for part in pair)
     out = []
     for i, (key, _) in enumerate(pairs):
         selected = " selected" if key == current else ""
@@ -54,8 +60,7 @@ def options(choices, current):
 def load_rows(rows, load_href, batch_href):
     """The <tr> of each row of the Loads list (services/loads/listing.LoadRow), written here: at
     200 rows a page the template's dozen expressions a row were most of the page's cost. LOAD_HREF
-    and BATCH_HREF are the detail pages' URLs without their id. The texts are escaped in one pass,
-    a NUL between them, as options() does (one by one if a text holds a NUL)."""
+    and BATCH_HREF are the detail pages' URLs without their id."""
     statuses, methods = models.BILLING_STATUSES, models.INVOICING_METHODS
     texts = []
     for r in rows:
@@ -64,11 +69,7 @@ def load_rows(rows, load_href, batch_href):
                   f"{city}, {state}" if city and state else (city or state or ""),
                   methods.get(r.invoicing_method, r.invoicing_method), r.billing_status,
                   statuses.get(r.billing_status, r.billing_status), r.status_reason or ""]
-    raw = "\0".join(str(t) for t in texts)
-    if raw.count("\0") == len(texts) - 1:
-        texts = str(escape(raw)).split("\0") if texts else []
-    else:
-        texts = [str(escape(t)) for t in texts]
+    texts = _escaped(texts)
     out = []
     for i, r in enumerate(rows):
         number, invoice, subsidiary, customer, place, method, status, status_label, reason = texts[9 * i:9 * i + 9]

@@ -164,7 +164,7 @@ class EmptyDatabases:
     def remove(self):
         """Close every database opened here; drop the PostgreSQL ones."""
         for opened in self.opened:
-            database.close_all(opened)
+            database.release(opened)
         if self.pg_names:
             backing_services.drop_pg_databases(self.pg_url, self.pg_names)
 
