@@ -528,12 +528,12 @@ def main(argv=None):
         if "lists" in wanted:
             for name, variant in LOAD_LIST_VARIANTS:
                 bench.guarded(name, lambda name=name, variant=variant: bench.page(
-                    name, variant.format(eligible=eligible), n=max(10, bench.n // 2), check="L1-"))
+                    name, variant.format(eligible=eligible), check="L1-"))
             places = {"eligible": eligible, "big": facts["big_batch_id"],
                       "big_sub": bench.big_batch_subsidiary()}
             for name, variant in OTHER_LIST_VARIANTS:
                 bench.guarded(name, lambda name=name, variant=variant: bench.page(
-                    name, variant.format(**places), n=max(10, bench.n // 2)))
+                    name, variant.format(**places)))
         if "batch" in wanted:
             bench.guarded("Submit a 1,000-load batch", bench.batch)
             bench.guarded("Submit a 1,000-load batch with proofs of delivery", lambda: batch_pods.measure(bench))

@@ -5,6 +5,7 @@ Money is always integer cents. The database is declared here unbound
 """
 import datetime
 
+from peewee import SQL
 from peewee import BigIntegerField
 from peewee import BlobField
 from peewee import BooleanField
@@ -519,7 +520,6 @@ class Load(BaseModel):
         indexes = (
             (("company", "load_number"), True),
             (("company", "invoice_number"), True),
-            (("company", "subsidiary", "billing_status", "invoicing_method"), False),
             # The list by status pages by (status, id): PostgreSQL's index must end with the id
             # (SQLite's always does) to walk the order without sorting a whole status (0021).
             (("company", "billing_status", "id"), False),
@@ -990,6 +990,11 @@ class LedgerBalance(BaseModel):
 # condition the migrations create, so create_tables() builds the same index.
 BatchLoad.add_index(BatchLoad.index(BatchLoad.load, unique=True, name="batch_load_one_live",
                                     where=BatchLoad.live))
+# The batches that need the clerk (Factoring Upload's box), newest first (migration 0024).
+NEEDS_ACTION_WHERE = (f"status IN ('{BATCH_PENDING}', '{BATCH_RUNNING}', '{BATCH_FAILED}') "
+                      f"OR (status = '{BATCH_READY}' AND sent_at IS NULL)")
+Batch.add_index(Batch.index(Batch.company, Batch.subsidiary, Batch.created_at, name="batch_needs_action",
+                            where=SQL(NEEDS_ACTION_WHERE)))
 ReportUpload.add_index(ReportUpload.index(
     ReportUpload.batch, ReportUpload.kind, ReportUpload.sha256, unique=True,
     name="report_upload_applied_once", where=(ReportUpload.status == UPLOAD_APPLIED)))

@@ -151,3 +151,17 @@ def test_the_box_shows_a_few_and_counts_the_rest(in_app, world):
         submit_batch(world.company, world.freight, [load_id], world.billing)
     box = batches.active_batches(world.company, world.freight, shown=3)
     assert len(box.items) == 3 and box.more == 1
+
+
+def test_the_box_reads_the_partial_index_of_batches_needing_action(in_app, world):
+    """Not every batch of the subsidiary newest first: the few that need action (migration 0024)."""
+    from webapp.database import is_postgres
+    from webapp.models import db
+    from webapp.services.batches.reading import _needs_action
+    from webapp.services.batches.reading import batch_list
+    if is_postgres():
+        pytest.skip("PostgreSQL plans from statistics; a test database this small is read whole")
+    sql, params = batch_list(world.company, world.freight).where(_needs_action()).order_by(
+        Batch.created_at.desc()).limit(8).sql()
+    plan = " ".join(str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "USING INDEX batch_needs_action" in plan

@@ -24,6 +24,7 @@ from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
 from webapp.services.sql import chunks
+from webapp.services.sql import select as sql_select
 from webapp.services.subsidiaries import notice_of_assignment
 from webapp.services.validation import db_id
 from webapp.services.validation import search_text
@@ -282,8 +283,8 @@ def workspace(company, subsidiary, args):
         "subsidiary": subsidiary, "load_filter": load_filter, "filter_errors": errors,
         "noa": bool(notice_of_assignment(subsidiary)),
         "factor": factor,
-        "customers": list(Customer.select(Customer.id, Customer.name)
-                          .where(Customer.company == company).order_by(Customer.name).namedtuples()),
+        "customers": sql_select("SELECT id, name FROM customer WHERE company_id = {p} ORDER BY name",
+                                (company.id,)),
         "active": active_batches(company, subsidiary),
         "sort": sort.key, "desc": sort.desc, "match_count": match_count, "match_total": match_total,
         "page": page, "incomplete": incomplete, "incomplete_count": incomplete_count,

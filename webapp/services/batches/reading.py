@@ -3,6 +3,7 @@ import collections
 import dataclasses
 
 from peewee import JOIN
+from peewee import SQL
 from peewee import fn
 
 from webapp.models import BATCH_CANCELLED
@@ -287,11 +288,16 @@ class ActionBox:
     more: int = 0
 
 
+def _needs_action():
+    """models.NEEDS_ACTION_WHERE on Batch, its values written in the SQL (not bound): the database
+    reads the partial index batch_needs_action only when it sees that condition in the query."""
+    waiting = SQL("(" + ", ".join(f"'{s}'" for s in (BATCH_PENDING, BATCH_RUNNING, BATCH_FAILED)) + ")")
+    return Batch.status.in_(waiting) | ((Batch.status == SQL(f"'{BATCH_READY}'")) & Batch.sent_at.is_null())
+
+
 def active_batches(company, subsidiary, shown=ACTION_SHOWN):
     """The batches of SUBSIDIARY that need action (NEEDS_ACTION), newest first; a bounded read."""
-    query = (batch_list(company, subsidiary)
-             .where(Batch.status.in_([BATCH_PENDING, BATCH_RUNNING, BATCH_FAILED])
-                    | ((Batch.status == BATCH_READY) & Batch.sent_at.is_null()))
+    query = (batch_list(company, subsidiary).where(_needs_action())
              .order_by(Batch.created_at.desc(), Batch.id.desc()))
     candidates = list(query.limit(shown * 4))
     states = batch_states(candidates)
