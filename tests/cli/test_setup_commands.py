@@ -94,6 +94,36 @@ def test_seed_demo_sends_past_batches_through_the_real_services(empty_app):
         assert invariants.problems() == []
 
 
+def test_the_demo_batch_sold_to_the_recourse_factor_is_that_factors_file(empty_app):
+    """Its invoices name Lone Star Funding, as they did when they went out, not the subsidiary's
+    factor of today; the subsidiary's notice is Capital Depot's again afterwards."""
+    import io
+    import zipfile
+
+    from pypdf import PdfReader
+
+    from webapp.models import INFO_NOA
+    from webapp.models import Batch
+    from webapp.models import Factor
+    from webapp.models import ImportantInfo
+    from webapp.ops import demo
+    from webapp.services import batches
+
+    assert _invoke(empty_app, "seed-demo").exit_code == 0
+    with in_db(empty_app):
+        batch = Batch.get(Batch.factor == Factor.get(Factor.name == "Lone Star Funding"))
+        name, data, _ = batches.batch_file_bytes(batch)
+        assert name.startswith("lone-star-funding_")
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        invoices = [n for n in archive.namelist() if n.startswith("invoice_")]
+        assert len(invoices) == 5
+        for entry in invoices:
+            text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(archive.read(entry))).pages)
+            assert "Lone Star Funding" in text and "Capital Depot" not in text, entry
+        notice = ImportantInfo.get((ImportantInfo.subsidiary == batch.subsidiary_id) & (ImportantInfo.kind == INFO_NOA))
+        assert notice.text == demo.CAPITAL_DEPOT_NOA
+
+
 def test_create_user_asks_for_the_password_twice(empty_app):
     assert _invoke(empty_app, "seed-demo").exit_code == 0
     result = _invoke(empty_app, "create-user", "New.Clerk@Demo.test", "--company", "Demo Trucking",

@@ -326,6 +326,34 @@ LONE_STAR = dict(name="Lone Star Funding", remit_to="Lone Star Funding, Inc.\nP.
                  batch_format=BATCH_FORMAT_CAPITAL_DEPOT_ZIP, attachment_limit_mb=20, active=True)
 
 
+LONE_STAR_NOA = """NOTICE OF ASSIGNMENT
+
+This invoice has been assigned and sold to, and is payable only to:
+
+    Lone Star Funding, Inc.
+    P.O. Box 2200
+    Austin, TX 78768
+
+Payment to any other party will not discharge your obligation. Direct all payments
+and questions about this invoice to Lone Star Funding."""
+
+
+class _notice_of_the_day:
+    """SUBSIDIARY's Notice of Assignment reads TEXT for the while: the invoices of a batch sold
+    to an earlier factor carry that factor's notice, as they did when they went out."""
+
+    def __init__(self, subsidiary, text):
+        self.where = (ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA)
+        self.text = text
+
+    def __enter__(self):
+        self.saved = ImportantInfo.get(self.where).text
+        ImportantInfo.update(text=self.text).where(self.where).execute()
+
+    def __exit__(self, *exc):
+        ImportantInfo.update(text=self.saved).where(self.where).execute()
+
+
 def seed_recourse_history(company, subsidiary, actor, today):
     """A past batch of five invoices sold to a recourse factor with a 10 % reserve (Lone Star
     Funding, before the subsidiary moved to Capital Depot), through the real services, so that
@@ -343,10 +371,13 @@ def seed_recourse_history(company, subsidiary, actor, today):
     for load, days in zip(pool, (58, 56, 52, 66, 64)):
         Load.update(invoice_date=today - datetime.timedelta(days=days)).where(Load.id == load.id).execute()
     batch = batches.create_batch(company, subsidiary, [x.id for x in pool], actor)
-    batches.run_batch(batch.id)
+    # Sold to Lone Star: its file names that factor, and its invoices carry Lone Star's notice.
+    Batch.update(factor=factor).where(Batch.id == batch.id).execute()
+    with _notice_of_the_day(subsidiary, LONE_STAR_NOA):
+        batches.run_batch(batch.id)
     batches.mark_sent(batch, actor)
     submitted = datetime.datetime.combine(today - datetime.timedelta(days=50), datetime.time(15, 0))
-    Batch.update(factor=factor, created_at=submitted).where(Batch.id == batch.id).execute()
+    Batch.update(created_at=submitted).where(Batch.id == batch.id).execute()
     pool = [Load.get_by_id(x.id) for x in pool]
     purchased_on = (today - datetime.timedelta(days=48)).isoformat()
     rows = []
