@@ -15,6 +15,7 @@ import codecs
 import functools
 import hashlib
 import os
+import re
 
 from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.utils import TimeStamp
@@ -41,6 +42,8 @@ _PAGE = ("<<\n/Contents {contents} 0 R /MediaBox [ 0 0 {width} {height} ] /Paren
          "  /Type /Page\n>>")
 _SIGNED = "% ReportLab generated PDF document -- digest (opensource)"
 _DOC = DummyDoc()
+# The ASCII characters reportlab's PDFDocEncoding codec refuses (it maps every other to itself).
+_NOT_PDFDOC = re.compile("[\x18-\x1f]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -65,6 +68,15 @@ def _array(items):
     return "[ " + " ".join(parts) + " ]"
 
 
+def _encoded(text):
+    """TEXT encoded as reportlab encodes a page's content (PDFDocEncoding): a page's operators
+    are printable ASCII (their strings escaped), which that codec leaves as they are, and its
+    pure-Python character map took longer than writing the rest of the file."""
+    if text.isascii() and not _NOT_PDFDOC.search(text):
+        return text.encode("ascii")
+    return pdfdocEnc(text)
+
+
 def write(pagesize, pages, title, author, creator):
     """The PDF (bytes) of PAGES (each a list of operator strings) on PAGESIZE, with its title,
     author and creator (the text as the canvas takes it: already cleaned)."""
@@ -83,7 +95,7 @@ def write(pagesize, pages, title, author, creator):
     kids = _array(f"{n} 0 R" for n in range(4, count + 4))
     objects.append(f"<<\n/Count {count} /Kids {kids} /Type /Pages\n>>".encode())
     for code in pages:
-        stream = pdfdocEnc("\n".join([PREAMBLE, *code, " "]) + "\n")
+        stream = _encoded("\n".join([PREAMBLE, *code, " "]) + "\n")
         objects.append(b"<<\n/Length %d\n>>\nstream\n%sendstream" % (len(stream), stream))
 
     out = [_HEAD]
