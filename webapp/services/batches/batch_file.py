@@ -343,10 +343,18 @@ def _shown(text, font):
     return "".join(f"({escapePDF(data)}) Tj" for _, data in pdfmetrics.unicode2T1(text, [face]))
 
 
-@functools.lru_cache(maxsize=64)
+_RGB = {}
+
+
 def _rgb(color):
-    """COLOR's red, green and blue as reportlab writes them."""
-    return fp_str(color.red, color.green, color.blue)
+    """COLOR's red, green and blue as reportlab writes them, remembered by the colour object itself
+    (a Color hashes in pure Python: every operator of a page names one)."""
+    known = _RGB.get(id(color))
+    if known is None:
+        if len(_RGB) > 64:
+            _RGB.clear()
+        known = _RGB[id(color)] = (color, fp_str(color.red, color.green, color.blue))  # kept: its id stays its own
+    return known[1]
 
 
 class _Pen:
@@ -454,7 +462,8 @@ class _Pen:
         if border is not None:
             add(f"{_rgb(border)} RG")
             add(f"{_num(weight)} w")
-        add(f"n {fp_str(self.x0, top - height, self.x1 - self.x0, height)} re {'f*' if border is None else 'B*'}")
+        add(f"n {_num(self.x0)} {_num(top - height)} {_num(self.x1 - self.x0)} {_num(height)} re "
+            f"{'f*' if border is None else 'B*'}")
 
     @property
     def at_top(self):
