@@ -194,6 +194,23 @@ def instance_reader(model):
     return read
 
 
+def joined_instances(query, model, other, attr):
+    """The rows of QUERY, a select of MODEL's columns then OTHER's (Model.select(MODEL, OTHER)
+    with OTHER joined), as MODEL instances holding their OTHER at ATTR, as peewee makes them; read
+    as plain rows (instance_reader)."""
+    first, second = instance_reader(model), instance_reader(other)
+    width = len(model._meta.sorted_fields)
+    if len(query.selected_columns) != width + len(other._meta.sorted_fields):
+        raise ValueError("joined_instances reads every column of both models, in order")
+    out = []
+    for row in db.execute_sql(*query.sql()).fetchall():
+        obj = first(row[:width])
+        setattr(obj, attr, second(row[width:]))
+        obj._dirty.clear()
+        out.append(obj)
+    return out
+
+
 def select_in(sql, values, params=()):
     """The rows of SQL for VALUES, chunk by chunk: SQL holds "{marks}" where the IN list goes
     and "{p}" for each of PARAMS (given before the list). Plain SQL: an IN list of thousands of
