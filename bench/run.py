@@ -237,34 +237,61 @@ class Bench:
         return [r[0] for r in rows]
 
     def batch(self):
+        """The floor and the product alternately, three times each (fewer when the eligible loads
+        would not leave the 1,000 that the POD batch and the 1,000 that the worker's batch take
+        afterwards); the ratio of the best of each, every sample kept in the figure's values."""
+        from webapp.models import Batch
         from webapp.models import Company
         from webapp.models import Subsidiary
         from webapp.models import User
-        ids = self.eligible_ids(1000)
+        size, most, later = 1000, 3, 2000
+        available = len(self.eligible_ids(None))
+        rounds = max(1, min(most, (available - later) // size))
+        # Every round's loads read at once, before any run, and sliced: a product run takes its
+        # 1,000 out of the eligible ones, so eligible_ids(1000, skip=1000) read after it would
+        # pass over 1,000 loads (and the later figures find what the rounds left).
+        chosen = self.eligible_ids(size * rounds)
+        if len(chosen) < size * rounds:
+            raise RuntimeError(f"only {len(chosen)} eligible loads for {rounds} batches of {size}")
         company = Company.get_by_id(self.facts["company_id"])
         subsidiary = Subsidiary.get_by_id(self.facts["eligible_subsidiary_id"])
         actor = User.get(User.email == self.facts["billing_email"])
-        rows = floors.invoice_rows(self.floor_db, ids)
-        with Timer() as floor:
-            floors.reportlab_pages(rows)
-        with Timer() as t:
-            batch_id = self.profiled("batch-1000", product.submit_batch, company, subsidiary, ids, actor)
-        from webapp.models import Batch
-        batch = Batch.get_by_id(batch_id)
-        if batch.status != "ready":
-            raise RuntimeError(f"the batch ended {batch.status}: {batch.error}")
-        per = ms(t.seconds) / len(ids)
-        ratio, cpu_ratio = t.seconds / floor.seconds, t.cpu / floor.cpu
+        samples = []
+        for n in range(rounds):
+            ids = chosen[n * size:(n + 1) * size]
+            rows = floors.invoice_rows(self.floor_db, ids)
+            with Timer() as floor:
+                floors.reportlab_pages(rows)
+            with Timer() as t:
+                if n == rounds - 1:  # with --profile, the last run's cProfile
+                    batch_id = self.profiled("batch-1000", product.submit_batch, company, subsidiary, ids, actor)
+                else:
+                    batch_id = product.submit_batch(company, subsidiary, ids, actor)
+            batch = Batch.get_by_id(batch_id)
+            if batch.status != "ready":
+                raise RuntimeError(f"the batch ended {batch.status}: {batch.error}")
+            samples.append({"seconds": t.seconds, "cpu_seconds": t.cpu, "floor_seconds": floor.seconds,
+                            "floor_cpu_seconds": floor.cpu, "batch_id": batch_id,
+                            "zip_bytes": batch.file.size if batch.file_id else None})
+        best = min(samples, key=lambda s: s["seconds"])
+        seconds = best["seconds"]
+        cpu = min(s["cpu_seconds"] for s in samples)
+        floor_seconds = min(s["floor_seconds"] for s in samples)
+        floor_cpu = min(s["floor_cpu_seconds"] for s in samples)
+        per = ms(seconds) / size
+        ratio, cpu_ratio = seconds / floor_seconds, cpu / floor_cpu
+        shown = ", ".join(f"{s['seconds']:.2f}" for s in samples)
+        shown_floor = ", ".join(f"{s['floor_seconds']:.2f}" for s in samples)
         self.add(Figure("Submit a 1,000-load batch until its ZIP is stored",
-                        f"{t.seconds:.2f} s ({ratio:.2f} × floor; {per:.2f} ms per invoice; CPU {t.cpu:.2f} s, "
-                        f"{cpu_ratio:.2f} × floor)",
-                        f"{floor.seconds:.2f} s ({ms(floor.seconds) / len(ids):.2f} ms per page; "
-                        f"CPU {floor.cpu:.2f} s)",
+                        f"{seconds:.2f} s, best of {rounds} ({ratio:.2f} × floor; {per:.2f} ms per invoice; "
+                        f"CPU {cpu:.2f} s, {cpu_ratio:.2f} × floor; runs {shown} s)",
+                        f"{floor_seconds:.2f} s, best of {rounds} ({ms(floor_seconds) / size:.2f} ms per page; "
+                        f"CPU {floor_cpu:.2f} s; runs {shown_floor} s, each before a batch run)",
                         "≤ 1.6 × floor", ratio <= 1.6,
-                        values={"seconds": t.seconds, "cpu_seconds": t.cpu, "ms_per_invoice": per,
-                                "floor_seconds": floor.seconds, "floor_cpu_seconds": floor.cpu,
-                                "ratio": ratio, "cpu_ratio": cpu_ratio, "batch_id": batch_id,
-                                "zip_bytes": batch.file.size if batch.file_id else None},
+                        values={"seconds": seconds, "cpu_seconds": cpu, "ms_per_invoice": per,
+                                "floor_seconds": floor_seconds, "floor_cpu_seconds": floor_cpu,
+                                "ratio": ratio, "cpu_ratio": cpu_ratio, "batch_id": best["batch_id"],
+                                "zip_bytes": best["zip_bytes"], "rounds": rounds, "samples": samples},
                         cpu_met=cpu_ratio <= 1.6))
 
     def worker_memory(self):

@@ -131,6 +131,44 @@ def test_pdfs_are_the_same_bytes_every_time():
     assert one == batch_file.render_schedule(_subsidiary(), "Capital Depot", 7, DAY, rows)
 
 
+def _through_reportlab(pagesize, pages, title, author, creator):
+    """The same pages written by reportlab's canvas, as the pens did before base_pdf."""
+    from reportlab.pdfgen import canvas
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=pagesize, invariant=1, pageCompression=0)
+    page.setTitle(title)
+    page.setAuthor(author)
+    page.setCreator(creator)
+    for font in ("Helvetica", "Helvetica-Bold"):  # both named up front, as the pens did
+        page._doc.getInternalFontName(font)
+    for code in pages:
+        for operator in code:
+            page.addLiteral(operator)
+        page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("epoch", ["", "1767225600"])
+def test_base_font_pdfs_are_the_bytes_reportlabs_canvas_writes(monkeypatch, epoch):
+    from webapp.services.batches import base_pdf
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    written = []
+    write = base_pdf.write
+
+    def spy(*args):
+        written.append((args, write(*args)))
+        return written[-1][1]
+
+    monkeypatch.setattr(base_pdf, "write", spy)
+    subsidiary = _subsidiary(legal_name="Müller (Transport) — Ltd \\ Co")
+    _invoice(subsidiary=subsidiary)
+    batch_file.render_schedule(subsidiary, "Capital Depot", 7, DAY, _rows(400))  # 16 pages: the page tree wraps
+    assert len(written) == 2 and len(written[1][0][1]) > 10
+    for args, data in written:
+        assert data == _through_reportlab(*args)
+
+
 def _rows(n=3):
     return [batch_file.ScheduleRow(f"INV-{i}", f"DT-{i}", DAY, f"Customer {i}", f"MC-{i}", 100000 + i,
                                    30, DAY + datetime.timedelta(days=30)) for i in range(1, n + 1)]

@@ -30,6 +30,7 @@ from reportlab.pdfgen import canvas
 
 from webapp.models import INFO_NOA
 from webapp.models import LINE_KINDS
+from webapp.services.batches import base_pdf
 from webapp.services.loads import documents as load_documents
 from webapp.services.local_time import format_date
 from webapp.services.money import format_cents
@@ -232,6 +233,7 @@ PAGE_BOTTOM = 0.75 * inch
 FOOTER_Y = 0.45 * inch
 COLUMN_SIZES = (9.5, 8.5, 7.5)  # Bill To, Load Details, Remit To: smaller only when they would not fit
 NOA_FILL = colors.HexColor("#fff8e1")
+CREATOR = "Factor Desk"  # the PDFs' Creator
 
 
 def _address_lines(obj):
@@ -320,11 +322,12 @@ def fit(text, font, size, width, min_size=None, max_lines=1):
 
 
 # With the base fonts, a page's text, colours and rules are written into its content as the very
-# operators reportlab's drawString, setFont, setFillColor, line and rect write (canvas.addLiteral),
-# from remembered pieces: reportlab builds each from scratch in pure Python (half an invoice's
-# cost), while a batch repeats its texts, colours and coordinates on every invoice. Same drawing
-# (no transparency either: such a file says PDF 1.3, where setFillColor asked for 1.4).
-# An embedded font's codes belong to one document: with it, reportlab draws as usual.
+# operators reportlab's drawString, setFont, setFillColor, line and rect write, from remembered
+# pieces: reportlab builds each from scratch in pure Python (half an invoice's cost), while a batch
+# repeats its texts, colours and coordinates on every invoice. Same drawing (no transparency
+# either: such a file says PDF 1.3, where setFillColor asked for 1.4). The file around them is
+# written by base_pdf, as reportlab's canvas would write it (its object graph cost more than the
+# drawing). An embedded font's codes belong to one document: with it, reportlab draws as usual.
 
 @functools.lru_cache(maxsize=8192)
 def _num(value):
@@ -340,21 +343,31 @@ def _shown(text, font):
     return "".join(f"({escapePDF(data)}) Tj" for _, data in pdfmetrics.unicode2T1(text, [face]))
 
 
-@functools.lru_cache(maxsize=64)
+_RGB = {}
+
+
 def _rgb(color):
-    """COLOR's red, green and blue as reportlab writes them."""
-    return fp_str(color.red, color.green, color.blue)
+    """COLOR's red, green and blue as reportlab writes them, remembered by the colour object itself
+    (a Color hashes in pure Python: every operator of a page names one)."""
+    known = _RGB.get(id(color))
+    if known is None:
+        if len(_RGB) > 64:
+            _RGB.clear()
+        known = _RGB[id(color)] = (color, fp_str(color.red, color.green, color.blue))  # kept: its id stays its own
+    return known[1]
 
 
 class _Pen:
-    """Draws top-down on a canvas and turns the page, with a footer, when the space runs out."""
+    """Draws top-down on a canvas and turns the page, with a footer, when the space runs out.
+
+    With the base fonts there is no canvas: the pen keeps each page's operators and close()
+    writes the file around them (base_pdf, the bytes reportlab would write)."""
 
     def __init__(self, buffer, pagesize, title, author, footer):
         self.fonts = _current.get()
-        self.c = canvas.Canvas(buffer, pagesize=pagesize, invariant=1, pageCompression=0)
-        self.c.setTitle(clean(title))
-        self.c.setAuthor(clean(author))
-        self.c.setCreator("Factor Desk")
+        self.buffer = buffer
+        self.pagesize = pagesize
+        self.title, self.author = clean(title), clean(author)
         self.width, self.height = pagesize
         self.x0, self.x1 = PAGE_MARGIN_X, self.width - PAGE_MARGIN_X
         self.y = self.height - PAGE_TOP
@@ -363,9 +376,20 @@ class _Pen:
         self._footer = None
         self.on_new_page = None
         self._font = self._color = None
-        # {font: its name in this PDF} when the operators are written here (base fonts), else None.
-        self.names = None if pdfmetrics.getFont(self.fonts.regular)._dynamicFont else {
-            name: self.c._doc.getInternalFontName(name) for name in (self.fonts.regular, self.fonts.bold)}
+        if self.fonts is BASE_FONTS:
+            # {font: its name in this PDF}: the operators are written here.
+            self.c = None
+            self.names = base_pdf.NAMES
+            self.pages = []
+            self._code = []
+            self.add = self._code.append
+        else:
+            self.c = canvas.Canvas(buffer, pagesize=pagesize, invariant=1, pageCompression=0)
+            self.c.setTitle(self.title)
+            self.c.setAuthor(self.author)
+            self.c.setCreator(CREATOR)
+            self.names = None
+            self.add = self.c.addLiteral
 
     def font(self, bold=False):
         return self.fonts.bold if bold else self.fonts.regular
@@ -375,7 +399,7 @@ class _Pen:
         if self.names is None:
             self._draw_string(x, y, value, font, color, align)
             return
-        add = self.c.addLiteral
+        add = self.add
         if font != self._font:
             add(f"BT {self.names[font[0]]} {_num(size)} Tf {_num(size * 1.2)} TL ET")
             self._font = font
@@ -415,8 +439,8 @@ class _Pen:
             self.c.drawText(text)
         else:
             shown = " ".join(f"{_shown(line, font)} T*" for line in lines)
-            self.c.addLiteral(f"BT 1 0 0 1 {_num(x)} {_num(y)} Tm {self.names[font]} {_num(size)} Tf "
-                              f"{_num(leading)} TL {_rgb(color)} rg {shown} ET")
+            self.add(f"BT 1 0 0 1 {_num(x)} {_num(y)} Tm {self.names[font]} {_num(size)} Tf "
+                     f"{_num(leading)} TL {_rgb(color)} rg {shown} ET")
         self._font = self._color = None
         return y - leading * len(lines)
 
@@ -424,7 +448,7 @@ class _Pen:
         return _width_of(value, self.font(bold), size)
 
     def rule(self, y, weight=0.4, color=LINE, x0=None, x1=None):
-        add = self.c.addLiteral
+        add = self.add
         add(f"{_rgb(color)} RG")
         add(f"{_num(weight)} w")
         y = _num(y)
@@ -432,13 +456,14 @@ class _Pen:
 
     def band(self, top, height, fill=SHADE, border=None, weight=0):
         """A box across the page from TOP down HEIGHT, filled with FILL (and outlined in BORDER)."""
-        add = self.c.addLiteral
+        add = self.add
         add(f"{_rgb(fill)} rg")
         self._color = fill
         if border is not None:
             add(f"{_rgb(border)} RG")
             add(f"{_num(weight)} w")
-        add(f"n {fp_str(self.x0, top - height, self.x1 - self.x0, height)} re {'f*' if border is None else 'B*'}")
+        add(f"n {_num(self.x0)} {_num(top - height)} {_num(self.x1 - self.x0)} {_num(height)} re "
+            f"{'f*' if border is None else 'B*'}")
 
     @property
     def at_top(self):
@@ -466,16 +491,29 @@ class _Pen:
 
     def turn(self):
         self._draw_footer()
-        self.c.showPage()
+        self._end_page()
         self._font = self._color = None
         self.page += 1
         self.y = self.height - PAGE_TOP
         if self.on_new_page:
             self.on_new_page()
 
+    def _end_page(self):
+        if self.c is not None:
+            self.c.showPage()
+            return
+        self.pages.append(self._code)
+        self._code = []
+        self.add = self._code.append
+
     def close(self):
+        """Finish the last page and write the file into the buffer."""
         self._draw_footer()
-        self.c.save()
+        if self.c is not None:
+            self.c.save()
+            return
+        self._end_page()
+        self.buffer.write(base_pdf.write(self.pagesize, self.pages, self.title, self.author, CREATOR))
 
 
 def _header(pen, subsidiary, title, meta, right_width):

@@ -36,7 +36,13 @@ from webapp.services.batches.errors import JobError
 from webapp.services.batches.errors import names
 from webapp.services.batches.formats import ZIP_TYPE
 from webapp.services.loads.documents import documents_for_merge
+from webapp.services.sql import bulk_insert
 from webapp.services.sql import chunks
+from webapp.services.sql import columns
+from webapp.services.sql import instance_reader
+from webapp.services.sql import joined_instances
+from webapp.services.sql import select_in
+from webapp.services.sql import stamp
 from webapp.services.subsidiaries import notice_of_assignment
 
 log = logging.getLogger(__name__)
@@ -98,18 +104,26 @@ def _collect(batch):
     if not notice_of_assignment(texts=info):
         raise JobError(f"{subsidiary.name} has no Notice of Assignment any more. Add it in Management > "
                        "Company Profile, then Retry.")
-    loads = list(Load.select(Load, Customer)
-                 .join(BatchLoad, on=(BatchLoad.load == Load.id))
-                 .switch(Load).join(Customer, on=(Load.customer == Customer.id))
-                 .where((BatchLoad.batch == batch.id) & BatchLoad.live)
-                 .order_by(Load.invoice_number, Load.load_number, Load.id))
+    loads = _live_loads(batch.id)
     ids = [load.id for load in loads]
+    line = instance_reader(LoadLine)
     lines = {}
-    for chunk in chunks(ids):
-        for line in LoadLine.select().where(LoadLine.load.in_(chunk)):
-            lines.setdefault(line.load_id, []).append(line)
+    for row in select_in(f'SELECT {columns(LoadLine, "x")} FROM "{LoadLine._meta.table_name}" AS "x" '
+                         'WHERE "x"."load_id" IN ({marks})', ids):
+        item = line(row)
+        lines.setdefault(item.load_id, []).append(item)
     return formats.BatchContents(batch=batch, factor=factor, subsidiary=subsidiary, info=info,
                                  loads=loads, lines=lines, documents=documents_for_merge(ids))
+
+
+def _live_loads(batch_id):
+    """The batch's live loads, each with its customer, in invoice number order (read as plain rows:
+    peewee's making of a thousand joined instances cost several times the query)."""
+    return joined_instances(Load.select(Load, Customer)
+                            .join(BatchLoad, on=(BatchLoad.load == Load.id))
+                            .switch(Load).join(Customer, on=(Load.customer == Customer.id))
+                            .where((BatchLoad.batch == batch_id) & BatchLoad.live)
+                            .order_by(Load.invoice_number, Load.load_number, Load.id), Load, Customer, "customer")
 
 
 def _build(batch, token):
@@ -119,6 +133,12 @@ def _build(batch, token):
     build = formats.format_of(contents.factor).build
     name, data, content_type = build(contents, lambda done: _beat(batch.id, token, done))
     return name, data, content_type, [load.id for load in contents.loads]
+
+
+# The columns of a load's status change in the audit log, created_at last.
+_HISTORY_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
+                   AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch, AuditLog.upload,
+                   AuditLog.row_number, AuditLog.created_at)
 
 
 def _finish(batch, token, name, data, load_ids, content_type=ZIP_TYPE):
@@ -150,8 +170,10 @@ def _finish(batch, token, name, data, load_ids, content_type=ZIP_TYPE):
         rows = audit.status_change_rows([(batch.company_id, i) for i in load_ids], QUEUED, INVOICED,
                                         actor=batch.created_by_id, batch=batch.id,
                                         details={"batch": batch.number})
-        for chunk in chunks(rows, 200):
-            AuditLog.insert_many(chunk).execute()
+        # In multi-row statements of plain SQL: peewee's INSERT of a thousand dicts cost five times more.
+        written = stamp(now)
+        bulk_insert(AuditLog, _HISTORY_FIELDS,
+                    [tuple(row[field.name] for field in _HISTORY_FIELDS[:-1]) + (written,) for row in rows])
 
 
 def run_batch(batch_id, stale_seconds=STALE_SECONDS):
