@@ -186,9 +186,12 @@ def run_python(url, cookie, seconds=8, connections=8, max_requests=50_000):
             "tool": f"Python client, {connections} keep-alive connections, {seconds} s"}
 
 
-def throughput(database_url, facts, paths, password, seconds=8, log=print, python_client=False):
+def throughput(database_url, facts, paths, password, seconds=8, log=print, python_client=False, rounds=1):
     """Requests per second for each of PATHS under gunicorn (2 workers); returns {path: result}.
-    With wrk missing it refuses, unless PYTHON_CLIENT allows the Python client."""
+    With ROUNDS, the paths are measured in turn that many times and each keeps its median round
+    (the host's other tenants slow one run of a few seconds, rarely all of them); every round's
+    figure is in its "rounds", and the errors are those of every round. With wrk missing it
+    refuses, unless PYTHON_CLIENT allows the Python client."""
     if wrk_path():
         log(f"  load generator: wrk ({wrk_path()})")
     elif python_client:
@@ -206,17 +209,24 @@ def throughput(database_url, facts, paths, password, seconds=8, log=print, pytho
                                    headers={"Cookie": cookie, "User-Agent": USER_AGENT})
             if status != 200:
                 raise RuntimeError(f"GET {path} answered {status} under gunicorn")
-            if wrk_path():
-                result = run_wrk(server.base + path, cookie, seconds=seconds)
-            else:
-                result = run_python(server.base + path, cookie, seconds=seconds)
+        runs_of = {}
+        for _ in range(rounds):
+            for path in paths:
+                if wrk_path():
+                    result = run_wrk(server.base + path, cookie, seconds=seconds)
+                else:
+                    result = run_python(server.base + path, cookie, seconds=seconds)
+                log(f"  {path}: {result['rps']:,.0f} req/s, {result['errors']} errors ({result['tool']})")
+                runs_of.setdefault(path, []).append(result)
+        for path, runs in runs_of.items():
+            median = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+            results[path] = dict(median, rounds=[r["rps"] for r in runs], errors=sum(r["errors"] for r in runs))
+        for result in results.values():
             result["server"] = " ".join(
                 os.path.basename(c) if i == 0 else
                 os.path.relpath(c, ROOT) if os.path.isabs(c) else c
                 for i, c in enumerate(server.command))
             result["config"] = server.config
-            results[path] = result
-            log(f"  {path}: {result['rps']:,.0f} req/s, {result['errors']} errors ({result['tool']})")
     finally:
         server.stop()
     return results

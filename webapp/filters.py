@@ -1,5 +1,7 @@
 """Template filters and globals: money, dates and times in local time, percentages, labels,
 the company in view."""
+import functools
+
 from flask import g
 from flask_login import current_user
 from markupsafe import Markup
@@ -46,15 +48,66 @@ def _escaped(texts):
 def options(choices, current):
     """The <option> elements of CHOICES ((value, text) pairs or rows with id and name), the one
     whose value is CURRENT (a string) selected: written here rather than in a template loop,
-    since a drop-down of every customer is hundreds of options on many pages."""
+    since a drop-down of every customer is hundreds of options on many pages. Choices that are
+    tuples (plain rows, pairs) are written once for the same rows (a page's drop-downs repeat
+    from one request to the next); others, model instances, every time."""
+    choices = tuple(choices)
+    if all(isinstance(choice, tuple) for choice in choices):
+        written = _options(choices)
+    else:
+        written = _write_options(choices)
+    if current:
+        key = f'<option value="{escape(current)}">'
+        written = written.replace(key, key[:-1] + " selected>", 1)
+    return Markup(written)
+
+
+def _write_options(choices):
     pairs = [(str(choice.id), choice.name) if hasattr(choice, "id") else (str(choice[0]), choice[1])
              for choice in choices]
     flat = _escaped(part for pair in pairs for part in pair)
-    out = []
-    for i, (key, _) in enumerate(pairs):
-        selected = " selected" if key == current else ""
-        out.append(f'<option value="{flat[2 * i]}"{selected}>{flat[2 * i + 1]}</option>')
-    return Markup("".join(out))
+    return "".join(f'<option value="{flat[2 * i]}">{flat[2 * i + 1]}</option>' for i in range(len(pairs)))
+
+
+_options = functools.lru_cache(maxsize=256)(_write_options)
+
+
+# A form field's parts (templates/_forms.html): written here, not as macros, since six macro calls a
+# field were most of a list page's filter bar. ID, LABEL, HINT and ERR are escaped as the template would.
+
+def field_class(base, class_, err):
+    """The class of a field's box: BASE, CLASS_ and has-error when it has an error."""
+    return " ".join(part for part in (base, class_, "has-error" if err else "") if part)
+
+
+def field_label(id_, label, required):
+    """The field's <label>, with the required mark."""
+    mark = '<span class="req" aria-hidden="true"> *</span>' if required else ""
+    return Markup(f'<label for="{escape(id_)}">{escape(label)}{mark}</label>')
+
+
+def field_described(id_, err, hint):
+    """The control's aria attributes: invalid and pointing at its error, or pointing at its hint."""
+    if err:
+        return Markup(f' aria-invalid="true" aria-describedby="{escape(id_)}-error"')
+    return Markup(f' aria-describedby="{escape(id_)}-hint"') if hint else ""
+
+
+def field_notes(id_, err, hint):
+    """The field's hint and error paragraphs (the ids field_described points at)."""
+    out = ""
+    if hint:
+        out += f'\n    <p class="hint" id="{escape(id_)}-hint">{escape(hint)}</p>'
+    if err:
+        out += f'\n    <p class="field-error" id="{escape(id_)}-error">{escape(err)}</p>'
+    return Markup(out)
+
+
+def field_attrs(attrs):
+    """ATTRS as the control's further attributes: True a bare attribute, None and False none,
+    data_x as data-x."""
+    return Markup("".join(f' {escape(key.replace("_", "-"))}' + ("" if value is True else f'="{escape(value)}"')
+                          for key, value in attrs.items() if value is not None and value is not False))
 
 
 def load_rows(rows, load_href, batch_href):
@@ -93,6 +146,8 @@ def init_app(app):
     app.jinja_env.filters["datetime"] = datetime_
     app.jinja_env.filters["options"] = options
     app.jinja_env.globals["load_rows"] = load_rows
+    for helper in (field_class, field_label, field_described, field_notes, field_attrs):
+        app.jinja_env.globals[helper.__name__] = helper
     app.jinja_env.filters["percent"] = percent  # basis points as 97.50 %
 
     @app.context_processor

@@ -58,3 +58,34 @@ def test_load_rows_with_a_nul_in_a_text_are_escaped_one_by_one():
     html = str(load_rows([row, row._replace(id=2, customer_name="ok")], "/loads/", "/b/"))
     assert "<td>a\0&lt;b&gt;</td>" in html and "<td>ok</td>" in html and html.count("<tr>") == 2
     assert str(load_rows([], "/loads/", "/b/")) == ""
+
+
+def test_options_written_once_for_the_same_rows_still_follow_the_current_value_and_the_rows():
+    rows = [(1, "Acme"), (2, "Beta & Sons")]
+    first = options(rows, "1")
+    second = options(rows, "2")
+    assert '<option value="1" selected>Acme</option>' in first and "selected" not in first.split("Acme")[1]
+    assert '<option value="2" selected>Beta &amp; Sons</option>' in second and second.count("selected") == 1
+    assert "selected" not in options(rows, "")
+    renamed = options([(1, "Acme Freight"), (2, "Beta & Sons")], "1")
+    assert '<option value="1" selected>Acme Freight</option>' in renamed
+
+
+def test_field_parts_are_escaped_and_say_what_the_form_macros_said():
+    from webapp.filters import field_attrs
+    from webapp.filters import field_class
+    from webapp.filters import field_described
+    from webapp.filters import field_label
+    from webapp.filters import field_notes
+    assert field_class("field", "", "Required") == "field has-error"
+    assert field_class("field", "grow", None) == "field grow"
+    assert field_label("f-x", "<b>", True) == ('<label for="f-x">&lt;b&gt;<span class="req" '
+                                                'aria-hidden="true"> *</span></label>')
+    assert field_described("f-x", "Bad", "Hint") == ' aria-invalid="true" aria-describedby="f-x-error"'
+    assert field_described("f-x", None, "Hint") == ' aria-describedby="f-x-hint"'
+    assert field_described("f-x", None, "") == ""
+    assert field_notes("f-x", "A & B", "Type <this>") == (
+        '\n    <p class="hint" id="f-x-hint">Type &lt;this&gt;</p>'
+        '\n    <p class="field-error" id="f-x-error">A &amp; B</p>')
+    assert field_attrs({"data_x": 'a"b', "autofocus": True, "maxlength": 0, "off": False, "none": None}) == (
+        ' data-x="a&#34;b" autofocus maxlength="0"')

@@ -4,6 +4,8 @@ SELECT over an IN list, a row as a JSON array.
 One copy of each. The bulk statements are plain SQL because building thousands of
 expression nodes in Python costs more than the database's own work.
 """
+import functools
+
 from peewee import SQL
 from peewee import BooleanField
 from peewee import DateField
@@ -134,7 +136,8 @@ def plain_rows(query, made=None):
 class Around:
     """A query of fixed shape around a subquery, its SQL made once per kind of database:
     BUILD(node) returns the peewee query with NODE where the subquery goes (it may take no
-    parameters of its own). rows(subquery) runs it with SUBQUERY's SQL in place."""
+    parameters of its own). rows(subquery) runs it with SUBQUERY's SQL in place (SUBQUERY: a
+    peewee query, or its (SQL, params) already made)."""
 
     MARK = "__SUBQUERY__"
 
@@ -151,7 +154,7 @@ class Around:
                 raise ValueError("the query around a subquery may take no parameters of its own")
             self.made[kind] = (query, text)
         query, text = self.made[kind]
-        inner, params = subquery.sql()
+        inner, params = subquery if isinstance(subquery, tuple) else subquery.sql()
         return plain_rows(query, (text.replace(self.MARK, inner), params))
 
 
@@ -162,15 +165,11 @@ def columns(model, alias):
 
 def instance(model, values):
     """A MODEL instance from VALUES, one per column of columns(MODEL) (None when the row's
-    primary key is None: the empty side of an outer join)."""
-    fields = model._meta.sorted_fields
-    if values[0] is None and fields[0].primary_key:
-        return None
-    obj = model(__no_default__=True)
-    obj.__data__ = {f.name: None if v is None else f.python_value(v) for f, v in zip(fields, values)}
-    return obj
+    primary key is None: the empty side of an outer join); see instance_reader."""
+    return instance_reader(model)(values)
 
 
+@functools.lru_cache(maxsize=None)
 def instance_reader(model):
     """instance() for many rows: a function of one row's values (columns(MODEL) order) to a MODEL
     instance, as peewee makes it from a SELECT (no dirty fields), converting only the dates, times

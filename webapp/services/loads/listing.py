@@ -1,6 +1,7 @@
 """The Loads list: its filters, sorts and pages, in a fixed, small number of queries."""
 import collections
 import dataclasses
+import functools
 
 from peewee import JOIN
 from peewee import Case
@@ -13,6 +14,7 @@ from webapp.models import Batch
 from webapp.models import Customer
 from webapp.models import Load
 from webapp.models import Subsidiary
+from webapp.models import db
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
@@ -193,11 +195,25 @@ def list_page(company, filters, sort, desc, request):
 
     def fetch(number, limit):
         # Page through ids alone (an index walk, however deep the page), then join 1 page.
-        ids = (Load.select(Load.id).where(*terms).order_by(*order)
-               .offset((number - 1) * request.per_page).limit(limit))
+        offset = (number - 1) * request.per_page
+        if filters.q:  # the search's terms hold the ids it found: built anew
+            ids = Load.select(Load.id).where(*terms).order_by(*order).offset(offset).limit(limit).sql()
+        else:
+            ids = _ids_sql(type(db.obj), company.id, filters.subsidiary_id, filters.status, filters.customer_id,
+                           filters.method, sort, desc, offset, limit)
         return [LoadRow._make(row) for row in _AROUND[sort, desc].rows(ids)]
 
     return Page(_total(company, filters, terms), request, fetch)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ids_sql(kind, company_id, subsidiary_id, status, customer_id, method, sort, desc, offset, limit):
+    """(SQL, params) of a page's ids without a search, made once for the same list, page and kind
+    of database (KIND): peewee's building of it cost more than running it."""
+    terms = _conditions(company_id, Filters(subsidiary_id, status, customer_id, method))
+    text, params = (Load.select(Load.id).where(*terms).order_by(*_ordered_by(SORT_COLUMNS[sort], desc))
+                    .offset(offset).limit(limit).sql())
+    return text, tuple(params)
 
 
 def _by_customer(company, terms, desc, per_page):
