@@ -3,6 +3,7 @@
 Idempotent: each row is looked up by its natural key before it is created, so
 running the seed twice duplicates nothing.
 """
+import contextlib
 import datetime
 import hashlib
 import io
@@ -338,20 +339,17 @@ Payment to any other party will not discharge your obligation. Direct all paymen
 and questions about this invoice to Lone Star Funding."""
 
 
-class _notice_of_the_day:
+@contextlib.contextmanager
+def _notice_of_the_day(subsidiary, text):
     """SUBSIDIARY's Notice of Assignment reads TEXT for the while: the invoices of a batch sold
     to an earlier factor carry that factor's notice, as they did when they went out."""
-
-    def __init__(self, subsidiary, text):
-        self.where = (ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA)
-        self.text = text
-
-    def __enter__(self):
-        self.saved = ImportantInfo.get(self.where).text
-        ImportantInfo.update(text=self.text).where(self.where).execute()
-
-    def __exit__(self, *exc):
-        ImportantInfo.update(text=self.saved).where(self.where).execute()
+    where = (ImportantInfo.subsidiary == subsidiary) & (ImportantInfo.kind == INFO_NOA)
+    saved = ImportantInfo.get(where).text
+    ImportantInfo.update(text=text).where(where).execute()
+    try:
+        yield
+    finally:
+        ImportantInfo.update(text=saved).where(where).execute()
 
 
 def seed_recourse_history(company, subsidiary, actor, today):

@@ -48,6 +48,12 @@ USER_SESSIONS_END = "user.sessions_end"
 
 from webapp.models import AuditLog
 
+# The columns of an audit row written in bulk (sql.bulk_insert), created_at last: the status
+# changes of an apply, an undo, a batch file's loads.
+BULK_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
+               AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch, AuditLog.upload,
+               AuditLog.row_number, AuditLog.created_at)
+
 
 def _dump(value):
     if value is None or value == "":

@@ -1,4 +1,6 @@
 """Customers (debtors): the brokers and shippers who owe the invoices."""
+import collections
+
 from peewee import fn
 
 from webapp.models import INVOICING_METHODS
@@ -8,6 +10,7 @@ from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
 from webapp.services.records import create_record
 from webapp.services.records import update_record
+from webapp.services.sql import select as sql_select
 from webapp.services.validation import Checker
 from webapp.services.validation import Invalid
 from webapp.services.validation import search_text
@@ -57,6 +60,16 @@ def list_from_args(company, args):
     query = search(Customer.select().where(Customer.company == company), q)
     page = Page.of_query(query.order_by(*sort.order(SORT_COLUMNS), Customer.id.desc()), PageRequest.from_args(args))
     return {"page": page, "q": q, "sort": sort.key, "desc": sort.desc}
+
+
+Choice = collections.namedtuple("Choice", "id name invoicing_method", defaults=(None,))
+
+
+def choices(company_id):
+    """The company's customers for a drop-down, by name (Choice rows: plain rows, the form needs
+    each one's invoicing method)."""
+    return [Choice(*row) for row in sql_select(
+        "SELECT id, name, invoicing_method FROM customer WHERE company_id = {p} ORDER BY name", (company_id,))]
 
 
 def search(query, text):

@@ -18,13 +18,13 @@ from webapp.models import LoadDocument
 from webapp.models import LoadLine
 from webapp.services.batches.formats import assignment_on
 from webapp.services.batches.reading import active_batches
+from webapp.services.customers import choices as customer_choices
 from webapp.services.local_time import parse_date_input
 from webapp.services.money import format_money
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
 from webapp.services.sql import chunks
-from webapp.services.sql import select as sql_select
 from webapp.services.subsidiaries import notice_of_assignment
 from webapp.services.validation import db_id
 from webapp.services.validation import search_text
@@ -283,8 +283,7 @@ def workspace(company, subsidiary, args):
         "subsidiary": subsidiary, "load_filter": load_filter, "filter_errors": errors,
         "noa": bool(notice_of_assignment(subsidiary)),
         "factor": factor,
-        "customers": sql_select("SELECT id, name FROM customer WHERE company_id = {p} ORDER BY name",
-                                (company.id,)),
+        "customers": customer_choices(company.id),
         "active": active_batches(company, subsidiary),
         "sort": sort.key, "desc": sort.desc, "match_count": match_count, "match_total": match_total,
         "page": page, "incomplete": incomplete, "incomplete_count": incomplete_count,

@@ -135,12 +135,6 @@ def _build(batch, token):
     return name, data, content_type, [load.id for load in contents.loads]
 
 
-# The columns of a load's status change in the audit log, created_at last.
-_HISTORY_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
-                   AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch, AuditLog.upload,
-                   AuditLog.row_number, AuditLog.created_at)
-
-
 def _finish(batch, token, name, data, load_ids, content_type=ZIP_TYPE):
     """One transaction: store the file, mark the batch ready, move its loads Queued -> Invoiced."""
     digest = hashlib.sha256(data).hexdigest()
@@ -172,8 +166,8 @@ def _finish(batch, token, name, data, load_ids, content_type=ZIP_TYPE):
                                         details={"batch": batch.number})
         # In multi-row statements of plain SQL: peewee's INSERT of a thousand dicts cost five times more.
         written = stamp(now)
-        bulk_insert(AuditLog, _HISTORY_FIELDS,
-                    [tuple(row[field.name] for field in _HISTORY_FIELDS[:-1]) + (written,) for row in rows])
+        bulk_insert(AuditLog, audit.BULK_FIELDS,
+                    [tuple(row[field.name] for field in audit.BULK_FIELDS[:-1]) + (written,) for row in rows])
 
 
 def run_batch(batch_id, stale_seconds=STALE_SECONDS):

@@ -15,6 +15,8 @@ from webapp.models import Customer
 from webapp.models import Load
 from webapp.models import Subsidiary
 from webapp.models import db
+from webapp.services.customers import Choice
+from webapp.services.customers import choices as customer_choices
 from webapp.services.paging import Page
 from webapp.services.paging import PageRequest
 from webapp.services.paging import Sort
@@ -197,7 +199,7 @@ def list_page(company, filters, sort, desc, request):
         # Page through ids alone (an index walk, however deep the page), then join 1 page.
         offset = (number - 1) * request.per_page
         if filters.q:  # the search's terms hold the ids it found: built anew
-            ids = Load.select(Load.id).where(*terms).order_by(*order).offset(offset).limit(limit).sql()
+            ids = _ids_query(terms, order, offset, limit)
         else:
             ids = _ids_sql(type(db.obj), company.id, filters.subsidiary_id, filters.status, filters.customer_id,
                            filters.method, sort, desc, offset, limit)
@@ -211,9 +213,13 @@ def _ids_sql(kind, company_id, subsidiary_id, status, customer_id, method, sort,
     """(SQL, params) of a page's ids without a search, made once for the same list, page and kind
     of database (KIND): peewee's building of it cost more than running it."""
     terms = _conditions(company_id, Filters(subsidiary_id, status, customer_id, method))
-    text, params = (Load.select(Load.id).where(*terms).order_by(*_ordered_by(SORT_COLUMNS[sort], desc))
-                    .offset(offset).limit(limit).sql())
+    text, params = _ids_query(terms, _ordered_by(SORT_COLUMNS[sort], desc), offset, limit)
     return text, tuple(params)
+
+
+def _ids_query(terms, order, offset, limit):
+    """(SQL, params) of the ids of one page of the loads that TERMS select, in ORDER."""
+    return Load.select(Load.id).where(*terms).order_by(*order).offset(offset).limit(limit).sql()
 
 
 def _by_customer(company, terms, desc, per_page):
@@ -268,15 +274,9 @@ def _read_as_needed(query):
         offset, size = offset + size, size * 4
 
 
-# A choice of a drop-down: a subsidiary's or a customer's id and name (and the customer's
-# invoicing method, which the load form reads).
-Choice = collections.namedtuple("Choice", "id name invoicing_method", defaults=(None,))
-
-
 def choices(company):
-    """Subsidiaries and customers of COMPANY for drop-downs, by name (Choice rows)."""
+    """Subsidiaries and customers of COMPANY for drop-downs, by name (Choice rows: a subsidiary's
+    id and name, a customer's with its invoicing method, which the load form reads)."""
     subsidiaries = sql_select('SELECT id, name FROM subsidiary WHERE company_id = {p} ORDER BY name',
                               (company.id,))
-    customers = sql_select('SELECT id, name, invoicing_method FROM customer WHERE company_id = {p} '
-                           'ORDER BY name', (company.id,))
-    return [Choice(*row) for row in subsidiaries], [Choice(*row) for row in customers]
+    return [Choice(*row) for row in subsidiaries], customer_choices(company.id)

@@ -206,6 +206,4 @@ def _put_back(upload, changes, actor, reason):
                         json.dumps({"reason": reason, "reversed_by": who, "upload": upload.id,
                                     "kind": upload.kind}, sort_keys=True),
                         before["batch"] or after["batch"], upload.id, None, now))
-    bulk_insert(AuditLog, (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type,
-                           AuditLog.object_id, AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch,
-                           AuditLog.upload, AuditLog.row_number, AuditLog.created_at), history)
+    bulk_insert(AuditLog, audit.BULK_FIELDS, history)

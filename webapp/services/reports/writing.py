@@ -186,11 +186,6 @@ class LoadChanges:
                        f'AND "report_load_change"."upload_id" = {db.param}', (self.upload_id,))
 
 
-_AUDIT_FIELDS = (AuditLog.company, AuditLog.actor, AuditLog.action, AuditLog.object_type, AuditLog.object_id,
-                 AuditLog.before, AuditLog.after, AuditLog.details, AuditLog.batch, AuditLog.upload,
-                 AuditLog.row_number, AuditLog.created_at)
-
-
 class _History:
     """The audit rows of one apply: one per load status change, pointing to the batch, the
     upload and its row. The same rows as services.audit.status_change_rows, built as tuples
@@ -209,7 +204,7 @@ class _History:
                          + (batch_id or self.batch_id, self.upload_id, row_number, self.now))
 
     def write(self):
-        bulk_insert(AuditLog, _AUDIT_FIELDS, self.rows)
+        bulk_insert(AuditLog, audit.BULK_FIELDS, self.rows)
 
 
 def _details(**values):
