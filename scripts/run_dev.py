@@ -25,6 +25,10 @@ def main():
         serve = ["--debug"] + serve + ["--reload"]
     else:
         serve += ["--no-reload"]
+    # A kill (SIGTERM, or SIGHUP when the terminal goes) stops both children as Ctrl-C does,
+    # rather than leaving them serving behind a parent that is gone.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop)
     worker = subprocess.Popen(flask + ["worker"], env=env)
     web = subprocess.Popen(flask + serve, env=env)
     mode = " in debug mode (reloads on every change)" if args.debug else ""
@@ -47,6 +51,10 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
     return web.returncode or 0
+
+
+def _stop(number, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
