@@ -5,6 +5,9 @@ import io
 import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from tests import workbook_files as wb
 from tests.helpers import LOADS_HEADER
@@ -106,9 +109,55 @@ def test_the_content_decides_and_the_note_says_what_it_is():
 
 
 @pytest.mark.parametrize("value, text", [(1327.5, "1327.5"), (0.1 + 0.2, "0.3"), (45986.0, "45986"),
-                                         (1e-7, "0.0000001"), (True, "yes")])
+                                         (1e-7, "0.0000001"), (True, "yes"), (-0.0, "0"), (-12.0, "-12"),
+                                         (1e15, "1000000000000000"), (123456789012345.0, "123456789012345"),
+                                         (DAY, "2025-11-25"), (datetime.datetime(2025, 11, 25, 9, 30), "2025-11-25"),
+                                         ("  INV-1 ", "INV-1"), (None, "")])
 def test_cell_text_is_the_exact_decimal(value, text):
     assert workbooks.cell_text(value) == text
+
+
+_EDGE_FLOATS = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.1 + 0.2, 1e15, -1e15, 1e16, 99999999999999.0,
+                                123456789012345.0, 1234567890.12345, -1.2345678901234, 1e-7, 1327.5,
+                                float("inf"), float("nan")])
+_MODERATE = st.floats(-1e9, 1e9) | st.integers(-10**6, 10**6).map(lambda cents: cents / 100)   # no exponent
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True) | _EDGE_FLOATS | _MODERATE
+_CELLS = (_FLOATS | st.text(" \tAb1-.0") | st.dates() | st.datetimes() | st.booleans()
+          | st.integers(-10**18, 10**18))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_column_converted_at_once_is_the_text_of_each_cell(data):
+    """The data between a sheet's title block and its totals is converted column by column;
+    each cell's text is the one cell_text gives it alone (floats, text, dates, mixed columns)."""
+    width = data.draw(st.integers(1, 5))
+    # a column holds one type of value (as a report's data does) or any mix of them
+    kinds = [data.draw(st.sampled_from([_FLOATS, _MODERATE, st.dates(), st.text(" x1"), _CELLS])) for _ in range(width)]
+    rows = data.draw(st.lists(st.tuples(*kinds).map(list), min_size=1, max_size=12))
+    expected = [[workbooks.cell_text(value) for value in row] for row in rows]
+    assert workbooks._column_texts(rows) == expected
+
+
+@pytest.mark.parametrize("column", [[-0.0, 1.5], [2.0, -0.0, 0.25], [1e15, 2.5], [0.1 + 0.2, 3.0],
+                                    [1e-7, 4.0], [float("nan"), 1.0], [-12.0, -1.25]])
+def test_the_edge_floats_of_a_column_read_as_alone(column):
+    assert workbooks._column_texts([[v] for v in column]) == [[workbooks.cell_text(v)] for v in column]
+
+
+def test_a_long_sheet_reads_as_its_cells_say():
+    """Past the title block the columns are read at once: blanks, whole and cut decimals, dates."""
+    body = [[f"INV-{n}", f"L-{n}", DAY + datetime.timedelta(days=n % 3), 1000 + n, (1000 + n) * 0.9,
+             "" if n % 7 else 12.5] for n in range(120)]
+    table = read(wb.xlsx({"Funding": funding(body, totals=["Total", "", "", sum(r[3] for r in body)])}))
+    assert len(table.rows) == 120
+    number, first = table.rows[0]
+    assert first == {"invoicenumber": "INV-0", "loadnumber": "L-0", "purchasedate": "2025-11-25",
+                     "invoiceamount": "1000", "advanceamount": "900", "feeamount": "12.5"}
+    last, blank = table.rows[-1][1], table.rows[-2][1]
+    assert last["invoiceamount"] == "1119" and last["advanceamount"] == "1007.1" and last["feeamount"] == "12.5"
+    assert blank["purchasedate"] == "2025-11-26" and "feeamount" not in blank
+    assert "totals" in " ".join(table.ignored)
 
 
 # --- bad workbooks: a clear message, nothing stored ----------------------------------------

@@ -18,6 +18,7 @@ never 1327.4999999), a formula as its saved value. Pure functions, no database, 
 import dataclasses
 import datetime
 import io
+import itertools
 import re
 import struct
 import xml.etree.ElementTree as ElementTree
@@ -280,8 +281,9 @@ def _scan_xlsx_sheet(archive, path, scan):
             return False
         cells = _VALUED_CELL.findall(piece)
         if cells:
-            numbers = [int(n) for _, n in cells]
-            columns = [_letters_index(letters) for letters in set(c for c, _ in cells)]
+            letters, numbers = zip(*cells)   # each distinct one converted once
+            numbers = list(map(int, set(numbers)))
+            columns = list(map(_letters_index, set(letters)))
             scan.add(min(numbers), min(columns))
             scan.add(max(numbers), max(columns))
             state["row"], state["column"] = int(cells[-1][1]), _letters_index(cells[-1][0])
@@ -632,35 +634,86 @@ def _grid(book, scan, kind):
     if not loaded.height:
         return []
     top, left = loaded.start
-    rows = []
-    text = cell_text
-    for index, cells in enumerate(loaded.iter_rows()):
-        # most cells are text (the empty ones too): stripped here without a call
-        texts = [""] * left + [v.strip() if v.__class__ is str else text(v) for v in cells]
-        if any(texts):
-            rows.append((top + index + 1, texts))
-    return rows
+    values = loaded.iter_rows()
+    texts = [_row_texts(cells) for cells in itertools.islice(values, _EDGE_ROWS)]
+    middle = list(values)
+    bottom = [_row_texts(cells) for cells in middle[-_EDGE_ROWS:]]
+    del middle[-_EDGE_ROWS:]
+    texts += _column_texts(middle) + bottom
+    pad = [""] * left
+    return [(top + index + 1, pad + row if left else row) for index, row in enumerate(texts) if any(row)]
+
+
+# The rows above and below a sheet's data (title block, header, totals, notes) mix text with
+# numbers in a column: they are converted cell by cell; the data between them column by column.
+_EDGE_ROWS = HEADER_SEARCH_ROWS + 2
+
+
+def _row_texts(cells):
+    convert = _TEXT_OF.get
+    return [convert(v.__class__, _other_text)(v) for v in cells]
+
+
+def _column_texts(rows):
+    """ROWS of calamine values (all as wide) to rows of text: a column of one type of value is
+    converted by one call into C (str.strip, str, date.isoformat over the column); others cell
+    by cell, as _row_texts does."""
+    if not rows:
+        return []
+    columns = []
+    for column in zip(*rows):
+        kinds = set(map(type, column))
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is str:
+            columns.append(map(str.strip, column))
+        elif kind is float:
+            columns.append(_float_column(column))
+        elif kind is datetime.date:
+            columns.append(map(datetime.date.isoformat, column))
+        else:
+            convert = _TEXT_OF.get
+            columns.append([convert(v.__class__, _other_text)(v) for v in column])
+    return [list(row) for row in zip(*columns)]
+
+
+def _float_column(column):
+    """A column of floats as _float_text writes each, in C where the column allows."""
+    if all(map(float.is_integer, column)) and max(map(abs, column)) < 1e15:
+        return map(str, map(int, column))
+    shorts = list(map(repr, column))
+    joined = "\x00".join(shorts) + "\x00"
+    # each at most 15 significant digits (as Excel keeps them), no exponent, inf, nan or -0.0
+    if max(map(len, shorts)) <= 16 and "e" not in joined and "n" not in joined and "-0.0\x00" not in joined:
+        return joined.replace(".0\x00", "\x00").split("\x00")[:-1]   # whole numbers lose their '.0'
+    return map(_float_text, column)
 
 
 def cell_text(value):
     """A calamine cell value as the text the parsers read."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return exact_decimal(value)
-    if isinstance(value, int):
-        return str(value)
+    return _TEXT_OF.get(value.__class__, _other_text)(value)
+
+
+def _float_text(value):
+    short = repr(value)
+    if short[-2:] == ".0" and abs(value) < 1e15:   # a whole number: no decimals, and no '-0'
+        return short[:-2] if value else "0"
+    return exact_decimal(value)
+
+
+def _other_text(value):
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    if isinstance(value, datetime.timedelta):
-        return str(value)
+    if isinstance(value, str):
+        return value.strip()
     return "" if value is None else str(value).strip()
+
+
+# The text of each type of value calamine gives (a subclass goes through _other_text).
+_TEXT_OF = {str: str.strip, float: _float_text, int: str, bool: lambda value: "yes" if value else "no",
+            datetime.date: datetime.date.isoformat, datetime.datetime: lambda value: value.date().isoformat(),
+            datetime.time: datetime.time.isoformat, datetime.timedelta: str, type(None): lambda value: ""}
 
 
 def exact_decimal(value):
@@ -681,6 +734,7 @@ def exact_decimal(value):
 
 _TOTAL_LABEL = re.compile(r"^(grand\s*|sub\s*)?totals?\s*(:|\(.*\)|for\b.*|\d+\s*\w*)?\s*$", re.I)
 _TOTAL_FIRST = set("tTgGsS")   # the letters a totals label can start with (a cheap test first)
+_TOTAL_WORD = re.compile("total", re.I)   # a row without it anywhere holds no totals label (C speed)
 _NOTE_START = re.compile(r"^(\*|notes?\b|note:|page \d|generated|printed|run by|report (run|generated)|"
                          r"prepared|confidential)", re.I)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$", re.ASCII)
@@ -739,22 +793,31 @@ def _table(rows, scan, expected, max_rows):
         if not values:
             ignored.append((number, number, "notes (no value under a header)"))
             continue
-        if any(c[:1] in _TOTAL_FIRST and _TOTAL_LABEL.match(c) for c in cells if c):
+        if _TOTAL_WORD.search("\x00".join(cells)) and any(
+                c[:1] in _TOTAL_FIRST and _TOTAL_LABEL.match(c) for c in cells if c):
             ignored.append((number, number, "totals"))
             continue
         candidates.append((number, values))
     end = len(candidates)
     trailing = []
-    sums = _column_sums(candidates)
+    sums = None   # the column sums of candidates[:end], added up when a row of numbers asks
+
+    def sums_above():
+        nonlocal sums
+        if sums is None:
+            sums = _column_sums(candidates[:end])
+        return sums
+
     while end:
         number, values = candidates[end - 1]
-        reason = _trailing_reason(values, sums)
+        reason = _trailing_reason(values, sums_above)
         if reason is None:
             break
         trailing.append((number, number, reason))
-        for key, text in values.items():
-            if _NUMBER.match(text):
-                sums[key] -= Decimal(text)
+        if sums is not None:
+            for key, text in values.items():
+                if _NUMBER.match(text):
+                    sums[key] -= Decimal(text)
         end -= 1
     data = candidates[:end]
     if len(data) > max_rows:
@@ -777,13 +840,15 @@ def _column_sums(candidates):
     return sums
 
 
-def _trailing_reason(values, sums):
-    """Why a row below the data is not data ('totals', 'notes'), or None when it is data."""
+def _trailing_reason(values, sums_above):
+    """Why a row below the data is not data ('totals', 'notes'), or None when it is data.
+    SUMS_ABOVE() gives the column sums down to this row (added up only when asked)."""
     texts = list(values.values())
     if len(texts) == 1 and (" " in texts[0] or _NOTE_START.match(texts[0])) and not _NUMBER.match(texts[0]):
         return "notes"
     if texts and all(_NUMBER.match(t) for t in texts):
         # the only filled cells are the sums of their columns above
+        sums = sums_above()
         if all(sums.get(key, 0) - Decimal(text) == Decimal(text) for key, text in values.items()):
             return "totals"
     return None
