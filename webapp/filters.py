@@ -3,7 +3,9 @@ the company in view."""
 import functools
 
 from flask import g
+from flask import request
 from flask_login import current_user
+from jinja2.filters import do_urlencode
 from markupsafe import Markup
 from markupsafe import escape
 
@@ -139,6 +141,63 @@ def load_rows(rows, load_href, batch_href):
     return Markup("".join(out))
 
 
+# A list's header cells and pager, written here rather than as macros: a list page called a
+# dozen of them (a macro call costs more than the cell it writes), and each one read the query.
+
+def header_cells(columns, sort=None, desc=False):
+    """The <th> of each of COLUMNS: a label, or (label, sort key, class). With a sort key the
+    header sorts the list (sort_header); the class "sr-only" keeps the label for screen readers
+    only; an empty label is read as "Actions"."""
+    args = request.args.to_dict()
+    cells = []
+    for col in columns:
+        label, key, class_ = (([col] if isinstance(col, str) else list(col)) + ["", ""])[:3]
+        if key:
+            cells.append(_sort_cell(label, key, sort, desc, class_, args))
+        elif class_ == "sr-only":
+            cells.append(f'<th><span class="sr-only">{escape(label)}</span></th>')
+        else:
+            attr = f' class="{escape(class_)}"' if class_ else ""
+            cells.append(f'<th{attr}>{escape(label) if label else _ACTIONS}</th>')
+    return Markup("\n        ".join(cells))
+
+
+_ACTIONS = '<span class="sr-only">Actions</span>'   # a column of buttons still has a header to say
+
+
+def sort_header(label, key, sort, desc, **attrs):
+    """The <th> sorting the list by KEY (ascending, or descending when it is so sorted already),
+    marked as the sort in force when SORT is KEY; attrs: class."""
+    return Markup(_sort_cell(label, key, sort, desc, attrs.get("class", ""), request.args.to_dict()))
+
+
+def _sort_cell(label, key, sort, desc, class_, args):
+    here = sort == key
+    query = dict(args, sort=key, dir="asc" if here and desc else ("desc" if here else "asc"), page=1)
+    aria = f' aria-sort="{"descending" if desc else "ascending"}"' if here else ""
+    mark = (" ▼" if desc else " ▲") if here else ""
+    return (f'<th class="{escape(class_)}"{aria}>\n    <a href="?{escape(do_urlencode(query))}">{escape(label)}{mark}</a>'
+            "\n  </th>")
+
+
+def pager(page):
+    """The pager of a services.paging.Page: "1–50 of 10,000+", "Page 3 of 400+" when the count is
+    capped (no last page to jump to then), Previous and Next while there are pages either side."""
+    args = request.args.to_dict()
+
+    def link(number, rel, text):
+        args["page"] = number
+        return f'<a class="btn btn-small" href="?{escape(do_urlencode(args))}" rel="{rel}">{text}</a>'
+
+    previous = link(page.page - 1, "prev", "← Previous") if page.has_prev else ""
+    following = link(page.page + 1, "next", "Next →") if page.has_next else ""
+    return Markup(
+        f'<nav class="pager" aria-label="Pages">\n    <span class="muted">{escape(page.first_index)}–'
+        f'{escape(page.last_index)} of {escape(page.total_label)}</span>\n    <span class="actions">\n      '
+        f'{previous}\n      <span>Page {escape(page.page)} of {escape(page.pages_label)}</span>\n      '
+        f'{following}\n    </span>\n  </nav>')
+
+
 def init_app(app):
     """Register the filters and the context every page needs."""
     app.jinja_env.filters["money"] = format_money
@@ -146,7 +205,8 @@ def init_app(app):
     app.jinja_env.filters["datetime"] = datetime_
     app.jinja_env.filters["options"] = options
     app.jinja_env.globals["load_rows"] = load_rows
-    for helper in (field_class, field_label, field_described, field_notes, field_attrs):
+    for helper in (field_class, field_label, field_described, field_notes, field_attrs, header_cells,
+                   sort_header, pager):
         app.jinja_env.globals[helper.__name__] = helper
     app.jinja_env.filters["percent"] = percent  # basis points as 97.50 %
 
