@@ -3,7 +3,9 @@ the company in view."""
 import functools
 
 from flask import g
+from flask import has_request_context
 from flask import request
+from flask import url_for as flask_url_for
 from flask_login import current_user
 from jinja2.filters import do_urlencode
 from markupsafe import Markup
@@ -198,6 +200,31 @@ def pager(page):
         f'{following}\n    </span>\n  </nav>')
 
 
+def cached_url_for(max_urls=4096):
+    """flask.url_for for one app's templates, each URL built once for the prefix the app is served
+    under: a page's frame alone links to twenty pages, the same on every request. Anchors,
+    external and relative endpoints, and values other than text and numbers are built every time."""
+    urls = {}
+
+    def url_for(endpoint, **values):
+        if not has_request_context() or endpoint[:1] == "." or any(key[:1] == "_" for key in values) or not all(
+                value is None or value.__class__ in (str, int) for value in values.values()):
+            return flask_url_for(endpoint, **values)
+        key = (request.script_root, endpoint, *sorted(values.items(), key=_first))
+        url = urls.get(key)
+        if url is None:
+            if len(urls) >= max_urls:
+                urls.clear()
+            url = urls[key] = flask_url_for(endpoint, **values)
+        return url
+
+    return url_for
+
+
+def _first(item):
+    return item[0]
+
+
 def init_app(app):
     """Register the filters and the context every page needs."""
     app.jinja_env.filters["money"] = format_money
@@ -205,6 +232,7 @@ def init_app(app):
     app.jinja_env.filters["datetime"] = datetime_
     app.jinja_env.filters["options"] = options
     app.jinja_env.globals["load_rows"] = load_rows
+    app.jinja_env.globals["url_for"] = cached_url_for()
     for helper in (field_class, field_label, field_described, field_notes, field_attrs, header_cells,
                    sort_header, pager):
         app.jinja_env.globals[helper.__name__] = helper

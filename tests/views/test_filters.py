@@ -89,3 +89,24 @@ def test_field_parts_are_escaped_and_say_what_the_form_macros_said():
         '\n    <p class="field-error" id="f-x-error">A &amp; B</p>')
     assert field_attrs({"data_x": 'a"b', "autofocus": True, "maxlength": 0, "off": False, "none": None}) == (
         ' data-x="a&#34;b" autofocus maxlength="0"')
+
+
+def test_template_urls_are_flasks_for_each_prefix_the_app_is_served_under(app):
+    """The templates' url_for remembers each URL it built: the same as Flask's, under a prefix
+    (SCRIPT_NAME) too, and built anew for anchors, external URLs and values of other kinds."""
+    import flask
+
+    url_for = app.jinja_env.globals["url_for"]
+    for prefix in ("", "/desk", "", "/other"):
+        with app.test_request_context("/loads/", base_url="http://localhost" + prefix):
+            assert url_for("loads.index") == flask.url_for("loads.index") == prefix + "/loads/"
+            assert url_for("loads.detail", load_id=7) == prefix + "/loads/7"
+            assert url_for("loads.detail", load_id=8) == prefix + "/loads/8"
+            assert url_for("static", filename="css/app.css") == prefix + "/static/css/app.css"
+            assert url_for("loads.index", status="financed", q=None) == prefix + "/loads/?status=financed"
+            assert url_for("loads.index", _anchor="top") == prefix + "/loads/#top"
+            assert url_for("loads.index", _external=True) == f"http://localhost{prefix}/loads/"
+            assert url_for("loads.index", status=["a", "b"]) == prefix + "/loads/?status=a&status=b"
+    app.config["SERVER_NAME"] = "desk.example"
+    with app.app_context():   # no request (a mail's body): Flask's own, external
+        assert url_for("loads.index", _external=True) == "http://desk.example/loads/"
