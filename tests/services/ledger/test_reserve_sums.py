@@ -1,6 +1,7 @@
-"""Reports > Reserve counts and sums its statement from the monthly running totals, reading
-only the rows of the months a date cuts through (services/ledger/reserve.py sums): for any
-filters, dates and page start, the same figures as adding up every ledger row."""
+"""Reports > Reserve counts and sums its statement from the running totals (all-time ones with no
+dates, monthly ones otherwise), reading only the rows of the months a date cuts through
+(services/ledger/reserve.py sums): for any filters, dates and page start, the same figures as
+adding up every ledger row."""
 import collections
 import datetime
 

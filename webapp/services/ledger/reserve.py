@@ -3,7 +3,8 @@
 The summary (held, released, charged against chargebacks, balance, per factor and subsidiary)
 is read from the running totals; the statement is every ledger row that matches the filters
 (factor, subsidiary, date range, kind), with the reserve's running balance on each reserve row.
-Its count, its sum and the balance before a page come from the monthly running totals, with
+Its count and its sum come from the all-time running totals (ledger_balance) when no date is
+given; otherwise they, and the balance before a page, come from the monthly running totals, with
 only the rows of a month a date cuts through read from the ledger.
 """
 import collections
@@ -155,6 +156,8 @@ def sums(company, filters, before=None):
     start, end = filters.date_from, filters.date_to        # end inclusive; None: open
     if before is not None:
         end = before[0] if end is None or before[0] <= end else end
+    if start is None and end is None:
+        return _all_time_sums(company, filters)
     count, out = 0, collections.Counter()
     # The whole months: from the month after a cut start to the month before a cut end.
     first = None if start is None else (start if start.day == 1 else _next_month(start))
@@ -194,6 +197,25 @@ def sums(company, filters, before=None):
                                .where(cond).group_by(LedgerEntry.kind).tuples()):
             count += int(n or 0)
             out[kind] += int(cents or 0)
+    return count, out
+
+
+def _all_time_sums(company, filters):
+    """sums() of a statement with no dates: the all-time running totals (ledger_balance), a row
+    per subsidiary, factor and kind however many months of history the ledger holds."""
+    cond = LedgerBalance.company == company.id
+    if filters.factor:
+        cond &= LedgerBalance.factor_key == filters.factor
+    if filters.subsidiary:
+        cond &= LedgerBalance.subsidiary == filters.subsidiary
+    if filters.kind:
+        cond &= LedgerBalance.kind == filters.kind
+    count, out = 0, collections.Counter()
+    for kind, n, cents in (LedgerBalance.select(LedgerBalance.kind, fn.SUM(LedgerBalance.n),
+                                                fn.SUM(LedgerBalance.amount_cents))
+                           .where(cond).group_by(LedgerBalance.kind).tuples()):
+        count += int(n or 0)
+        out[kind] += int(cents or 0)
     return count, out
 
 
