@@ -114,6 +114,24 @@ def field_attrs(attrs):
                           for key, value in attrs.items() if value is not None and value is not False))
 
 
+def select(name, label, choices, values, errors, required=False, hint="", blank=None, error_key=None, **attrs):
+    """A labelled <select> of CHOICES (as options() takes them) with its hint and error, the
+    option of VALUES[NAME] selected and an optional first BLANK option: the field of
+    templates/_forms.html written in one call (a list's filter bar has five). "id" and "class"
+    come as keyword arguments, as in the template's other fields; the rest become attributes of
+    the control (field_attrs)."""
+    fid = attrs.pop("id", None) or "f-" + name
+    class_ = attrs.pop("class", "")
+    err = errors.get(error_key or name)
+    raw = values.get(name)
+    blank_option = "" if blank is None else f'\n      <option value="">{escape(blank)}</option>'
+    return Markup(
+        f'<div class="{escape(field_class("field", class_, err))}">\n    {field_label(fid, label, required)}\n'
+        f'    <select id="{escape(fid)}" name="{escape(name)}"{" required" if required else ""}'
+        f'{field_described(fid, err, hint)}{field_attrs(attrs)}>{blank_option}\n'
+        f'      {options(choices, "" if raw is None else str(raw))}\n    </select>{field_notes(fid, err, hint)}\n  </div>')
+
+
 def load_rows(rows, load_href, batch_href):
     """The <tr> of each row of the Loads list (services/loads/listing.LoadRow), written here: at
     200 rows a page the template's dozen expressions a row were most of the page's cost. LOAD_HREF
@@ -149,8 +167,15 @@ def load_rows(rows, load_href, batch_href):
 def header_cells(columns, sort=None, desc=False):
     """The <th> of each of COLUMNS: a label, or (label, sort key, class). With a sort key the
     header sorts the list (sort_header); the class "sr-only" keeps the label for screen readers
-    only; an empty label is read as "Actions"."""
-    args = request.args.to_dict()
+    only; an empty label is read as "Actions". Written once for the same columns, sort and query
+    string (a list's headers are the same from one request to the next)."""
+    columns = tuple(col if isinstance(col, str) else tuple(col) for col in columns)
+    return _header_cells(columns, sort, bool(desc), tuple(request.args.to_dict().items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _header_cells(columns, sort, desc, args):
+    args = dict(args)
     cells = []
     for col in columns:
         label, key, class_ = (([col] if isinstance(col, str) else list(col)) + ["", ""])[:3]
@@ -233,7 +258,7 @@ def init_app(app):
     app.jinja_env.filters["options"] = options
     app.jinja_env.globals["load_rows"] = load_rows
     app.jinja_env.globals["url_for"] = cached_url_for()
-    for helper in (field_class, field_label, field_described, field_notes, field_attrs, header_cells,
+    for helper in (field_class, field_label, field_described, field_notes, field_attrs, select, header_cells,
                    sort_header, pager):
         app.jinja_env.globals[helper.__name__] = helper
     app.jinja_env.filters["percent"] = percent  # basis points as 97.50 %

@@ -1,5 +1,5 @@
 """webapp.filters' writers of many cells at once: a drop-down's options (escaped, the current one
-selected, whatever the choices hold) and the Loads list's rows."""
+selected, whatever the choices hold), a select field, a list's header cells and the Loads list's rows."""
 import collections
 
 from webapp.filters import options
@@ -89,6 +89,38 @@ def test_field_parts_are_escaped_and_say_what_the_form_macros_said():
         '\n    <p class="field-error" id="f-x-error">A &amp; B</p>')
     assert field_attrs({"data_x": 'a"b', "autofocus": True, "maxlength": 0, "off": False, "none": None}) == (
         ' data-x="a&#34;b" autofocus maxlength="0"')
+
+
+def test_a_select_is_its_field_with_the_current_option_chosen_and_every_text_escaped():
+    from webapp.filters import select
+    written = str(select("customer", "Customer <b>", [(1, "A & B"), (2, "Zed")], {"customer": 2},
+                         {"customer": "Choose one"}, required=True, hint="From <the> list", blank="All <any>",
+                         id="f-cust", data_x='q"', **{"class": "grow"}))
+    assert written == (
+        '<div class="field grow has-error">\n    <label for="f-cust">Customer &lt;b&gt;<span class="req" '
+        'aria-hidden="true"> *</span></label>\n    <select id="f-cust" name="customer" required aria-invalid="true" '
+        'aria-describedby="f-cust-error" data-x="q&#34;">\n      <option value="">All &lt;any&gt;</option>\n      '
+        '<option value="1">A &amp; B</option><option value="2" selected>Zed</option>\n    </select>'
+        '\n    <p class="hint" id="f-cust-hint">From &lt;the&gt; list</p>'
+        '\n    <p class="field-error" id="f-cust-error">Choose one</p>\n  </div>')
+    plain = str(select("per_page", "Per page", [(25, 25), (50, 50)], {}, {}, error_key="other"))
+    assert plain.startswith('<div class="field">') and '<select id="f-per_page" name="per_page">' in plain
+    assert "selected" not in plain and '<option value="">' not in plain and "aria-" not in plain
+
+
+def test_a_lists_header_cells_follow_the_query_string_they_are_written_for(app):
+    from webapp.filters import header_cells
+    columns = [("Load", "load"), ("Total", "total", "num"), "Method"]
+    with app.test_request_context("/loads/?status=queued&sort=total&dir=asc"):
+        first = str(header_cells(columns, "total", False))
+    with app.test_request_context("/loads/?status=financed&sort=total&dir=asc"):
+        other = str(header_cells(columns, "total", False))
+        descending = str(header_cells(columns, "total", True))
+    assert 'href="?status=queued&amp;sort=load&amp;dir=asc&amp;page=1"' in first
+    assert 'href="?status=financed&amp;sort=load&amp;dir=asc&amp;page=1"' in other
+    assert '<th class="num" aria-sort="ascending">' in first and "Total ▲" in first
+    assert '<th class="num" aria-sort="descending">' in descending and "Total ▼" in descending
+    assert 'sort=total&amp;dir=asc' in descending and "<th>Method</th>" in first
 
 
 def test_template_urls_are_flasks_for_each_prefix_the_app_is_served_under(app):
