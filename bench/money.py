@@ -78,8 +78,6 @@ def export_memory(bench, fmt="csv"):
     from webapp.services.exports import JOB_ROWS
     from webapp.services.exports import job as export_job
 
-    export_job_rows = JOB_ROWS["csv"]
-
     port = http_load.free_port()
     queue = os.path.join(tempfile.mkdtemp(prefix="bench-export-"), "queue.db")  # enqueued, never consumed
     env = dict(os.environ, DATABASE_URL=bench.database_url, LOG_LEVEL="WARNING", QUEUE_URL="sqlite:///" + queue,
@@ -102,7 +100,7 @@ def export_memory(bench, fmt="csv"):
         for _ in range(3):  # warm-up: the app's first pages, templates and connections
             http_load.request("127.0.0.1", port, "GET", "/reports/exports/", headers=headers)
         before = _status(proc.pid)["VmHWM"]
-        at_once_query, at_once_rows = _at_once_slice(bench, export_job_rows)
+        at_once_query, at_once_rows = _at_once_slice(bench, JOB_ROWS["csv"])
         with Timer() as at_once:
             at_once_size = _streamed(port, f"/reports/exports/loads.csv?{at_once_query}", headers)
         at_once_growth = _status(proc.pid)["VmHWM"] - before

@@ -151,35 +151,29 @@ def _next_month(day):
 
 def sums(company, filters, before=None):
     """(rows, {kind: cents}) of the statement's filtered rows (before the row BEFORE, a (date,
-    id), when given): whole months from the running totals (ledger_total), the rows of the
-    months the dates cut through read from the ledger (at most two months)."""
+    id), when given). With no dates, from the all-time running totals (ledger_balance);
+    otherwise whole months from the monthly ones (ledger_total), the rows of the months the
+    dates cut through read from the ledger (at most two months)."""
     start, end = filters.date_from, filters.date_to        # end inclusive; None: open
     if before is not None:
         end = before[0] if end is None or before[0] <= end else end
+    out = collections.Counter()
     if start is None and end is None:
-        return _all_time_sums(company, filters)
-    count, out = 0, collections.Counter()
+        count = _add_kind_sums(LedgerBalance, fn.SUM(LedgerBalance.n), _totals_where(LedgerBalance, company, filters),
+                               out)
+        return count, out
+    count = 0
     # The whole months: from the month after a cut start to the month before a cut end.
     first = None if start is None else (start if start.day == 1 else _next_month(start))
     last = None if end is None else (_next_month(end) if (before is None and _next_month(end) - datetime.timedelta(
         days=1) == end) else _month_start(end))        # exclusive
-    cond = LedgerTotal.company == company.id
-    if filters.factor:
-        cond &= LedgerTotal.factor_key == filters.factor
-    if filters.subsidiary:
-        cond &= LedgerTotal.subsidiary == filters.subsidiary
-    if filters.kind:
-        cond &= LedgerTotal.kind == filters.kind
+    cond = _totals_where(LedgerTotal, company, filters)
     if first is not None:
         cond &= LedgerTotal.month >= first
     if last is not None:
         cond &= LedgerTotal.month < last
     if first is None or last is None or first < last:
-        for kind, n, cents in (LedgerTotal.select(LedgerTotal.kind, fn.SUM(LedgerTotal.entries),
-                                                  fn.SUM(LedgerTotal.amount_cents))
-                               .where(cond).group_by(LedgerTotal.kind).tuples()):
-            count += int(n or 0)
-            out[kind] += int(cents or 0)
+        count += _add_kind_sums(LedgerTotal, fn.SUM(LedgerTotal.entries), cond, out)
     # The cut months' rows, from the ledger itself.
     cuts = []
     if start is not None and first is not None and start < first:
@@ -192,31 +186,32 @@ def sums(company, filters, before=None):
         cond = filters.where(company) & (LedgerEntry.entry_date >= low) & (LedgerEntry.entry_date <= high)
         if before is not None and high == before[0]:
             cond &= (LedgerEntry.entry_date < before[0]) | (LedgerEntry.id < before[1])
-        for kind, n, cents in (LedgerEntry.select(LedgerEntry.kind, fn.COUNT(LedgerEntry.id),
-                                                  fn.SUM(LedgerEntry.amount_cents))
-                               .where(cond).group_by(LedgerEntry.kind).tuples()):
-            count += int(n or 0)
-            out[kind] += int(cents or 0)
+        count += _add_kind_sums(LedgerEntry, fn.COUNT(LedgerEntry.id), cond, out)
     return count, out
 
 
-def _all_time_sums(company, filters):
-    """sums() of a statement with no dates: the all-time running totals (ledger_balance), a row
-    per subsidiary, factor and kind however many months of history the ledger holds."""
-    cond = LedgerBalance.company == company.id
+def _totals_where(table, company, filters):
+    """FILTERS' factor, subsidiary and kind as terms on a running-totals TABLE (ledger_total and
+    ledger_balance keep the same keys)."""
+    cond = table.company == company.id
     if filters.factor:
-        cond &= LedgerBalance.factor_key == filters.factor
+        cond &= table.factor_key == filters.factor
     if filters.subsidiary:
-        cond &= LedgerBalance.subsidiary == filters.subsidiary
+        cond &= table.subsidiary == filters.subsidiary
     if filters.kind:
-        cond &= LedgerBalance.kind == filters.kind
-    count, out = 0, collections.Counter()
-    for kind, n, cents in (LedgerBalance.select(LedgerBalance.kind, fn.SUM(LedgerBalance.n),
-                                                fn.SUM(LedgerBalance.amount_cents))
-                           .where(cond).group_by(LedgerBalance.kind).tuples()):
+        cond &= table.kind == filters.kind
+    return cond
+
+
+def _add_kind_sums(table, rows, cond, out):
+    """Add TABLE's amounts under COND, summed by kind, into OUT (a Counter of cents by kind);
+    returns how many ledger rows they are (ROWS: the aggregate that counts them)."""
+    count = 0
+    for kind, n, cents in (table.select(table.kind, rows, fn.SUM(table.amount_cents))
+                           .where(cond).group_by(table.kind).tuples()):
         count += int(n or 0)
         out[kind] += int(cents or 0)
-    return count, out
+    return count
 
 
 def _opening(company, filters, before_row):
